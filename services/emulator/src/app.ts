@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import type { Logger } from '@vod-ingest/shared';
+import { ADMIN_PREFIX, handleAdmin } from './admin.js';
+import { CredentialAuthority } from './credentials.js';
+import { FaultInjector } from './faults.js';
+import { sendJson } from './http-util.js';
+import { handleOss } from './oss/handler.js';
+import { OssStore } from './oss/store.js';
+import { createPopHandler, isPopRequest } from './pop/handler.js';
+import { VideoStore } from './pop/video-store.js';
+
+export interface EmulatorOptions {
+  accessKeyId: string;
+  accessKeySecret: string;
+  region: string;
+  dataDir: string;
+  buckets: string[];
+  /** URL written into VOD UploadAddress; when absent, derived from the request's Host. */
+  publicUrl?: string;
+  ttlCapSeconds?: number;
+  maxSessionSeconds: number;
+  admin: boolean;
+  log: Logger;
+}
+
+export interface Emulator {
+  server: Server;
+  faults: FaultInjector;
+  /** The VOD storage bucket (exists alongside the configured ones). */
+  vodBucket: string;
+}
+
+/**
+ * The local stand-in for STS, VOD and OSS on one HTTP server. POP requests (x-acs-version or
+ * Version/Action in the query) go to STS/VOD; everything else is OSS, path-style.
+ */
+export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
+  const authority = new CredentialAuthority(opts.accessKeyId, opts.accessKeySecret);
+  const faults = new FaultInjector();
+  const vodBucket = `outin-${createHash('sha256').update(opts.accessKeyId).digest('hex').slice(0, 32)}`;
+  const oss = new OssStore(path.join(opts.dataDir, 'oss'), new Set([...opts.buckets, vodBucket]));
+  await oss.init();
+  const videos = new VideoStore(path.join(opts.dataDir, 'vod', 'videos.json'));
+  await videos.load();
+  const hostId = `oss-${opts.region}.emulator.local`;
+  const vod = {
+    authority,
+    videos,
+    oss,
+    bucket: vodBucket,
+    endpoint: opts.publicUrl ?? '',
+    region: opts.region,
+    ttlCapSeconds: opts.ttlCapSeconds,
+  };
+  const handlePop = createPopHandler({
+    authority,
+    faults,
+    log: opts.log,
+    hostId,
+    sts: { authority, maxSessionSeconds: opts.maxSessionSeconds, ttlCapSeconds: opts.ttlCapSeconds },
+    vod,
+  });
+  const ossDeps = { store: oss, authority, faults, log: opts.log, hostId };
+
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (req.method === 'GET' && (url === '/healthz' || url === '/readyz') && !req.headers.authorization) {
+      return sendJson(res, 200, { status: 'ok' });
+    }
+    if (opts.admin && url.startsWith(ADMIN_PREFIX)) {
+      void handleAdmin(req, res, { faults, oss, videos });
+      return;
+    }
+    if (isPopRequest(req)) {
+      if (!opts.publicUrl) vod.endpoint = `http://${req.headers.host ?? 'localhost'}`;
+      void handlePop(req, res);
+      return;
+    }
+    void handleOss(req, res, ossDeps);
+  });
+  // Large parts over slow links: no whole-request deadline; idle sockets still time out.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return { server, faults, vodBucket };
+}

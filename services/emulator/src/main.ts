@@ -1,0 +1,34 @@
+import { createLogger, loadConfig } from '@vod-ingest/shared';
+import { createEmulator } from './app.js';
+import { emulatorConfigSchema } from './config.js';
+
+const config = loadConfig(emulatorConfigSchema, 'emulator');
+const log = createLogger('emulator', { level: config.LOG_LEVEL });
+
+const emulator = await createEmulator({
+  accessKeyId: config.EMULATOR_ACCESS_KEY_ID,
+  accessKeySecret: config.EMULATOR_ACCESS_KEY_SECRET,
+  region: config.EMULATOR_REGION,
+  dataDir: config.EMULATOR_DATA_DIR,
+  buckets: config.EMULATOR_BUCKETS,
+  publicUrl: config.EMULATOR_PUBLIC_URL,
+  ttlCapSeconds: config.EMULATOR_TOKEN_TTL_SECONDS,
+  maxSessionSeconds: config.EMULATOR_MAX_SESSION_SECONDS,
+  admin: config.EMULATOR_ADMIN,
+  log,
+});
+
+emulator.server.listen(config.port, config.EMULATOR_HOST, () => {
+  const addr = emulator.server.address();
+  const port = addr && typeof addr === 'object' ? addr.port : config.port;
+  log.info({ port, admin: config.EMULATOR_ADMIN, vodBucket: emulator.vodBucket, buckets: config.EMULATOR_BUCKETS }, 'EmulatorListening');
+});
+
+function shutdown(signal: string): void {
+  log.info({ signal }, 'EmulatorStopping');
+  emulator.server.close(() => process.exit(0));
+  emulator.server.closeIdleConnections();
+  setTimeout(() => process.exit(0), 5000).unref();
+}
+process.once('SIGTERM', () => shutdown('SIGTERM'));
+process.once('SIGINT', () => shutdown('SIGINT'));

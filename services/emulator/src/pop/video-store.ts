@@ -1,0 +1,57 @@
+import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface VideoRecord {
+  videoId: string;
+  title: string;
+  fileName: string;
+  bucket: string;
+  object: string;
+  description?: string;
+  cateId?: number;
+  tags?: string;
+  fileSize?: number;
+  templateGroupId?: string;
+  workflowId?: string;
+  storageLocation: string;
+  userData?: string;
+  creationTime: string;
+}
+
+/** VOD's media library: one JSON file, rewritten atomically on every change. */
+export class VideoStore {
+  private videos = new Map<string, VideoRecord>();
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly file: string) {}
+
+  async load(): Promise<void> {
+    await mkdir(path.dirname(this.file), { recursive: true });
+    try {
+      const list = JSON.parse(await readFile(this.file, 'utf8')) as VideoRecord[];
+      this.videos = new Map(list.map((v) => [v.videoId, v]));
+    } catch {
+      this.videos = new Map();
+    }
+  }
+
+  get(videoId: string): VideoRecord | undefined {
+    return this.videos.get(videoId);
+  }
+
+  all(): VideoRecord[] {
+    return [...this.videos.values()];
+  }
+
+  async put(video: VideoRecord): Promise<void> {
+    this.videos.set(video.videoId, video);
+    const snapshot = JSON.stringify(this.all());
+    // Serialise writes so an older snapshot never lands after a newer one.
+    this.writing = this.writing.then(async () => {
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      await writeFile(tmp, snapshot);
+      await rename(tmp, this.file);
+    });
+    await this.writing;
+  }
+}

@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** The repository root (tests and helpers start services from here). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** A service started as a real child process, with everything it printed kept for assertions. */
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** stdout and stderr so far, interleaved. */
+  output(): string;
+  /** Resolves with the first JSON log line whose `msg` is `msg` (waits up to `timeoutMs`). */
+  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Peak resident set size so far, in bytes (Linux `VmHWM`). */
+  peakRssBytes(): number;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+  /** SIGKILL now. */
+  kill(): Promise<void>;
+}
+
+/** Starts `services/<name>/src/main.ts` under tsx with the given environment. */
+export function startServiceProcess(name: string, env: Record<string, string>): ServiceProcess {
+  const entry = path.join(REPO_ROOT, 'services', name, 'src', 'main.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const waiters: Array<{ msg: string; resolve: (v: Record<string, unknown>) => void }> = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const onData = (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    out += text;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      for (const w of waiters.filter((x) => x.msg === rec.msg)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(rec);
+      }
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+
+  return {
+    child,
+    pid: child.pid!,
+    output: () => out,
+    waitForLog(msg, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${name}: no "${msg}" log within ${timeoutMs} ms; output:\n${out}`)), timeoutMs);
+        const waiter = { msg, resolve: (v: Record<string, unknown>) => (clearTimeout(timer), resolve(v)) };
+        waiters.push(waiter);
+        void exited.then((code) => {
+          if (waiters.includes(waiter)) {
+            clearTimeout(timer);
+            reject(new Error(`${name} exited with ${code} before "${msg}"; output:\n${out}`));
+          }
+        });
+      });
+    },
+    peakRssBytes() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const m = /VmHWM:\s+(\d+) kB/.exec(status);
+      return m ? Number(m[1]) * 1024 : NaN;
+    },
+    async stop(graceMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
