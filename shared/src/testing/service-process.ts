@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -22,10 +22,14 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `services/<name>/src/main.ts` under tsx with the given environment. */
+/**
+ * Starts `services/<name>/dist/main.js` — the compiled service, as production runs it — with the
+ * given environment (and nothing else from ours but PATH and HOME).
+ */
 export function startServiceProcess(name: string, env: Record<string, string>): ServiceProcess {
-  const entry = path.join(REPO_ROOT, 'services', name, 'src', 'main.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const entry = path.join(REPO_ROOT, 'services', name, 'dist', 'main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first (npm test does)`);
+  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -297,14 +297,9 @@ export class OssStore {
 
     const dir = this.uploadDir(uploadId);
     const tmp = this.tmpPath();
-    const out = createWriteStream(tmp);
     try {
-      for (const p of chosen) {
-        await pipeline(createReadStream(path.join(dir, `${p.partNumber}.data`)), out, { end: false });
-      }
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      await pipeline(concatFiles(chosen.map((p) => path.join(dir, `${p.partNumber}.data`))), createWriteStream(tmp));
     } catch (err) {
-      out.destroy();
       await rm(tmp, { force: true });
       throw err;
     }
@@ -326,9 +321,12 @@ export class OssStore {
     return meta;
   }
 
-  /** Size of every stored object's data, for inspection. */
-  async objectSize(bucket: string, key: string): Promise<number> {
-    return (await stat(`${this.objectPath(bucket, key)}.data`)).size;
+}
+
+/** The files' bytes one after another, as one stream (backpressure from the consumer applies). */
+async function* concatFiles(files: string[]): AsyncGenerator<Buffer> {
+  for (const f of files) {
+    for await (const chunk of createReadStream(f, { highWaterMark: 1024 * 1024 })) yield chunk as Buffer;
   }
 }
 

@@ -1,0 +1,2 @@
+// Placeholder: this service is built in a later issue (see README).
+export {};
