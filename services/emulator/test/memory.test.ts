@@ -29,7 +29,7 @@ async function writeBigFile(file: string, size: number): Promise<string> {
     const chunk = Buffer.from(block);
     chunk.writeUInt32LE(i, 0);
     crc.update(chunk);
-    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   return crc.digestString();
