@@ -138,6 +138,26 @@ describe('wrong use fails as on the cloud', () => {
     }
   });
 
+  test('expired STS token → SecurityTokenExpired (403), also in the middle of a multipart upload', async () => {
+    const short = await startEmulator({ tokenTtlSeconds: 2 });
+    try {
+      const c = await assumeRole(short);
+      const oss = ossClient(short, c, { bucket: short.bucket });
+      const init = await oss.initMultipartUpload('expiring');
+      await oss.uploadPart('expiring', init.uploadId, 1, writeTmp(randomBytes(100 * 1024)), 0, 100 * 1024);
+      await new Promise((r) => setTimeout(r, 2500));
+      await assert.rejects(oss.uploadPart('expiring', init.uploadId, 2, writeTmp(randomBytes(10)), 0, 10), is('SecurityTokenExpired', 403));
+      await assert.rejects(oss.put('late', Buffer.from('x')), is('SecurityTokenExpired', 403));
+      // A fresh credential goes on with the same upload id; the finished part is still there.
+      const fresh = ossClient(short, await assumeRole(short), { bucket: short.bucket });
+      const listed = await fresh.listParts('expiring', init.uploadId);
+      // ali-oss hands a lone <Part> back as an object, not a one-element array.
+      assert.equal(([] as unknown[]).concat(listed.parts).length, 1);
+    } finally {
+      await short.stop();
+    }
+  });
+
   test('unknown access key → InvalidAccessKeyId (403)', async () => {
     const oss = ossClient(emu, { accessKeyId: 'LTAI5tNoSuchKey000000', accessKeySecret: 'whatever-secret' });
     await assert.rejects(oss.put('x', Buffer.from('x')), is('InvalidAccessKeyId', 403));
