@@ -3,3 +3,7 @@ export * from './config.js';
 export * from './logger.js';
 export * from './redis.js';
 export * from './crc64.js';
+export * from './alibaba/index.js';
+export * from './http/index.js';
+export * from './validation.js';
+export * from './alibaba/credential-retry.js';

@@ -1,2 +1,44 @@
-// Placeholder: this service is built in a later issue (see README).
-export {};
+import { createLogger, createRedis, createRegistry, handleShutdown, listen, loadConfig } from '@vod-ingest/shared';
+import { createApp } from './app.js';
+import { CacheCipher } from './cache-cipher.js';
+import { tokenConfigSchema } from './config.js';
+import { profilesFromConfig } from './profiles.js';
+import { AlibabaSts } from './sts.client.js';
+import { TokenBroker } from './token-broker.js';
+import { TokenCache } from './token-cache.js';
+import { createTokenMetrics } from './token.metrics.js';
+
+const config = loadConfig(tokenConfigSchema, 'token');
+const log = createLogger('token', { level: config.LOG_LEVEL });
+const redis = createRedis(config.REDIS_URL, { blocking: false, name: 'token' });
+redis.on('error', (err) => log.warn({ code: (err as { code?: string }).code }, 'RedisError'));
+const registry = createRegistry('token');
+const profiles = profilesFromConfig(config);
+const cipher = new CacheCipher(config.TOKEN_CACHE_KEY);
+if (!cipher.encrypted) log.warn('TokenCacheUnencrypted');
+
+let broker: TokenBroker | undefined;
+const metrics = createTokenMetrics(registry, [...profiles.keys()], (p) => broker?.secondsToExpiry(p));
+broker = new TokenBroker({
+  profiles,
+  cache: new TokenCache(redis, cipher, config.TOKEN_KEY_PREFIX, log),
+  sts: new AlibabaSts({
+    accessKeyId: config.ALIBABA_CLOUD_ACCESS_KEY_ID,
+    accessKeySecret: config.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+    region: config.ALIBABA_CLOUD_REGION_ID,
+    endpoint: config.stsEndpoint,
+  }),
+  log,
+  metrics,
+  timings: { safetyMarginMs: config.TOKEN_SAFETY_MARGIN_SECONDS * 1000, refreshAheadMs: config.TOKEN_REFRESH_AHEAD_SECONDS * 1000 },
+});
+broker.startBackgroundRefresh(1000);
+
+const app = createApp({ log, registry, redis, broker, serviceSecret: config.TOKEN_SERVICE_SECRET });
+const { server, port } = await listen(app, config.port, config.HOST);
+log.info({ port, profiles: [...profiles.keys()], encryptedCache: cipher.encrypted }, 'Listening');
+
+handleShutdown(server, log, async () => {
+  await broker?.stop();
+  redis.disconnect();
+});

@@ -2,3 +2,4 @@ export * from './ports.js';
 export * from './redis.js';
 export * from './service-process.js';
 export * from './emulator.js';
+export * from './services.js';

@@ -1,0 +1,216 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AlibabaError, NotFoundError, UnavailableError, type Credential, type Logger } from '@vod-ingest/shared';
+import type { RoleProfile } from './profiles.js';
+import type { StsApi } from './sts.client.js';
+import type { CachedCredential, TokenCache } from './token-cache.js';
+import type { TokenMetrics } from './token.metrics.js';
+
+export interface BrokerTimings {
+  /** Never serve a credential with less than this left; capped at 15% of its lifetime. */
+  safetyMarginMs: number;
+  /** Refresh in the background once less than this is left; capped at 50% of its lifetime. */
+  refreshAheadMs: number;
+  /** How long a caller with nothing valid waits for another replica's refresh. Defaults to 10 s. */
+  waitForPeerMs?: number;
+  /** AssumeRole attempts per refresh (throttling, 5xx, network). Defaults to 3. */
+  stsAttempts?: number;
+  /** First retry delay; doubles, with jitter. Defaults to 200 ms. */
+  stsBackoffMs?: number;
+  /** Pause for every replica after a failed refresh. Defaults to 2 s (or what STS asked). */
+  coolDownMs?: number;
+}
+
+export interface TokenBrokerDeps {
+  profiles: Map<string, RoleProfile>;
+  cache: TokenCache;
+  sts: StsApi;
+  log: Logger;
+  metrics: TokenMetrics;
+  timings: BrokerTimings;
+}
+
+/**
+ * Hands out STS credentials per role profile: from the Redis cache when it has a valid one
+ * (refreshing it in the background when it nears expiry), else by ONE AssumeRole across every
+ * replica — the Redis lock holder calls STS, the others wait for the value it writes.
+ */
+export class TokenBroker {
+  private readonly inflight = new Map<string, Promise<CachedCredential>>();
+  /** Last value seen per profile: served if Redis is briefly unreachable and it is still valid. */
+  private readonly lastSeen = new Map<string, CachedCredential>();
+  private readonly used = new Set<string>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly deps: TokenBrokerDeps) {}
+
+  profile(name: string): RoleProfile {
+    const p = this.deps.profiles.get(name);
+    if (!p) throw new NotFoundError(`No credential profile "${name}"`, 'PROFILE_NOT_FOUND');
+    return p;
+  }
+
+  private safetyMargin(e: CachedCredential): number {
+    return Math.min(this.deps.timings.safetyMarginMs, 0.15 * (e.expiresAt - e.issuedAt));
+  }
+
+  private refreshAhead(e: CachedCredential): number {
+    return Math.min(this.deps.timings.refreshAheadMs, 0.5 * (e.expiresAt - e.issuedAt));
+  }
+
+  private usable(e: CachedCredential | undefined, rejectedKeyId?: string): e is CachedCredential {
+    return !!e && e.credential.accessKeyId !== rejectedKeyId && e.expiresAt - Date.now() > this.safetyMargin(e);
+  }
+
+  private fresh(e: CachedCredential | undefined, rejectedKeyId?: string): e is CachedCredential {
+    return this.usable(e, rejectedKeyId) && e.expiresAt - Date.now() > this.refreshAhead(e);
+  }
+
+  /**
+   * A valid credential for `profileName`. `rejectedKeyId`: the caller's credential with this key
+   * id was refused by the cloud, so that one must not be handed out again.
+   */
+  async get(profileName: string, rejectedKeyId?: string): Promise<Credential> {
+    this.profile(profileName);
+    this.used.add(profileName);
+    const cached = await this.readCache(profileName);
+    if (this.usable(cached, rejectedKeyId)) {
+      this.deps.metrics.cacheHits.inc({ profile: profileName });
+      if (!this.fresh(cached)) this.refreshInBackground(profileName);
+      return cached.credential;
+    }
+    this.deps.metrics.cacheMisses.inc({ profile: profileName });
+    return (await this.refreshShared(profileName, rejectedKeyId)).credential;
+  }
+
+  private async readCache(profile: string): Promise<CachedCredential | undefined> {
+    try {
+      const e = await this.deps.cache.read(profile);
+      if (e) this.remember(profile, e);
+      return e;
+    } catch (err) {
+      this.deps.log.warn({ err, profile }, 'TokenCacheUnreachable');
+      return this.lastSeen.get(profile);
+    }
+  }
+
+  private remember(profile: string, e: CachedCredential): void {
+    const prev = this.lastSeen.get(profile);
+    if (!prev || prev.expiresAt <= e.expiresAt) this.lastSeen.set(profile, e);
+  }
+
+  /** Seconds until the newest credential this replica knows of expires (for the gauge). */
+  secondsToExpiry(profile: string): number | undefined {
+    const e = this.lastSeen.get(profile);
+    return e ? (e.expiresAt - Date.now()) / 1000 : undefined;
+  }
+
+  /** One refresh per profile per process at a time; concurrent callers share it. */
+  private refreshShared(profile: string, rejectedKeyId?: string): Promise<CachedCredential> {
+    let p = this.inflight.get(profile);
+    if (!p) {
+      p = this.refresh(profile, rejectedKeyId).finally(() => this.inflight.delete(profile));
+      this.inflight.set(profile, p);
+    }
+    return p;
+  }
+
+  private refreshInBackground(profile: string): void {
+    if (this.inflight.has(profile)) return;
+    const p = this.refresh(profile, undefined, true)
+      .catch((err) => {
+        this.deps.log.warn({ profile, code: (err as { code?: string }).code }, 'BackgroundRefreshFailed');
+        return undefined as unknown as CachedCredential;
+      })
+      .finally(() => this.inflight.delete(profile));
+    this.inflight.set(profile, p);
+  }
+
+  /**
+   * Foreground: until a usable credential exists — take the lock and call STS, or wait for the
+   * replica that holds it. Background: one try; if another replica holds the lock, it is on it.
+   */
+  private async refresh(profile: string, rejectedKeyId?: string, background = false): Promise<CachedCredential> {
+    const { cache, timings } = this.deps;
+    const deadline = Date.now() + (timings.waitForPeerMs ?? 10_000);
+    for (;;) {
+      const coolDown = await cache.coolDownLeft(profile);
+      const current = await this.readCache(profile);
+      if (coolDown > 0) {
+        if (this.usable(current, rejectedKeyId)) return current;
+        throw new UnavailableError(`STS is refusing ${profile} credentials for now`, { code: 'CREDENTIALS_UNAVAILABLE', retryAfterSeconds: Math.ceil(coolDown / 1000) });
+      }
+      const release = await cache.lock(profile, 20_000);
+      if (release) {
+        try {
+          // Double-check under the lock: another replica may have just refreshed.
+          const again = await this.readCache(profile);
+          if (again && (background ? this.fresh(again) : this.usable(again, rejectedKeyId))) return again;
+          return await this.assumeAndStore(profile, again, rejectedKeyId);
+        } finally {
+          await release().catch(() => {});
+        }
+      }
+      if (background) return current as CachedCredential;
+      // A peer holds the lock; what is cached now may already serve us (its old or its new value).
+      if (this.usable(current, rejectedKeyId)) return current;
+      if (Date.now() > deadline) {
+        throw new UnavailableError(`Timed out waiting for a ${profile} credential`, { code: 'CREDENTIALS_UNAVAILABLE', retryAfterSeconds: 1 });
+      }
+      await sleep(50 + Math.random() * 50);
+    }
+  }
+
+  private async assumeAndStore(profile: string, stale: CachedCredential | undefined, rejectedKeyId?: string): Promise<CachedCredential> {
+    const { sts, cache, metrics, log, timings } = this.deps;
+    const attempts = timings.stsAttempts ?? 3;
+    let lastErr: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const end = metrics.assumeRoleDuration.startTimer({ profile });
+      try {
+        const credential = await sts.assumeRole(this.profile(profile));
+        end({ outcome: 'success' });
+        metrics.assumeRoleCalls.inc({ profile, outcome: 'success' });
+        const entry: CachedCredential = { credential, issuedAt: Date.now(), expiresAt: Date.parse(credential.expiration) };
+        await cache.write(profile, entry, this.safetyMargin(entry));
+        this.remember(profile, entry);
+        log.info({ profile, accessKeyId: credential.accessKeyId, expiration: credential.expiration, attempt }, 'CredentialRefreshed');
+        return entry;
+      } catch (err) {
+        const outcome = err instanceof AlibabaError && /Throttling/i.test(err.code) ? 'throttled' : 'error';
+        end({ outcome });
+        metrics.assumeRoleCalls.inc({ profile, outcome });
+        lastErr = err;
+        const retryable = err instanceof AlibabaError ? err.retryable : true;
+        log.warn({ profile, attempt, code: (err as { code?: string }).code, retryable }, 'AssumeRoleFailed');
+        if (!retryable || attempt === attempts) break;
+        const backoff = (timings.stsBackoffMs ?? 200) * 2 ** (attempt - 1);
+        await sleep(backoff + Math.random() * backoff);
+      }
+    }
+    const asked = lastErr instanceof AlibabaError ? lastErr.retryAfterMs : undefined;
+    const coolDownMs = Math.max(asked ?? 0, timings.coolDownMs ?? 2000);
+    await cache.coolDown(profile, coolDownMs).catch(() => {});
+    if (this.usable(stale, rejectedKeyId)) return stale; // keep serving what still works
+    throw new UnavailableError(`Could not obtain a ${profile} credential from STS`, {
+      code: 'CREDENTIALS_UNAVAILABLE',
+      retryAfterSeconds: Math.ceil(coolDownMs / 1000),
+      cause: lastErr,
+    });
+  }
+
+  /** Keeps the profiles this replica has served fresh even when no request comes in. */
+  startBackgroundRefresh(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      for (const profile of this.used) {
+        const e = this.lastSeen.get(profile);
+        if (!this.fresh(e)) this.refreshInBackground(profile);
+      }
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+}

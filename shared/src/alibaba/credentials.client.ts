@@ -1,0 +1,85 @@
+import { AppError, UnavailableError } from '../errors.js';
+import { msToExpiry, type Credential, type CredentialSource } from './credential.js';
+
+export interface TokenServiceCredentialsOptions {
+  /** Base URL of the token service (`TOKEN_SERVICE_URL`). */
+  url: string;
+  /** Its bearer secret (`TOKEN_SERVICE_SECRET`). */
+  secret: string;
+  /** Role profile: `ingest` (workers) or `client` (apps). */
+  profile: string;
+  /**
+   * Stop using a credential in memory when less than this share of its lifetime (as seen when it
+   * arrived) is left, capped at `maxEarlyMs`. Defaults to 0.25 and 5 minutes.
+   */
+  earlyShare?: number;
+  maxEarlyMs?: number;
+  /** Per-request timeout (ms). Defaults to 5 s. */
+  timeoutMs?: number;
+}
+
+interface Held {
+  credential: Credential;
+  /** Drop it from memory after this instant. */
+  useUntil: number;
+}
+
+/**
+ * A credential from the token service, kept in memory until shortly before it expires, so a busy
+ * worker asks the token service rarely and STS never. Concurrent callers share one request.
+ */
+export class TokenServiceCredentials implements CredentialSource {
+  private held?: Held;
+  private inflight?: Promise<Credential>;
+
+  constructor(private readonly opts: TokenServiceCredentialsOptions) {}
+
+  async get(): Promise<Credential> {
+    if (this.held && Date.now() < this.held.useUntil) return this.held.credential;
+    return this.fetchShared();
+  }
+
+  async refreshAfterRejection(rejected: Credential): Promise<Credential> {
+    if (this.held?.credential.accessKeyId === rejected.accessKeyId) this.held = undefined;
+    if (this.held) return this.held.credential; // someone already got a newer one
+    return this.fetchShared(rejected.accessKeyId);
+  }
+
+  private fetchShared(rejectedKeyId?: string): Promise<Credential> {
+    this.inflight ??= this.fetchOnce(rejectedKeyId).finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async fetchOnce(rejectedKeyId?: string): Promise<Credential> {
+    const url = new URL(`/v1/credentials/${encodeURIComponent(this.opts.profile)}`, this.opts.url);
+    if (rejectedKeyId) url.searchParams.set('rejected', rejectedKeyId);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        headers: { authorization: `Bearer ${this.opts.secret}` },
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000),
+      });
+    } catch (err) {
+      throw new UnavailableError('Token service unreachable', { code: 'TOKEN_SERVICE_UNAVAILABLE', retryAfterSeconds: 1, cause: err });
+    }
+    if (res.status === 503) {
+      const retryAfter = Number(res.headers.get('retry-after') ?? '1');
+      throw new UnavailableError('No valid STS credential right now', { code: 'CREDENTIALS_UNAVAILABLE', retryAfterSeconds: retryAfter });
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+      throw new AppError(body.error?.code ?? 'TOKEN_SERVICE_ERROR', `Token service answered ${res.status}: ${body.error?.message ?? ''}`, {
+        status: 502,
+        retryable: res.status >= 500,
+      });
+    }
+    const credential = (await res.json()) as Credential;
+    const now = Date.now();
+    const lifetime = msToExpiry(credential, now);
+    const early = Math.min(lifetime * (this.opts.earlyShare ?? 0.25), this.opts.maxEarlyMs ?? 5 * 60_000);
+    this.held = { credential, useUntil: now + lifetime - early };
+    return credential;
+  }
+}

@@ -1,0 +1,5 @@
+export * from './credential.js';
+export * from './endpoint.js';
+export * from './pop-client.js';
+export * from './vod.client.js';
+export * from './credentials.client.js';

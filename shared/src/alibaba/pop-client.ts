@@ -1,0 +1,93 @@
+import * as Core from '@alicloud/openapi-core';
+import * as Dara from '@darabonba/typescript';
+import { AppError } from '../errors.js';
+import type { Credential } from './credential.js';
+import { popEndpoint } from './endpoint.js';
+
+// CommonJS interop: from ESM the client class sits at `.default.default`.
+type OpenApiClient = { callApi(params: unknown, request: unknown, runtime: unknown): Promise<{ body: Record<string, unknown> }> };
+const ClientClass = (Core as unknown as { default: { default: new (config: unknown) => OpenApiClient } }).default.default;
+const { $OpenApiUtil, OpenApiUtil } = Core as unknown as {
+  $OpenApiUtil: { Config: new (c: object) => unknown; Params: new (p: object) => unknown; OpenApiRequest: new (r: object) => unknown };
+  OpenApiUtil: { query(p: object): Record<string, string> };
+};
+const { RuntimeOptions } = Dara as unknown as { RuntimeOptions: new (o: object) => unknown };
+
+/** An Alibaba Cloud API error, with its own `code` and `requestId` kept. */
+export class AlibabaError extends AppError {
+  /** HTTP status the cloud answered (0 for network errors). */
+  readonly upstreamStatus: number;
+  /** Milliseconds the cloud asked us to wait (throttling), when it said. */
+  readonly retryAfterMs?: number;
+  constructor(code: string, message: string, upstreamStatus: number, opts: { requestId?: string; cause?: unknown; retryAfterMs?: number }) {
+    const throttled = /Throttling/i.test(code);
+    const retryable = throttled || upstreamStatus === 0 || upstreamStatus >= 500;
+    // Our own credential being refused is our problem (502), not the caller's.
+    const status = throttled ? 503 : retryable ? 502 : [401, 403].includes(upstreamStatus) ? 502 : upstreamStatus || 502;
+    super(code, message, { status, retryable, requestId: opts.requestId, cause: opts.cause });
+    this.upstreamStatus = upstreamStatus;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+/** Maps an openapi-core error (ClientError, ServerError, ThrottlingError, network) once, here. */
+export function mapPopError(err: unknown): AlibabaError {
+  const e = err as { code?: string; statusCode?: number; message?: string; requestId?: string; retryAfter?: number; data?: { Message?: string } };
+  if (e && typeof e.statusCode === 'number') {
+    return new AlibabaError(String(e.code ?? 'Unknown'), e.data?.Message ?? e.message ?? 'Alibaba Cloud error', e.statusCode, {
+      requestId: e.requestId,
+      retryAfterMs: typeof e.retryAfter === 'number' ? e.retryAfter : undefined,
+      cause: err,
+    });
+  }
+  return new AlibabaError('NETWORK_ERROR', `Could not reach Alibaba Cloud: ${e?.message ?? String(err)}`, 0, { cause: err });
+}
+
+export interface PopCallOptions {
+  /** `host:port`, `http://host:port` or a domain (https). */
+  endpoint: string;
+  region: string;
+  /** Per-request read timeout (ms). Defaults to 10 s. */
+  readTimeoutMs?: number;
+}
+
+/** One RPC-style POP call (as the generated clients send it), signed with `credential`. */
+export async function callPop(
+  opts: PopCallOptions,
+  credential: Pick<Credential, 'accessKeyId' | 'accessKeySecret'> & { securityToken?: string },
+  version: string,
+  action: string,
+  params: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const { endpoint, protocol } = popEndpoint(opts.endpoint);
+  const client = new ClientClass(
+    new $OpenApiUtil.Config({
+      accessKeyId: credential.accessKeyId,
+      accessKeySecret: credential.accessKeySecret,
+      securityToken: credential.securityToken,
+      endpoint,
+      protocol,
+      regionId: opts.region,
+      readTimeout: opts.readTimeoutMs ?? 10_000,
+      connectTimeout: 5000,
+    }),
+  );
+  const p = new $OpenApiUtil.Params({
+    action,
+    version,
+    protocol: protocol.toUpperCase(),
+    pathname: '/',
+    method: 'POST',
+    authType: 'AK',
+    style: 'RPC',
+    reqBodyType: 'formData',
+    bodyType: 'json',
+  });
+  const defined = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined));
+  try {
+    const res = await client.callApi(p, new $OpenApiUtil.OpenApiRequest({ query: OpenApiUtil.query(defined) }), new RuntimeOptions({}));
+    return res.body;
+  } catch (err) {
+    throw mapPopError(err);
+  }
+}

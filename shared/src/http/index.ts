@@ -1,0 +1,3 @@
+export * from './app-kit.js';
+export * from './metrics.js';
+export * from './server.js';
