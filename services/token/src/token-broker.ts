@@ -35,7 +35,10 @@ export interface TokenBrokerDeps {
  * replica — the Redis lock holder calls STS, the others wait for the value it writes.
  */
 export class TokenBroker {
+  /** Callers waiting for a credential share one refresh per profile... */
   private readonly inflight = new Map<string, Promise<CachedCredential>>();
+  /** ...and background refreshes (which may end with nothing new) are kept apart from them. */
+  private readonly background = new Map<string, Promise<void>>();
   /** Last value seen per profile: served if Redis is briefly unreachable and it is still valid. */
   private readonly lastSeen = new Map<string, CachedCredential>();
   private readonly used = new Set<string>();
@@ -108,28 +111,28 @@ export class TokenBroker {
   private refreshShared(profile: string, rejectedKeyId?: string): Promise<CachedCredential> {
     let p = this.inflight.get(profile);
     if (!p) {
-      p = this.refresh(profile, rejectedKeyId).finally(() => this.inflight.delete(profile));
+      p = this.refresh(profile, rejectedKeyId)
+        .then((e) => e!) // a foreground refresh returns a usable credential or throws
+        .finally(() => this.inflight.delete(profile));
       this.inflight.set(profile, p);
     }
     return p;
   }
 
   private refreshInBackground(profile: string): void {
-    if (this.inflight.has(profile)) return;
+    if (this.background.has(profile) || this.inflight.has(profile)) return;
     const p = this.refresh(profile, undefined, true)
-      .catch((err) => {
-        this.deps.log.warn({ profile, code: (err as { code?: string }).code }, 'BackgroundRefreshFailed');
-        return undefined as unknown as CachedCredential;
-      })
-      .finally(() => this.inflight.delete(profile));
-    this.inflight.set(profile, p);
+      .then(() => undefined)
+      .catch((err) => this.deps.log.warn({ profile, code: (err as { code?: string }).code }, 'BackgroundRefreshFailed'))
+      .finally(() => this.background.delete(profile));
+    this.background.set(profile, p);
   }
 
   /**
    * Foreground: until a usable credential exists — take the lock and call STS, or wait for the
    * replica that holds it. Background: one try; if another replica holds the lock, it is on it.
    */
-  private async refresh(profile: string, rejectedKeyId?: string, background = false): Promise<CachedCredential> {
+  private async refresh(profile: string, rejectedKeyId?: string, background = false): Promise<CachedCredential | undefined> {
     const { cache, timings } = this.deps;
     const deadline = Date.now() + (timings.waitForPeerMs ?? 10_000);
     for (;;) {
@@ -150,7 +153,7 @@ export class TokenBroker {
           await release().catch(() => {});
         }
       }
-      if (background) return current as CachedCredential;
+      if (background) return undefined;
       // A peer holds the lock; what is cached now may already serve us (its old or its new value).
       if (this.usable(current, rejectedKeyId)) return current;
       if (Date.now() > deadline) {
@@ -211,6 +214,6 @@ export class TokenBroker {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await Promise.allSettled([...this.inflight.values()]);
+    await Promise.allSettled([...this.inflight.values(), ...this.background.values()]);
   }
 }
