@@ -34,6 +34,10 @@ export interface ServiceProcess {
  * given environment (and nothing else from ours but PATH and HOME).
  */
 export function startServiceProcess(name: string, env: Record<string, string>): ServiceProcess {
+  if (['warn', 'error', 'fatal', 'silent'].includes(env.LOG_LEVEL ?? '')) {
+    // The helpers wait for the service's start-up line, which is logged at info.
+    throw new Error(`${name}: LOG_LEVEL=${env.LOG_LEVEL} would hide the start-up log line the test helpers wait for; use info or lower`);
+  }
   const entry = path.join(REPO_ROOT, 'services', name, 'dist', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first (npm test does)`);
   const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, entry], {
