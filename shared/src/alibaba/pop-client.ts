@@ -13,6 +13,8 @@ const { $OpenApiUtil, OpenApiUtil } = Core as unknown as {
 };
 const { RuntimeOptions } = Dara as unknown as { RuntimeOptions: new (o: object) => unknown };
 
+const OUR_CREDENTIAL_CODES = /^(InvalidAccessKeyId|InvalidSecurityToken|SecurityTokenExpired|SignatureDoesNotMatch|MissingSecurityToken|IncompleteSignature|InvalidTimeStamp)/;
+
 /** An Alibaba Cloud API error, with its own `code` and `requestId` kept. */
 export class AlibabaError extends AppError {
   /** HTTP status the cloud answered (0 for network errors). */
@@ -22,8 +24,10 @@ export class AlibabaError extends AppError {
   constructor(code: string, message: string, upstreamStatus: number, opts: { requestId?: string; cause?: unknown; retryAfterMs?: number }) {
     const throttled = /Throttling/i.test(code);
     const retryable = throttled || upstreamStatus === 0 || upstreamStatus >= 500;
-    // Our own credential being refused is our problem (502), not the caller's.
-    const status = throttled ? 503 : retryable ? 502 : [401, 403].includes(upstreamStatus) ? 502 : upstreamStatus || 502;
+    // Our own credential or signature being refused is our problem (502), not the caller's —
+    // whatever status the cloud used for it (InvalidAccessKeyId.NotFound is a 404).
+    const ours = [401, 403].includes(upstreamStatus) || OUR_CREDENTIAL_CODES.test(code);
+    const status = throttled ? 503 : retryable || ours ? 502 : upstreamStatus || 502;
     super(code, message, { status, retryable, requestId: opts.requestId, cause: opts.cause });
     this.upstreamStatus = upstreamStatus;
     this.retryAfterMs = opts.retryAfterMs;

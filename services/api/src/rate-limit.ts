@@ -1,0 +1,54 @@
+import type { RequestHandler } from 'express';
+import type { Redis } from 'ioredis';
+import { AppError, route, type Logger } from '@vod-ingest/shared';
+import { callerOf } from './api-keys.js';
+import { redisCall, redisKeys } from './redis-keys.js';
+
+export interface RateLimitOptions {
+  /** Requests allowed per window per API key. */
+  limit: number;
+  windowSeconds: number;
+}
+
+/** 429: too many requests in this window; `Retry-After` says when the next one starts. */
+export class RateLimitedError extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('RATE_LIMITED', `Too many requests; try again in ${retryAfterSeconds} s`, { status: 429, retryable: true });
+  }
+}
+
+/**
+ * Counts one request of the caller's API key in the current fixed window, in Redis, so the limit
+ * holds across api replicas. Returns the count so far.
+ */
+async function hit(redis: Redis, key: string, windowEndsAt: number): Promise<number> {
+  const replies = await redisCall(redis.multi().incr(key).pexpireat(key, windowEndsAt + 1000).exec());
+  const [incr] = replies ?? [];
+  if (!incr || incr[0]) throw new AppError('RATE_LIMIT_FAILED', 'Rate limit count failed', { cause: incr?.[0] });
+  return Number(incr[1]);
+}
+
+/**
+ * Middleware (after `requireApiKey`): fixed-window limit per API key, `RateLimit-*` headers on
+ * every answer, 429 `RATE_LIMITED` with `Retry-After` over the limit, 503 when Redis is away.
+ */
+export function rateLimit(redis: Redis, options: RateLimitOptions, log: Logger): RequestHandler {
+  const windowMs = options.windowSeconds * 1000;
+  return route(async (_req, res, next) => {
+    const { tenant, keyId } = callerOf(res);
+    const now = Date.now();
+    const window = Math.floor(now / windowMs);
+    const endsAt = (window + 1) * windowMs;
+    const count = await hit(redis, redisKeys.rateLimit(keyId, window), endsAt);
+    const resetSeconds = Math.max(1, Math.ceil((endsAt - now) / 1000));
+    res.set({
+      'ratelimit-limit': String(options.limit),
+      'ratelimit-remaining': String(Math.max(0, options.limit - count)),
+      'ratelimit-reset': String(resetSeconds),
+    });
+    if (count <= options.limit) return next();
+    // Once per window and key, not once per refused request.
+    if (count === options.limit + 1) log.warn({ tenant, keyId, limit: options.limit }, 'RateLimitExceeded');
+    next(new RateLimitedError(resetSeconds));
+  });
+}

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import OSS from 'ali-oss';
+import {
+  startEmulator,
+  startHttpService,
+  startTestRedis,
+  startTokenService,
+  type StartEmulatorOptions,
+  type TestEmulator,
+  type TestRedis,
+  type TestService,
+} from '@vod-ingest/shared/testing';
+
+/** API keys the tests configure: tenant → key. */
+export const KEYS = {
+  acme: 'acme-key-0123456789abcdef',
+  globex: 'globex-key-0123456789abcdef',
+  limited: 'limited-key-0123456789abcdef',
+} as const;
+
+export const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** `API_KEYS` for KEYS; `globex` in the hashed form, as an operator keeping no plaintext would. */
+export const API_KEYS_ENV = [`acme:${KEYS.acme}`, `globex:sha256:${sha256Hex(KEYS.globex)}`, `limited:${KEYS.limited}`].join(',');
+
+/** Redis, the emulator and the real token service, as the api runs against them. */
+export interface Stack {
+  redis: TestRedis;
+  emu: TestEmulator;
+  token: TestService & { secret: string };
+  stop(): Promise<void>;
+}
+
+export async function startStack(emulator: StartEmulatorOptions = {}): Promise<Stack> {
+  const [redis, emu] = await Promise.all([startTestRedis(), startEmulator(emulator)]);
+  const token = await startTokenService({ emulator: emu, redisUrl: redis.url });
+  return {
+    redis,
+    emu,
+    token,
+    async stop() {
+      await token.stop();
+      await Promise.all([emu.stop(), redis.stop()]);
+    },
+  };
+}
+
+/** Starts the api (compiled, as production runs it) with the test environment plus `env`. */
+export function startApi(s: { redisUrl: string; emu: TestEmulator; tokenUrl: string; tokenSecret: string }, env: Record<string, string> = {}): Promise<TestService> {
+  return startHttpService('api', {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDIS_URL: s.redisUrl,
+    API_KEYS: API_KEYS_ENV,
+    TOKEN_SERVICE_URL: s.tokenUrl,
+    TOKEN_SERVICE_SECRET: s.tokenSecret,
+    VOD_ENDPOINT: s.emu.url,
+    ALIBABA_CLOUD_REGION_ID: s.emu.region,
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+}
+
+export interface Reply<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T & { error?: { code: string; message: string; details: Array<{ field: string; message: string }> } };
+}
+
+/** `POST` to the api as a client app would: bearer key, JSON body (a string is sent verbatim). */
+export async function post<T = Record<string, unknown>>(
+  api: TestService,
+  path: string,
+  o: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...(o.key ? { authorization: `Bearer ${o.key}` } : {}) };
+  if (o.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${api.url}${path}`, {
+    method: 'POST',
+    headers: { ...headers, ...o.headers },
+    body: o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
+}
+
+/** The reply of `POST /v1/sts-tokens`. */
+export interface StsTokenReply {
+  AccessKeyId: string;
+  AccessKeySecret: string;
+  SecurityToken: string;
+  Expiration: string;
+  Region: string;
+}
+
+/** ali-oss configured exactly as a client app does with an STS token: three values, endpoint, bucket. */
+export function clientOss(c: { AccessKeyId: string; AccessKeySecret: string; SecurityToken: string }, at: { endpoint: string; bucket: string }): OSS {
+  return new OSS({
+    endpoint: at.endpoint,
+    sldEnable: true,
+    accessKeyId: c.AccessKeyId,
+    accessKeySecret: c.AccessKeySecret,
+    stsToken: c.SecurityToken,
+    bucket: at.bucket,
+  } as OSS.Options);
+}
+
+/** Decodes VOD's base64 JSON (`UploadAddress`, `UploadAuth`). */
+export const decode = <T>(b64: unknown): T => JSON.parse(Buffer.from(String(b64), 'base64').toString('utf8')) as T;
+
+/** Asserts nothing in `output` contains any of `secrets`; returns the first leaked one, if any. */
+export function leaked(output: string, secrets: string[]): string | undefined {
+  return secrets.find((s) => s.length > 0 && output.includes(s));
+}
