@@ -12,6 +12,8 @@ export function createRegistry(service: string): Registry {
 /**
  * `http_request_duration_seconds{method,route,status}`. `route` is the matched route pattern
  * (`/v1/credentials/:profile`), never the raw path, so labels stay bounded.
+ * Mount routers at the root with full paths: express resets `req.baseUrl` when a route in a
+ * router mounted at a prefix fails, which would label its errors without the prefix.
  */
 export function httpMetrics(registry: Registry) {
   const histogram = new Histogram({
