@@ -3,3 +3,4 @@ export * from './endpoint.js';
 export * from './pop-client.js';
 export * from './vod.client.js';
 export * from './credentials.client.js';
+export * from './object-store.js';
