@@ -7,3 +7,4 @@ export * from './alibaba/index.js';
 export * from './http/index.js';
 export * from './validation.js';
 export * from './alibaba/credential-retry.js';
+export * from './sources/index.js';

@@ -1,0 +1,2 @@
+export * from './ingest-path.js';
+export * from './url-guard.js';
