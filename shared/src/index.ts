@@ -8,3 +8,4 @@ export * from './http/index.js';
 export * from './validation.js';
 export * from './alibaba/credential-retry.js';
 export * from './sources/index.js';
+export * from './events/index.js';
