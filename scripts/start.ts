@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitForPort } from '@vod-ingest/shared/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = path.join(root, '.data');
@@ -108,7 +109,7 @@ if (!redisUrl) {
     const redisDir = path.join(dataDir, 'redis');
     mkdirSync(redisDir, { recursive: true });
     await run('redis', 'redis-server', ['--port', '6379', '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec'], {});
-    for (let i = 0; i < 100 && !(await answers(6379)); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitForPort(6379);
     redisUrl = 'redis://127.0.0.1:6379';
   }
 }

@@ -50,7 +50,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     videos,
     oss,
     bucket: vodBucket,
-    endpoint: opts.publicUrl ?? '',
+    publicUrl: opts.publicUrl,
     region: opts.region,
     ttlCapSeconds: opts.ttlCapSeconds,
   };
@@ -74,7 +74,6 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
       return;
     }
     if (isPopRequest(req)) {
-      if (!opts.publicUrl) vod.endpoint = `http://${req.headers.host ?? 'localhost'}`;
       void handlePop(req, res);
       return;
     }

@@ -8,6 +8,8 @@ export class CloudError extends Error {
     readonly code: string,
     message: string,
     readonly extra: Record<string, string> = {},
+    /** Extra response headers (for example a throttling answer's retry-after). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'CloudError';

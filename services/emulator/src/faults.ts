@@ -1,4 +1,7 @@
+import type { IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { CloudError } from './errors.js';
 
 /**
  * A fault rule: for requests of `action` (or `*`), with probability `rate`, at most `times`
@@ -35,6 +38,30 @@ interface ActiveRule {
   id: number;
   rule: FaultRule;
   applied: number;
+}
+
+/**
+ * Counts the request and applies its faults: waits the injected latency, then drops the
+ * connection (returns true: nothing more to send) or throws the injected error, whose
+ * retry-after header each API spells its own way (`retryAfterHeader`).
+ */
+export async function applyFaults(
+  faults: FaultInjector,
+  action: string,
+  req: IncomingMessage,
+  retryAfterHeader: (seconds: number) => Record<string, string>,
+): Promise<boolean> {
+  const fault = faults.decide(action);
+  if (fault.latencyMs) await sleep(fault.latencyMs);
+  if (fault.drop) {
+    req.socket.destroy();
+    return true;
+  }
+  if (fault.error) {
+    const { status, code, message, retryAfterSeconds } = fault.error;
+    throw new CloudError(status, code, message, {}, retryAfterSeconds === undefined ? {} : retryAfterHeader(retryAfterSeconds));
+  }
+  return false;
 }
 
 /** Fault rules plus request counters per action (the inspection side of the admin API). */

@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloudError } from './errors.js';
 
+/** RFC 3986 percent-encoding (`!'()*` encoded too), as both ali-oss and openapi-core sign. */
+export function rfc3986Encode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 /**
  * The query string as sent, split into decoded pairs. `+` stays a plus (SDKs percent-encode
  * spaces), and a bare `key` (no `=`) is kept apart from `key=` for OSS V4 signing.

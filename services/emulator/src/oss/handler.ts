@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@vod-ingest/shared';
 import { CredentialAuthority, KeyError, ossKeyError, type ResolvedKey } from '../credentials.js';
 import { CloudError } from '../errors.js';
-import type { FaultInjector } from '../faults.js';
+import { applyFaults, type FaultInjector } from '../faults.js';
 import { drain, parseRawQuery, readSmallBody } from '../http-util.js';
 import { checkRequestTime, parseOssAuthorization, verifyOssSignature, type SignedTarget } from './signature.js';
 import type { ObjectMeta, OssStore } from './store.js';
@@ -79,16 +79,7 @@ export async function handleOss(req: IncomingMessage, res: ServerResponse, deps:
   try {
     const r = parseOssRequest(req);
     action = r.action;
-    const fault = deps.faults.decide(action);
-    if (fault.latencyMs) await sleep(fault.latencyMs);
-    if (fault.drop) {
-      req.socket.destroy();
-      return;
-    }
-    if (fault.error) {
-      const headers: Record<string, string> = fault.error.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.error.retryAfterSeconds) } : {};
-      throw Object.assign(new CloudError(fault.error.status, fault.error.code, fault.error.message), { headers });
-    }
+    if (await applyFaults(deps.faults, action, req, (s) => ({ 'retry-after': String(s) }))) return;
     const key = authenticate(req, r, deps.authority);
     await execute(req, res, r, key, deps);
   } catch (err) {
@@ -307,15 +298,11 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requ
     return;
   }
   const xml = toXml('Error', { Code: e.code, Message: e.message, RequestId: requestId, HostId: deps.hostId, ...e.extra, EC: '0000-00000000' });
-  const extraHeaders = (err as { headers?: Record<string, string> }).headers ?? {};
+  const extraHeaders = e.headers;
   if (req.method === 'HEAD') {
     res.writeHead(e.status, { 'x-oss-err': Buffer.from(xml).toString('base64'), 'x-oss-ec': '0000-00000000', ...extraHeaders });
     res.end();
     return;
   }
   sendXml(res, e.status, xml, { 'x-oss-ec': '0000-00000000', ...extraHeaders });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,6 +1,8 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { safeEqual } from '@vod-ingest/shared';
 import { CloudError } from '../errors.js';
+import { rfc3986Encode } from '../http-util.js';
 
 /** How far a request's date may be from ours (OSS: 15 minutes). */
 export const MAX_SKEW_MS = 15 * 60 * 1000;
@@ -118,17 +120,12 @@ export function v1StringToSign(req: IncomingMessage, target: SignedTarget): stri
   ].join('\n');
 }
 
-/** RFC 3986 encoding as ali-oss's `encodeString`. */
-function encodeRfc3986(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
 /** V4 canonical request, as ali-oss's `getCanonicalRequest` makes it. */
 export function v4CanonicalRequest(req: IncomingMessage, target: SignedTarget, additionalHeaders: string[]): string {
-  const uri = encodeRfc3986(`/${target.bucket ? `${target.bucket}/` : ''}${target.key ?? ''}`).replace(/%2F/g, '/');
+  const uri = rfc3986Encode(`/${target.bucket ? `${target.bucket}/` : ''}${target.key ?? ''}`).replace(/%2F/g, '/');
   const query = [...target.query]
     .sort((a, b) => a.key.localeCompare(b.key))
-    .map((q) => (q.value === null || q.value === '' ? encodeRfc3986(q.key) : `${encodeRfc3986(q.key)}=${encodeRfc3986(q.value)}`))
+    .map((q) => (q.value === null || q.value === '' ? rfc3986Encode(q.key) : `${rfc3986Encode(q.key)}=${rfc3986Encode(q.value)}`))
     .join('&');
   const names = new Set(additionalHeaders);
   for (const k of Object.keys(req.headers)) {
@@ -191,10 +188,4 @@ export function verifyOssSignature(req: IncomingMessage, target: SignedTarget, a
       OSSAccessKeyId: auth.accessKeyId,
     });
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@vod-ingest/shared';
 import { KeyError, popKeyError, type CredentialAuthority, type ResolvedKey } from '../credentials.js';
 import { CloudError } from '../errors.js';
-import type { FaultInjector } from '../faults.js';
+import { applyFaults, type FaultInjector } from '../faults.js';
 import { drain, parseRawQuery, readSmallBody, sendJson } from '../http-util.js';
 import { parseAcs3, verifyAcs3, verifyRpcV2 } from './signature.js';
 import { assumeRole, type StsOptions } from './sts.js';
@@ -22,7 +22,8 @@ export interface PopDeps {
   hostId: string;
 }
 
-type Handler = (params: Map<string, string>, caller: ResolvedKey) => Promise<Record<string, unknown>> | Record<string, unknown>;
+/** `host`: the Host the caller used, for URLs that point back at us. */
+type Handler = (params: Map<string, string>, caller: ResolvedKey, host: string) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 /** True when a request is for a POP API (STS or VOD) rather than OSS. */
 export function isPopRequest(req: IncomingMessage): boolean {
@@ -47,8 +48,8 @@ export function createPopHandler(deps: PopDeps) {
   const nonces = new NonceCache();
   const actions = new Map<string, Handler>([
     [`${STS_VERSION}/AssumeRole`, (p) => assumeRole(p, deps.sts)],
-    [`${VOD_VERSION}/CreateUploadVideo`, (p) => createUploadVideo(p, deps.vod)],
-    [`${VOD_VERSION}/RefreshUploadVideo`, (p) => refreshUploadVideo(p, deps.vod)],
+    [`${VOD_VERSION}/CreateUploadVideo`, (p, _c, host) => createUploadVideo(p, deps.vod, host)],
+    [`${VOD_VERSION}/RefreshUploadVideo`, (p, _c, host) => refreshUploadVideo(p, deps.vod, host)],
     [`${VOD_VERSION}/GetVideoInfo`, (p) => getVideoInfo(p, deps.vod)],
   ]);
 
@@ -68,17 +69,8 @@ export function createPopHandler(deps: PopDeps) {
       action = String(req.headers['x-acs-action'] ?? params.get('Action') ?? 'Unknown');
       const version = String(req.headers['x-acs-version'] ?? params.get('Version') ?? '');
 
-      const fault = deps.faults.decide(action);
-      if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
-      if (fault.drop) {
-        req.socket.destroy();
-        return;
-      }
-      if (fault.error) {
-        const headers: Record<string, string> = {};
-        if (fault.error.retryAfterSeconds !== undefined) headers['x-acs-retry-after'] = String(fault.error.retryAfterSeconds * 1000);
-        throw Object.assign(new CloudError(fault.error.status, fault.error.code, fault.error.message), { headers });
-      }
+      // openapi-core reads x-acs-retry-after in milliseconds.
+      if (await applyFaults(deps.faults, action, req, (s) => ({ 'x-acs-retry-after': String(s * 1000) }))) return;
 
       const caller = authenticate(req, pathname, query, params, body, deps.authority, nonces);
       const handler = actions.get(`${version}/${action}`);
@@ -87,19 +79,18 @@ export function createPopHandler(deps: PopDeps) {
         throw new CloudError(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method.`);
       }
       if (caller.scope) throw new CloudError(403, 'Forbidden.RAM', 'User not authorized to operate on the specified resource.');
-      const result = await handler(params, caller);
+      const result = await handler(params, caller, req.headers.host ?? 'localhost');
       sendJson(res, 200, { RequestId: requestId, ...result });
     } catch (err) {
       drain(req);
       const e = err instanceof CloudError ? err : new CloudError(500, 'InternalError', 'The request processing has failed due to some unknown error.');
       if (!(err instanceof CloudError)) deps.log.error({ err, action }, 'PopInternalError');
       else deps.log.debug({ action, code: e.code, status: e.status }, 'PopRequestRejected');
-      const headers = (err as { headers?: Record<string, string> }).headers ?? {};
       sendJson(
         res,
         e.status,
         { RequestId: requestId, HostId: deps.hostId, Code: e.code, Message: e.message, Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(e.code)}` },
-        headers,
+        e.headers,
       );
     }
   };

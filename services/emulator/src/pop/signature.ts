@@ -1,16 +1,8 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { safeEqual } from '@vod-ingest/shared';
 import { CloudError } from '../errors.js';
-
-/** Percent-encoding of Alibaba's POP signers (RFC 3986: `!'()*` encoded too). */
-export function popEncode(s: string): string {
-  return encodeURIComponent(s)
-    .replace(/!/g, '%21')
-    .replace(/'/g, '%27')
-    .replace(/\(/g, '%28')
-    .replace(/\)/g, '%29')
-    .replace(/\*/g, '%2A');
-}
+import { rfc3986Encode } from '../http-util.js';
 
 /** The parsed `authorization: ACS3-HMAC-SHA256 Credential=..,SignedHeaders=..,Signature=..`. */
 export interface Acs3Auth {
@@ -62,7 +54,7 @@ export function acs3CanonicalRequest(
   const canonicalHeaders = sortedNames.map((k) => `${k}:${headerValues(req, k).sort().join(',')}\n`).join('');
   const canonicalQuery = [...query]
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    .map((q) => `${q.key}=${q.value === null ? '' : popEncode(q.value)}`)
+    .map((q) => `${q.key}=${q.value === null ? '' : rfc3986Encode(q.value)}`)
     .join('&');
   const canonicalUri = pathname.replace(/\+/g, '%20').replace(/\*/g, '%2A').replace(/%7E/g, '~');
   const payloadHash = (req.headers['x-acs-content-sha256'] as string | undefined) ?? '';
@@ -93,19 +85,13 @@ export function verifyRpcV2(method: string, params: Map<string, string>, secret:
   const canonical = [...params.entries()]
     .filter(([k]) => k !== 'Signature')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${popEncode(k)}=${popEncode(v)}`)
+    .map(([k, v]) => `${rfc3986Encode(k)}=${rfc3986Encode(v)}`)
     .join('&');
-  const stringToSign = `${method}&${popEncode('/')}&${popEncode(canonical)}`;
+  const stringToSign = `${method}&${rfc3986Encode('/')}&${rfc3986Encode(canonical)}`;
   const expected = createHmac('sha1', `${secret}&`).update(stringToSign).digest('base64');
   if (!safeEqual(expected, given)) throw signatureMismatch(stringToSign);
 }
 
 function signatureMismatch(stringToSign: string): CloudError {
   return new CloudError(403, 'SignatureDoesNotMatch', `Specified signature is not matched with our calculation. server string to sign is:${stringToSign}`);
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

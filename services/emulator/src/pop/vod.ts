@@ -12,8 +12,8 @@ export interface VodOptions {
   oss: OssStore;
   /** The VOD storage bucket (`outin-…`). */
   bucket: string;
-  /** The OSS endpoint written into UploadAddress (this emulator's own URL). */
-  endpoint: string;
+  /** The OSS endpoint written into UploadAddress; when absent, the URL the caller reached us by. */
+  publicUrl?: string;
   region: string;
   /** Caps UploadAuth lifetime (EMULATOR_TOKEN_TTL_SECONDS). */
   ttlCapSeconds?: number;
@@ -36,12 +36,12 @@ function invalid(name: string, why: string): CloudError {
   return new CloudError(400, `InvalidParameter.${name}`, `The specified parameter "${name}" is not valid: ${why}.`);
 }
 
-function uploadReply(video: VideoRecord, opts: VodOptions): Record<string, unknown> {
+function uploadReply(video: VideoRecord, opts: VodOptions, host: string): Record<string, unknown> {
   const ttl = Math.min(UPLOAD_AUTH_SECONDS, opts.ttlCapSeconds ?? UPLOAD_AUTH_SECONDS);
   const cred = opts.authority.issue(ttl, 'acs:ram::0:role/vod-upload', { bucket: video.bucket, key: video.object });
   return {
     VideoId: video.videoId,
-    UploadAddress: b64json({ Endpoint: opts.endpoint, Bucket: video.bucket, FileName: video.object }),
+    UploadAddress: b64json({ Endpoint: opts.publicUrl ?? `http://${host}`, Bucket: video.bucket, FileName: video.object }),
     UploadAuth: b64json({
       SecurityToken: cred.securityToken,
       AccessKeyId: cred.accessKeyId,
@@ -60,7 +60,7 @@ function videoOf(params: Map<string, string>, opts: VodOptions): VideoRecord {
   return video;
 }
 
-export async function createUploadVideo(params: Map<string, string>, opts: VodOptions): Promise<Record<string, unknown>> {
+export async function createUploadVideo(params: Map<string, string>, opts: VodOptions, host: string): Promise<Record<string, unknown>> {
   const title = required(params, 'Title');
   if (Buffer.byteLength(title) > 128) throw invalid('Title', 'longer than 128 bytes');
   const fileName = required(params, 'FileName');
@@ -103,11 +103,11 @@ export async function createUploadVideo(params: Map<string, string>, opts: VodOp
     creationTime: isoSeconds(Date.now()),
   };
   await opts.videos.put(video);
-  return uploadReply(video, opts);
+  return uploadReply(video, opts, host);
 }
 
-export async function refreshUploadVideo(params: Map<string, string>, opts: VodOptions): Promise<Record<string, unknown>> {
-  return uploadReply(videoOf(params, opts), opts);
+export async function refreshUploadVideo(params: Map<string, string>, opts: VodOptions, host: string): Promise<Record<string, unknown>> {
+  return uploadReply(videoOf(params, opts), opts, host);
 }
 
 /** GetVideoInfo: `Uploading` until the object exists in the VOD bucket, then `UploadSucc`. */
