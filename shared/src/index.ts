@@ -9,3 +9,5 @@ export * from './validation.js';
 export * from './alibaba/credential-retry.js';
 export * from './sources/index.js';
 export * from './events/index.js';
+export * from './cache-cipher.js';
+export * from './jobs/index.js';

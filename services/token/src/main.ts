@@ -1,6 +1,6 @@
 import { createLogger, createRedis, createRegistry, handleShutdown, listen, loadConfig } from '@vod-ingest/shared';
 import { createApp } from './app.js';
-import { CacheCipher } from './cache-cipher.js';
+import { CacheCipher } from '@vod-ingest/shared';
 import { tokenConfigSchema } from './config.js';
 import { profilesFromConfig } from './profiles.js';
 import { AlibabaSts } from './sts.client.js';

@@ -10,7 +10,7 @@ export class CacheCipher {
 
   constructor(base64Key?: string) {
     this.key = base64Key ? Buffer.from(base64Key, 'base64') : undefined;
-    if (this.key && this.key.length !== 32) throw new Error('TOKEN_CACHE_KEY must be 32 bytes');
+    if (this.key && this.key.length !== 32) throw new Error('a cache cipher key must be 32 bytes');
   }
 
   get encrypted(): boolean {

@@ -1,0 +1,24 @@
+export const JOB_EVENT_TYPES = ['job.queued', 'job.started', 'job.progress', 'job.succeeded', 'job.failed', 'job.canceled'] as const;
+export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
+export const TERMINAL_EVENT_TYPES: readonly JobEventType[] = ['job.succeeded', 'job.failed', 'job.canceled'];
+
+/**
+ * The event envelope (SPEC section 5), the same on the stream, over SSE and in webhooks.
+ * `id` is `evt_<jobId>_<seq>`: unique, stable across redeliveries (the webhook-id), and `seq`
+ * orders one job's events (1, 2, 3, ...).
+ */
+export interface JobEvent<D = Record<string, unknown>> {
+  id: string;
+  type: JobEventType;
+  createdAt: string;
+  jobId: string;
+  tenant: string;
+  data: D;
+}
+
+/** The position of an event among its job's events, from its id. */
+export function eventSeq(event: Pick<JobEvent, 'id'>): number {
+  return Number(event.id.slice(event.id.lastIndexOf('_') + 1));
+}
+
+export const isTerminalEvent = (e: Pick<JobEvent, 'type'>) => TERMINAL_EVENT_TYPES.includes(e.type);

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+
+/** Smallest part size a job may ask for (100 KiB, OSS's own lower bound for multipart). */
+export const MIN_JOB_PART_SIZE = 100 * 1024;
+/** Largest part OSS accepts (5 GiB). */
+export const MAX_JOB_PART_SIZE = 5 * 1024 ** 3;
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+/** Headers a url source may not set: they belong to the transport, not to the caller. */
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'range', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-authorization']);
+const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
+
+const fileSource = z.strictObject({
+  type: z.literal('file'),
+  path: z.string().min(1).max(4096),
+});
+
+const urlSource = z.strictObject({
+  type: z.literal('url'),
+  url: z.string().min(1).max(2048),
+  /** Sent with every request for the media (Authorization, cookies); stored encrypted, never echoed. */
+  headers: z
+    .record(
+      z.string().regex(HEADER_NAME, 'not a header name').refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), 'this header may not be set'),
+      z.string().max(4096).refine(noControl, 'control characters are not allowed'),
+    )
+    .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers')
+    .optional(),
+});
+
+const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+const vodTarget = z.strictObject({
+  type: z.literal('vod'),
+  title: z.string().trim().min(1).max(128).refine(noControl, 'control characters are not allowed'),
+  /** Defaults to the source's base name. */
+  fileName: z.string().min(1).max(255).refine((s) => noControl(s) && !/[\\/]/.test(s), 'a file name without slashes').optional(),
+  cateId: z.number().int().positive().optional(),
+  tags: z.array(z.string().min(1).max(32).refine((s) => !s.includes(','), 'no commas in a tag')).max(16).optional(),
+  description: z.string().max(1024).optional(),
+  coverUrl: z.string().url().max(1024).optional(),
+  templateGroupId: z.string().min(1).max(64).optional(),
+  workflowId: z.string().min(1).max(64).optional(),
+  storageLocation: z.string().min(1).max(128).optional(),
+  appId: z.string().min(1).max(64).optional(),
+  userData: z.record(z.string(), z.unknown()).refine((u) => JSON.stringify(u).length <= 1024, 'at most 1,024 characters as JSON').optional(),
+});
+
+const ossTarget = z.strictObject({
+  type: z.literal('oss'),
+  bucket: z.string().regex(BUCKET, '3-63 of a-z 0-9 -, starting and ending with a letter or digit'),
+  key: z
+    .string()
+    .min(1)
+    .refine((k) => Buffer.byteLength(k) <= 1023, 'at most 1,023 bytes')
+    .refine((k) => !k.startsWith('/') && !k.startsWith('\\'), 'may not start with a slash')
+    .refine(noControl, 'control characters are not allowed'),
+  contentType: z.string().min(1).max(255).refine(noControl, 'control characters are not allowed').optional(),
+  /** Stored as `x-oss-meta-*`. */
+  metadata: z
+    .record(z.string().regex(/^[a-z0-9-]{1,64}$/, 'lower-case letters, digits and -'), z.string().max(1024).refine(noControl, 'control characters are not allowed'))
+    .refine((m) => Object.keys(m).length <= 32, 'at most 32 entries')
+    .optional(),
+});
+
+const uploadSettings = z.strictObject({
+  /** Bytes per part; at least 100 KiB. Defaults to 8 MiB; grown so no upload needs over 10,000 parts. */
+  partSize: z.number().int().min(MIN_JOB_PART_SIZE).max(MAX_JOB_PART_SIZE).optional(),
+  /** Parts in flight at once, 1..32. Defaults to 5. */
+  parallel: z.number().int().min(1).max(32).optional(),
+  /** Retries per part, 0..10. Defaults to 3. */
+  retryCount: z.number().int().min(0).max(10).optional(),
+  /** First retry delay in seconds (doubling), 0.1..60. Defaults to 2, as Alibaba's upload SDKs. */
+  retryDuration: z.number().min(0.1).max(60).optional(),
+});
+
+const metadata = z
+  .record(z.string().min(1).max(64), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]))
+  .refine((m) => Object.keys(m).length <= 50, 'at most 50 entries')
+  .refine((m) => JSON.stringify(m).length <= 4096, 'at most 4 KiB as JSON');
+
+/** The body of `POST /v1/jobs` (SPEC section 3). Unknown fields are refused, so typos surface. */
+export const jobRequestSchema = z.strictObject({
+  source: z.discriminatedUnion('type', [fileSource, urlSource], { error: 'source.type must be "file" or "url"' }),
+  target: z.discriminatedUnion('type', [vodTarget, ossTarget], { error: 'target.type must be "vod" or "oss"' }),
+  upload: uploadSettings.optional(),
+  callbackUrl: z.string().min(1).max(2048).optional(),
+  metadata: metadata.optional(),
+});
+
+export type JobRequest = z.infer<typeof jobRequestSchema>;
+export type JobSource = JobRequest['source'];
+export type JobTarget = JobRequest['target'];
+export type VodTarget = Extract<JobTarget, { type: 'vod' }>;
+export type OssTarget = Extract<JobTarget, { type: 'oss' }>;
+export type UploadSettings = NonNullable<JobRequest['upload']>;
+
+/** A source as stored and shown: a url source's headers are kept apart, sealed, and never shown. */
+export type StoredSource = { type: 'file'; path: string } | { type: 'url'; url: string; headerNames?: string[] };
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
+
+export interface JobProgress {
+  bytesUploaded: number;
+  bytesTotal: number;
+  partsUploaded: number;
+  partsTotal: number;
+}
+
+export interface JobResult {
+  videoId?: string;
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  /** CRC-64/ECMA of the whole object, unsigned decimal (as `x-oss-hash-crc64ecma`). */
+  crc64: string;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+/** `GET /v1/jobs/{id}` (SPEC section 3). */
+export interface JobView {
+  id: string;
+  status: JobStatus;
+  source: StoredSource;
+  target: JobTarget;
+  upload?: UploadSettings;
+  callbackUrl?: string;
+  metadata: Record<string, unknown>;
+  progress: JobProgress;
+  attempts: number;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** True once a cancel was asked for a running job that has not stopped yet. */
+  cancelRequested?: boolean;
+  result?: JobResult;
+  error?: JobError;
+}
+
+/** What the ingest queue's BullMQ job carries: ids only; the request lives in the job record. */
+export interface IngestJobData {
+  jobId: string;
+  tenant: string;
+}

@@ -1,0 +1,320 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { JobEvent, JobEventType } from './job.events.js';
+import type { JobError, JobProgress, JobRequest, JobResult, JobStatus, JobView, StoredSource } from './job.schema.js';
+import { jobKeys, KEY_PREFIX, type JobKeys } from './queues.js';
+
+/** What the store keeps of a job besides its view: facts for the worker, never shown. */
+export interface JobRecord extends JobView {
+  tenant: string;
+  /** A url source's headers, sealed (`CacheCipher`), when there were any. */
+  sealedHeaders?: string;
+  /** For vod targets, written before the first byte so a retry never creates a second video. */
+  vod?: VodPlacement;
+}
+
+export interface VodPlacement {
+  videoId: string;
+  endpoint: string;
+  bucket: string;
+  key: string;
+}
+
+export interface JobStoreOptions {
+  prefix?: string;
+  /** Approximate length the global event stream is trimmed to. Defaults to 100,000. */
+  streamMaxLen?: number;
+  /** Seconds a finished job (record and its event stream) is kept. Defaults to 30 days. */
+  retentionSeconds?: number;
+}
+
+export type CreateOutcome = { created: true; job: JobRecord; event: JobEvent } | { created: false; job: JobRecord; sameBody: boolean };
+
+export type CancelOutcome = { state: 'canceled'; job: JobRecord; event: JobEvent } | { state: 'requested' | 'finished'; job: JobRecord };
+
+/** Lua shared by the scripts: bump the job's event counter, append the envelope to both streams. */
+const EMIT_LUA = `
+local function emit(jobKey, streamKey, jobStreamKey, etype, createdAt, dataJson, maxlen, ttl)
+  local seq = redis.call('HINCRBY', jobKey, 'seq', 1)
+  local jobId = redis.call('HGET', jobKey, 'id')
+  local tenant = redis.call('HGET', jobKey, 'tenant')
+  local event = '{"id":' .. cjson.encode('evt_' .. jobId .. '_' .. seq) .. ',"type":' .. cjson.encode(etype) ..
+    ',"createdAt":' .. cjson.encode(createdAt) .. ',"jobId":' .. cjson.encode(jobId) ..
+    ',"tenant":' .. cjson.encode(tenant) .. ',"data":' .. dataJson .. '}'
+  redis.call('XADD', streamKey, 'MAXLEN', '~', maxlen, '*', 'jobId', jobId, 'seq', seq, 'type', etype, 'event', event)
+  redis.call('XADD', jobStreamKey, '0-' .. seq, 'event', event)
+  redis.call('EXPIRE', jobStreamKey, ttl)
+  return event
+end
+`;
+
+/**
+ * KEYS: job, events, jobEvents. ARGV: allowed statuses (csv), new status or '', event type or '',
+ * createdAt, data JSON, maxlen, ttl, expire-job ('1'/''), then field/value pairs to set.
+ * Returns {1, event or ''} when the job was in an allowed status, {0, status} otherwise.
+ */
+const TRANSITION_LUA = `${EMIT_LUA}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {0, ''} end
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do if s == status then allowed = true end end
+if not allowed then return {0, status} end
+if #ARGV > 8 then redis.call('HSET', KEYS[1], unpack(ARGV, 9)) end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'status', ARGV[2]) end
+if ARGV[8] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[7]) end
+if ARGV[3] == '' then return {1, ''} end
+return {1, emit(KEYS[1], KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])}
+`;
+
+/**
+ * KEYS: job, tenantJobs, idempotency (or ''), events, jobEvents. ARGV: idempotency value or '',
+ * its ttl, job id, createdAt, data JSON, maxlen, ttl, then the record's field/value pairs.
+ * Returns {1, event} when created, {0, existing idempotency value} when the key was taken.
+ */
+const CREATE_LUA = `${EMIT_LUA}
+if ARGV[1] ~= '' then
+  local existing = redis.call('GET', KEYS[3])
+  if existing then return {0, existing} end
+  redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2])
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+return {1, emit(KEYS[1], KEYS[4], KEYS[5], 'job.queued', ARGV[4], ARGV[5], ARGV[6], ARGV[7])}
+`;
+
+const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+
+/** A new job id: time-ordered (lexical order = creation order), 30 characters. */
+export function newJobId(now = Date.now()): string {
+  return `job_${now.toString(36).padStart(10, '0')}${randomBytes(8).toString('hex')}`.slice(0, 30);
+}
+
+export const digest = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Job records and their events in Redis. Every status change and its event are written by one
+ * Lua script, so an event exists exactly when its transition happened: a terminal event is
+ * written once, however many workers or retries race to write it.
+ */
+export class JobStore {
+  readonly keys: JobKeys;
+  private readonly maxLen: number;
+  private readonly ttl: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: JobStoreOptions = {},
+  ) {
+    this.keys = jobKeys(options.prefix ?? KEY_PREFIX);
+    this.maxLen = options.streamMaxLen ?? 100_000;
+    this.ttl = options.retentionSeconds ?? 30 * 24 * 3600;
+  }
+
+  /**
+   * Records a queued job and its `job.queued` event. With an idempotency key already used by the
+   * tenant, records nothing and returns the earlier job and whether its body was the same.
+   */
+  async create(
+    tenant: string,
+    request: JobRequest,
+    opts: { idempotencyKey?: string; sealedHeaders?: string; now?: Date } = {},
+  ): Promise<CreateOutcome> {
+    const now = opts.now ?? new Date();
+    const id = newJobId(now.getTime());
+    const bodyDigest = digest(JSON.stringify(request));
+    const source: StoredSource =
+      request.source.type === 'file'
+        ? request.source
+        : { type: 'url', url: request.source.url, ...(request.source.headers ? { headerNames: Object.keys(request.source.headers) } : {}) };
+    const stored = { source, target: request.target, upload: request.upload, callbackUrl: request.callbackUrl, metadata: request.metadata ?? {} };
+    const fields: Record<string, string> = { id, tenant, status: 'queued', request: JSON.stringify(stored), attempts: '0', createdAt: now.toISOString(), seq: '0' };
+    if (opts.sealedHeaders) fields.sealedHeaders = opts.sealedHeaders;
+    const idemKey = opts.idempotencyKey ? this.keys.idempotency(tenant, digest(opts.idempotencyKey)) : this.keys.job(id);
+    const reply = (await this.redis.eval(
+      CREATE_LUA,
+      5,
+      this.keys.job(id),
+      this.keys.tenantJobs(tenant),
+      idemKey,
+      this.keys.events,
+      this.keys.jobEvents(id),
+      opts.idempotencyKey ? `${id}:${bodyDigest}` : '',
+      IDEMPOTENCY_TTL_SECONDS,
+      id,
+      now.toISOString(),
+      JSON.stringify({ status: 'queued' }),
+      this.maxLen,
+      this.ttl,
+      ...Object.entries(fields).flat(),
+    )) as [number, string];
+    if (reply[0] === 1) return { created: true, job: (await this.get(id))!, event: JSON.parse(reply[1]) as JobEvent };
+    const [earlierId, earlierDigest] = reply[1].split(':');
+    const job = await this.get(earlierId);
+    if (!job) {
+      // The earlier job expired while its key lived on: free the key and try once more.
+      await this.redis.del(idemKey);
+      return this.create(tenant, request, opts);
+    }
+    return { created: false, job, sameBody: earlierDigest === bodyDigest };
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const h = await this.redis.hgetall(this.keys.job(id));
+    return h.id ? toRecord(h) : undefined;
+  }
+
+  /** The job if it belongs to `tenant`; another tenant's job is indistinguishable from none. */
+  async getForTenant(tenant: string, id: string): Promise<JobRecord | undefined> {
+    if (!/^job_[0-9a-z]{1,40}$/.test(id)) return undefined;
+    const job = await this.get(id);
+    return job?.tenant === tenant ? job : undefined;
+  }
+
+  /** The tenant's jobs, newest first; `cursor` is the last id of the previous page. */
+  async list(tenant: string, opts: { status?: JobStatus; limit: number; cursor?: string }): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
+    const key = this.keys.tenantJobs(tenant);
+    const jobs: JobRecord[] = [];
+    let max = opts.cursor ? `(${opts.cursor}` : '+';
+    // A status filter scans at most this many ids per request, then hands back a cursor.
+    let budget = opts.status ? 2000 : opts.limit + 1;
+    while (jobs.length < opts.limit && budget > 0) {
+      const batch = Math.min(budget, Math.max(opts.limit * 2, 50));
+      const ids = await this.redis.zrange(key, max, '-', 'BYLEX', 'REV', 'LIMIT', 0, batch);
+      budget -= ids.length;
+      for (const id of ids) {
+        max = `(${id}`;
+        const job = await this.get(id);
+        if (!job) {
+          await this.redis.zrem(key, id);
+          continue;
+        }
+        if (opts.status && job.status !== opts.status) continue;
+        if (jobs.length === opts.limit) return { jobs, nextCursor: jobs[jobs.length - 1].id };
+        jobs.push(job);
+      }
+      if (ids.length < batch) return { jobs };
+    }
+    return { jobs, nextCursor: jobs.length ? jobs[jobs.length - 1].id : max.slice(1) };
+  }
+
+  /** queued → running, with `job.started`. Null when the job is no longer queued (canceled, done). */
+  start(id: string, attempt: number, now = new Date()): Promise<JobEvent | null> {
+    return this.transition(id, ['queued', 'running'], 'running', 'job.started', { attempt }, { attempts: String(attempt), startedAt: now.toISOString() }, now);
+  }
+
+  /** Saves progress; with `emit`, also a `job.progress` event (callers throttle). */
+  progress(id: string, progress: JobProgress, emit: boolean): Promise<JobEvent | null> {
+    return this.transition(id, ['running'], '', emit ? 'job.progress' : '', progress, { progress: JSON.stringify(progress) });
+  }
+
+  /** Writes the VOD video's placement, before the first byte goes out. */
+  async placeVod(id: string, vod: VodPlacement): Promise<void> {
+    await this.redis.hset(this.keys.job(id), 'vod', JSON.stringify(vod));
+  }
+
+  succeed(id: string, result: JobResult, progress: JobProgress, now = new Date()): Promise<JobEvent | null> {
+    return this.finish(id, ['running'], 'succeeded', 'job.succeeded', { result }, { result: JSON.stringify(result), progress: JSON.stringify(progress) }, now);
+  }
+
+  fail(id: string, error: JobError, now = new Date()): Promise<JobEvent | null> {
+    return this.finish(id, ['queued', 'running'], 'failed', 'job.failed', { error }, { error: JSON.stringify(error) }, now);
+  }
+
+  /** running → queued after a retryable failure: the queue tries again later. */
+  async requeue(id: string, error: JobError): Promise<void> {
+    await this.transition(id, ['running'], 'queued', '', {}, { error: JSON.stringify(error) });
+  }
+
+  /** Ends a running job whose cancel was asked for, once its upload is aborted. */
+  canceled(id: string, now = new Date()): Promise<JobEvent | null> {
+    return this.finish(id, ['queued', 'running'], 'canceled', 'job.canceled', {}, {}, now);
+  }
+
+  /**
+   * DELETE: a queued job is canceled at once; a running one is flagged for its worker, which
+   * stops, aborts the upload and ends it `canceled`; a finished one is left alone.
+   */
+  async cancel(id: string, now = new Date()): Promise<CancelOutcome> {
+    const event = await this.finish(id, ['queued'], 'canceled', 'job.canceled', {}, {}, now);
+    if (event) return { state: 'canceled', job: (await this.get(id))!, event };
+    const flagged = await this.apply(id, ['running'], '', '', {}, { cancel: '1' });
+    return { state: flagged.applied ? 'requested' : 'finished', job: (await this.get(id))! };
+  }
+
+  async isCancelRequested(id: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys.job(id), 'cancel')) === '1';
+  }
+
+  /** One job's events after `afterSeq` (0 for all), oldest first. */
+  async events(id: string, afterSeq = 0, count = 1000): Promise<JobEvent[]> {
+    const entries = await this.redis.xrange(this.keys.jobEvents(id), `(0-${afterSeq}`, '+', 'COUNT', count);
+    return entries.map(([, fields]) => JSON.parse(fields[1]) as JobEvent);
+  }
+
+  private finish(id: string, from: JobStatus[], to: JobStatus, type: JobEventType, data: object, fields: Record<string, string>, now: Date) {
+    return this.transition(id, from, to, type, data, { ...fields, finishedAt: now.toISOString() }, now, true);
+  }
+
+  private async transition(...args: Parameters<JobStore['apply']>): Promise<JobEvent | null> {
+    return (await this.apply(...args)).event;
+  }
+
+  /** Runs the transition script: `applied` when the job was in one of `from`. */
+  private async apply(
+    id: string,
+    from: JobStatus[],
+    to: JobStatus | '',
+    type: JobEventType | '',
+    data: object,
+    fields: Record<string, string>,
+    now = new Date(),
+    final = false,
+  ): Promise<{ applied: boolean; event: JobEvent | null }> {
+    const reply = (await this.redis.eval(
+      TRANSITION_LUA,
+      3,
+      this.keys.job(id),
+      this.keys.events,
+      this.keys.jobEvents(id),
+      from.join(','),
+      to,
+      type,
+      now.toISOString(),
+      JSON.stringify({ ...data, ...(to ? { status: to } : {}) }),
+      this.maxLen,
+      this.ttl,
+      final ? '1' : '',
+      ...Object.entries(fields).flat(),
+    )) as [number, string];
+    return { applied: reply[0] === 1, event: reply[0] === 1 && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null };
+  }
+}
+
+const json = <T>(s: string | undefined): T | undefined => (s ? (JSON.parse(s) as T) : undefined);
+
+function toRecord(h: Record<string, string>): JobRecord {
+  const req = JSON.parse(h.request) as Pick<JobView, 'source' | 'target' | 'upload' | 'callbackUrl' | 'metadata'>;
+  return {
+    id: h.id,
+    tenant: h.tenant,
+    status: h.status as JobStatus,
+    ...req,
+    progress: json<JobProgress>(h.progress) ?? { bytesUploaded: 0, bytesTotal: 0, partsUploaded: 0, partsTotal: 0 },
+    attempts: Number(h.attempts ?? 0),
+    createdAt: h.createdAt,
+    startedAt: h.startedAt,
+    finishedAt: h.finishedAt,
+    cancelRequested: h.cancel === '1' && h.status === 'running' ? true : undefined,
+    result: json<JobResult>(h.result),
+    error: json<JobError>(h.error),
+    sealedHeaders: h.sealedHeaders,
+    vod: json<VodPlacement>(h.vod),
+  };
+}
+
+/** The public view of a record: what `GET /v1/jobs/{id}` shows (no tenant, no worker facts). */
+export function jobView(job: JobRecord): JobView {
+  const { tenant: _t, sealedHeaders: _h, vod: _v, ...view } = job;
+  if (view.status === 'succeeded' || view.status === 'canceled') delete view.error;
+  return JSON.parse(JSON.stringify(view)) as JobView;
+}
