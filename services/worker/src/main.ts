@@ -1,2 +1,100 @@
-// Placeholder: this service is built in a later issue (see README).
-export {};
+import {
+  CacheCipher,
+  createBaseApp,
+  createLogger,
+  createRedis,
+  createRegistry,
+  finishApp,
+  handleShutdown,
+  JobStore,
+  listen,
+  loadConfig,
+  OpenApiVodClient,
+  TokenServiceCredentials,
+} from '@vod-ingest/shared';
+import { workerConfigSchema } from './config.js';
+import { spoolUrlSource } from './sources/url-source.js';
+import { CheckpointStore } from './upload/checkpoint.store.js';
+import { createEventWorkers } from './events/index.js';
+import { createWorker } from './worker.js';
+import { createWorkerMetrics } from './worker.metrics.js';
+
+const config = loadConfig(workerConfigSchema, 'worker');
+const log = createLogger('worker', { level: config.LOG_LEVEL });
+const connection = createRedis(config.REDIS_URL, { blocking: true, name: 'worker' });
+connection.on('error', (err) => log.warn({ code: (err as { code?: string }).code }, 'RedisError'));
+const registry = createRegistry('worker');
+const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX });
+const ingestCredentials = new TokenServiceCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'ingest' });
+
+let counts: (() => Promise<Record<string, number>>) | undefined;
+const metrics = createWorkerMetrics(registry, () => counts?.() ?? Promise.resolve({}));
+const ingest = createWorker({
+  connection,
+  prefix: config.KEY_PREFIX,
+  jobs,
+  concurrency: config.WORKER_CONCURRENCY,
+  lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
+  log,
+  ingest: {
+    checkpoints: new CheckpointStore(connection, config.KEY_PREFIX),
+    sources: {
+      ingestRoots: config.INGEST_ROOTS,
+      headerCipher: config.SOURCE_HEADERS_KEY ? new CacheCipher(config.SOURCE_HEADERS_KEY) : undefined,
+      spoolUrl: (req) => spoolUrlSource({ ...req, spoolDir: config.SPOOL_DIR, maxBytes: config.MAX_SOURCE_BYTES, policy: { allowlist: config.URL_ALLOWLIST }, log }),
+    },
+    targets: {
+      vod: new OpenApiVodClient({ endpoint: config.vodEndpoint, region: config.ALIBABA_CLOUD_REGION_ID }),
+      ingest: ingestCredentials,
+      jobs,
+      ossEndpoint: config.ossEndpoint,
+      region: config.ALIBABA_CLOUD_REGION_ID,
+      metrics,
+      log,
+    },
+    metrics,
+    log,
+    defaults: { partSize: config.DEFAULT_PART_SIZE, parallel: config.DEFAULT_PARALLEL, retryCount: 3, retryDurationMs: 2000 },
+    progressIntervalMs: config.PROGRESS_INTERVAL_SECONDS * 1000,
+  },
+});
+counts = () => ingest.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized');
+
+const events = createEventWorkers({
+  connection,
+  store: jobs,
+  prefix: config.KEY_PREFIX,
+  webhookUrls: config.WEBHOOK_URLS,
+  webhookSecret: config.WEBHOOK_SECRET,
+  allowlist: config.URL_ALLOWLIST,
+  retryScheduleMs: config.webhookRetryScheduleMs,
+  concurrency: config.WEBHOOK_CONCURRENCY,
+  registry,
+  log,
+});
+
+const app = finishApp(
+  createBaseApp({
+    log,
+    registry,
+    readiness: {
+      redis: async () => void (await connection.ping()),
+      tokenService: async () => void (await ingestCredentials.get()),
+    },
+  }),
+  log,
+);
+const { server, port } = await listen(app, config.port, config.HOST);
+log.info({ port, concurrency: config.WORKER_CONCURRENCY }, 'Listening');
+
+const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
+handleShutdown(
+  server,
+  log,
+  async () => {
+    await ingest.close(graceMs);
+    await events.close();
+    await connection.quit().catch(() => connection.disconnect());
+  },
+  graceMs + 5000,
+);

@@ -7,7 +7,7 @@ export const MAX_JOB_PART_SIZE = 5 * 1024 ** 3;
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 /** Headers a url source may not set: they belong to the transport, not to the caller. */
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'range', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-authorization']);
+const RESERVED_HEADERS = new Set(['host', 'accept-encoding', 'content-length', 'transfer-encoding', 'connection', 'range', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-authorization']);
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 
 const fileSource = z.strictObject({

@@ -37,6 +37,8 @@ export interface UploadRequest {
   /** First retry delay (ms), doubling. Defaults to 2000. */
   retryDurationMs?: number;
   contentType?: string;
+  /** User metadata, stored as `x-oss-meta-*`. */
+  meta?: Record<string, string>;
   /** Aborting stops at a part boundary: parts in flight finish and are checkpointed. */
   signal?: AbortSignal;
   onProgress?: (p: UploadProgress) => void;
@@ -73,7 +75,7 @@ const isNoSuchUpload = (err: unknown) => (err as { code?: string }).code === 'No
 export async function uploadObject(deps: UploaderDeps, req: UploadRequest): Promise<UploadOutcome> {
   const plan = planParts(req.source.size, req.partSize);
   if (plan.single) {
-    const info = await withRetries(req, 'put', () => deps.store.put(req.key, req.source.size, () => req.source.read(0, req.source.size), { contentType: req.contentType }));
+    const info = await withRetries(req, 'put', () => deps.store.put(req.key, req.source.size, () => req.source.read(0, req.source.size), { contentType: req.contentType, meta: req.meta }));
     req.onProgress?.({ bytesUploaded: info.size, bytesTotal: info.size, partsUploaded: 1, partsTotal: 1 });
     return { ...info, partsSent: 1 };
   }
@@ -131,7 +133,7 @@ async function resumeOrStart(deps: UploaderDeps, req: UploadRequest, plan: PartP
       deps.log.warn({ jobId: req.jobId, uploadId: cp.uploadId }, 'CheckpointUploadGone');
     }
   }
-  const uploadId = await withRetries(req, 'initiate', () => deps.store.initiate(req.key, { contentType: req.contentType }));
+  const uploadId = await withRetries(req, 'initiate', () => deps.store.initiate(req.key, { contentType: req.contentType, meta: req.meta }));
   await deps.checkpoints.begin(req.jobId, { uploadId, key: req.key, size: req.source.size, partSize: plan.partSize });
   return { uploadId, done: new Map() };
 }

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { env, KEY_PREFIX } from '@vod-ingest/shared';
+
+const MiB = 1024 * 1024;
+const key32 = z
+  .string()
+  .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+  .optional();
+
+/** The worker's environment. Defaults suit `npm start` against the emulator. */
+export const workerConfigSchema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    WORKER_PORT: env.port(3002),
+    HOST: z.string().default('0.0.0.0'),
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    /** Prefix of the BullMQ queues and job keys; the api must use the same. */
+    KEY_PREFIX: z.string().min(1).default(KEY_PREFIX),
+    TOKEN_SERVICE_URL: z.string().url().default('http://127.0.0.1:3001'),
+    TOKEN_SERVICE_SECRET: z.string({ error: 'required: the token service bearer secret' }).min(1),
+    ALIBABA_CLOUD_REGION_ID: z.string().regex(/^[a-z]{2,}-[a-z0-9-]+$/, 'a region id such as cn-shanghai').default('cn-shanghai'),
+    /** VOD endpoint; defaults to `vod.<region>.aliyuncs.com`. */
+    VOD_ENDPOINT: z.string().min(1).optional(),
+    /** OSS endpoint of oss targets; defaults to `https://oss-<region>.aliyuncs.com`. */
+    OSS_ENDPOINT: z.string().url().optional(),
+    INGEST_ROOTS: env.list(),
+    URL_ALLOWLIST: env.list(),
+    /** Opens the url-source headers the api sealed; the api's SOURCE_HEADERS_KEY. */
+    SOURCE_HEADERS_KEY: key32,
+    /** Where url sources are downloaded to before upload. Defaults to the OS temp dir. */
+    SPOOL_DIR: z.string().optional(),
+    /** Largest url source accepted, in bytes. Defaults to 50 GiB. */
+    MAX_SOURCE_BYTES: env.int(50 * 1024 * MiB, 1),
+    /** Ingest jobs one worker process runs at once. */
+    WORKER_CONCURRENCY: env.int(2, 1, 64),
+    /** Default part size and parallelism of jobs that do not set them. */
+    DEFAULT_PART_SIZE: env.int(8 * MiB, 100 * 1024, 5 * 1024 * MiB),
+    DEFAULT_PARALLEL: env.int(5, 1, 32),
+    /** Seconds a worker's job lock lives without renewal; a crashed worker's job is taken over after about this long. */
+    JOB_LOCK_SECONDS: env.int(30, 2, 600),
+    /** Seconds between two `job.progress` events of one job. */
+    PROGRESS_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(2),
+    WEBHOOK_URLS: env.list(),
+    /** Standard Webhooks secret, `whsec_<base64>`; required when webhooks are configured (jobs may carry a callbackUrl). */
+    WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'must be whsec_<base64>').optional(),
+    /** Delays (ms) between webhook delivery attempts, comma-separated; the last repeats until the attempts run out. */
+    WEBHOOK_RETRY_SCHEDULE_MS: env.list(['5000', '30000', '120000', '600000', '1800000', '3600000', '10800000', '21600000', '43200000', '86400000']),
+    WEBHOOK_CONCURRENCY: env.int(10, 1, 200),
+    /** Seconds a SIGTERM waits for running uploads to reach a part boundary. */
+    SHUTDOWN_GRACE_SECONDS: env.int(25, 1, 3600),
+    LOG_LEVEL: env.logLevel(),
+  })
+  .superRefine((c, ctx) => {
+    for (const [i, ms] of c.WEBHOOK_RETRY_SCHEDULE_MS.entries()) {
+      if (!/^\d+$/.test(ms)) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_RETRY_SCHEDULE_MS', i], message: 'must be whole milliseconds' });
+    }
+  })
+  .transform((c) => ({
+    ...c,
+    port: c.PORT ?? c.WORKER_PORT,
+    vodEndpoint: c.VOD_ENDPOINT ?? `vod.${c.ALIBABA_CLOUD_REGION_ID}.aliyuncs.com`,
+    ossEndpoint: c.OSS_ENDPOINT ?? `https://oss-${c.ALIBABA_CLOUD_REGION_ID}.aliyuncs.com`,
+    webhookRetryScheduleMs: c.WEBHOOK_RETRY_SCHEDULE_MS.map(Number),
+  }));
+
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;

@@ -1,0 +1,198 @@
+import { DelayedError, UnrecoverableError, type Job, type Processor } from 'bullmq';
+import { z } from 'zod';
+import { AppError, isRetryable, TERMINAL_STATUSES, validate, type IngestJobData, type JobError, type JobProgress, type JobRecord, type JobResult, type JobStore, type Logger } from '@vod-ingest/shared';
+import type { CheckpointStore } from '../upload/checkpoint.store.js';
+import { uploadObject, UploadPausedError } from '../upload/multipart-uploader.js';
+import { reasonLabel, type WorkerMetrics } from '../worker.metrics.js';
+import { openSource, type OpenedSource, type SourceDeps } from './job-source.js';
+import { openTarget, type TargetDeps, type UploadTarget } from './upload-target.js';
+
+export interface IngestDeps {
+  jobs: JobStore;
+  checkpoints: CheckpointStore;
+  sources: SourceDeps;
+  targets: TargetDeps;
+  metrics: WorkerMetrics;
+  log: Logger;
+  /** Upload settings of jobs that do not set them. */
+  defaults: { partSize: number; parallel: number; retryCount: number; retryDurationMs: number };
+  /** Least time between two `job.progress` events of a job. Defaults to 2 s. */
+  progressIntervalMs?: number;
+  /** How often a running job looks for a cancel request. Defaults to 500 ms. */
+  cancelPollMs?: number;
+  /** Aborted when the worker shuts down: running uploads stop at a part boundary and go back to the queue. */
+  shutdown: AbortSignal;
+}
+
+const jobDataSchema = z.object({ jobId: z.string().regex(/^job_[0-9a-z]+$/), tenant: z.string().min(1) });
+
+/** The ingest queue's processor: validates the BullMQ job's data and runs the upload it names. */
+export function createIngestProcessor(deps: IngestDeps): Processor<IngestJobData> {
+  return async (job, token) => {
+    let data: IngestJobData;
+    try {
+      data = validate(jobDataSchema, job.data, 'Ingest job data is invalid');
+    } catch (err) {
+      throw new UnrecoverableError((err as Error).message);
+    }
+    const record = await deps.jobs.get(data.jobId);
+    if (!record) throw new UnrecoverableError(`No job record for ${data.jobId}`);
+    if (TERMINAL_STATUSES.includes(record.status)) return { status: record.status };
+    if (!(await deps.jobs.start(record.id, job.attemptsStarted))) return { status: (await deps.jobs.get(record.id))?.status };
+    return new IngestRun(deps, job, token, record).execute();
+  };
+}
+
+/** One attempt at one job: source → target → resumable upload → terminal state and event. */
+class IngestRun {
+  private readonly log: Logger;
+  private readonly stop = new AbortController();
+  private readonly startedAt = performance.now();
+  private source?: OpenedSource;
+  private target?: UploadTarget;
+  private progress: JobProgress = { bytesUploaded: 0, bytesTotal: 0, partsUploaded: 0, partsTotal: 0 };
+  private progressWrites: Promise<unknown> = Promise.resolve();
+  private lastProgressEvent = Date.now();
+
+  constructor(
+    private readonly deps: IngestDeps,
+    private readonly job: Job<IngestJobData>,
+    private readonly token: string | undefined,
+    private readonly record: JobRecord,
+  ) {
+    this.log = deps.log.child({ jobId: record.id, attempt: job.attemptsStarted });
+  }
+
+  async execute(): Promise<JobResult | { status: string }> {
+    const watch = this.watchForStop();
+    try {
+      return await this.upload();
+    } catch (err) {
+      return await this.handleFailure(err);
+    } finally {
+      clearInterval(watch);
+      await this.source?.cleanup().catch((err: unknown) => this.log.warn({ err }, 'SourceCleanupFailed'));
+    }
+  }
+
+  private async upload(): Promise<JobResult> {
+    const { record, deps } = this;
+    this.log.info({ target: record.target.type, source: record.source.type }, 'JobStarted');
+    this.source = await openSource(deps.sources, record, this.stop.signal);
+    this.target = await openTarget({ ...deps.targets, log: this.log }, record, this.source.source.size, this.source.baseName);
+    const u = record.upload ?? {};
+    const outcome = await uploadObject(
+      { store: this.target.store, checkpoints: deps.checkpoints, log: this.log },
+      {
+        jobId: record.id,
+        key: this.target.key,
+        source: this.source.source,
+        partSize: u.partSize ?? deps.defaults.partSize,
+        parallel: u.parallel ?? deps.defaults.parallel,
+        retryCount: u.retryCount ?? deps.defaults.retryCount,
+        retryDurationMs: u.retryDuration !== undefined ? u.retryDuration * 1000 : deps.defaults.retryDurationMs,
+        contentType: this.target.contentType,
+        meta: this.target.meta,
+        signal: this.stop.signal,
+        onProgress: (p) => this.onProgress(p),
+        onPartRetry: (reason) => deps.metrics.partRetries.inc({ reason: reasonLabel(reason) }),
+      },
+    );
+    await this.progressWrites;
+    const t = this.target;
+    const result: JobResult = { ...(t.videoId ? { videoId: t.videoId } : {}), bucket: t.bucket, key: t.key, size: outcome.size, etag: outcome.etag, crc64: outcome.crc64 };
+    await deps.checkpoints.clear(record.id);
+    if (await deps.jobs.succeed(record.id, result, this.progress)) this.ended('succeeded');
+    this.log.info({ size: outcome.size, partsSent: outcome.partsSent, videoId: t.videoId }, 'JobSucceeded');
+    return result;
+  }
+
+  private onProgress(p: JobProgress): void {
+    this.progress = p;
+    const emit = Date.now() - this.lastProgressEvent >= (this.deps.progressIntervalMs ?? 2000) && p.partsUploaded < p.partsTotal;
+    if (emit) this.lastProgressEvent = Date.now();
+    this.progressWrites = this.progressWrites
+      .then(() => this.deps.jobs.progress(this.record.id, p, emit))
+      .catch((err: unknown) => this.log.warn({ err }, 'ProgressNotSaved'));
+  }
+
+  /** Polls the cancel flag (and follows the worker's shutdown) so the upload stops at a part boundary. */
+  private watchForStop(): NodeJS.Timeout {
+    const onShutdown = () => this.stop.abort('shutdown');
+    if (this.deps.shutdown.aborted) onShutdown();
+    this.deps.shutdown.addEventListener('abort', onShutdown, { once: true });
+    return setInterval(() => {
+      this.deps.jobs.isCancelRequested(this.record.id).then(
+        (yes) => yes && !this.stop.signal.aborted && this.stop.abort('cancel'),
+        () => {}, // Redis away: the next poll tries again
+      );
+    }, this.deps.cancelPollMs ?? 500).unref();
+  }
+
+  private async handleFailure(err: unknown): Promise<{ status: string }> {
+    await this.progressWrites;
+    if (this.stop.signal.reason === 'cancel' || (await this.deps.jobs.isCancelRequested(this.record.id).catch(() => false))) return this.cancel();
+    if (this.stop.signal.reason === 'shutdown' && (err instanceof UploadPausedError || this.stop.signal.aborted)) {
+      await this.deps.jobs.requeue(this.record.id, { code: 'WORKER_SHUTDOWN', message: 'The worker stopped; the upload resumes from its checkpoint', retryable: true });
+      this.log.info('JobHandedBack');
+      // Back to the queue without spending an attempt; the checkpoint stays.
+      await this.job.moveToDelayed(Date.now(), this.token);
+      throw new DelayedError();
+    }
+    const error = await this.describe(err);
+    const last = this.job.attemptsMade + 1 >= (this.job.opts.attempts ?? 1);
+    if (!error.retryable || last) {
+      this.log.error({ err, code: error.code }, 'JobFailed');
+      await this.abortUpload();
+      if (await this.deps.jobs.fail(this.record.id, error)) this.ended('failed');
+      throw error.retryable ? err : new UnrecoverableError(`${error.code}: ${error.message}`);
+    }
+    this.log.warn({ err, code: error.code }, 'JobAttemptFailed');
+    await this.deps.jobs.requeue(this.record.id, error);
+    throw err;
+  }
+
+  private async cancel(): Promise<{ status: string }> {
+    await this.abortUpload();
+    if (await this.deps.jobs.canceled(this.record.id)) this.ended('canceled');
+    this.log.info('JobCanceled');
+    return { status: 'canceled' };
+  }
+
+  /** Aborts the multipart upload (no orphan parts left in OSS) and forgets its checkpoint. */
+  private async abortUpload(): Promise<void> {
+    const cp = await this.deps.checkpoints.load(this.record.id);
+    if (cp) {
+      // An attempt that failed before opening its target still aborts the upload an earlier attempt began.
+      this.target ??= await openTarget({ ...this.deps.targets, log: this.log }, await this.current(), cp.size, cp.key);
+      await this.target.store.abort(cp.key, cp.uploadId).catch((err: unknown) => {
+        if ((err as { code?: string }).code !== 'NoSuchUpload') throw err;
+      });
+      this.log.info({ uploadId: cp.uploadId }, 'MultipartUploadAborted');
+    }
+    await this.deps.checkpoints.clear(this.record.id);
+  }
+
+  /** The job record as it is now (a vod placement may have been written since this attempt began). */
+  private async current(): Promise<JobRecord> {
+    return (await this.deps.jobs.get(this.record.id)) ?? this.record;
+  }
+
+  /** The job's error as users see it; a source that changed under us is said so, not retried. */
+  private async describe(err: unknown): Promise<JobError> {
+    if (this.source && !(await this.source.unchanged())) {
+      return { code: 'SOURCE_CHANGED', message: 'The source file disappeared or changed size during the upload', retryable: false };
+    }
+    if (err instanceof AppError) return { code: err.code, message: err.message, retryable: err.retryable };
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT') return { code: 'SOURCE_NOT_FOUND', message: 'The source file no longer exists', retryable: false };
+    if (isRetryable(err)) return { code: code ?? 'NETWORK_ERROR', message: 'A network error interrupted the upload', retryable: true };
+    return { code: 'INTERNAL_ERROR', message: 'The worker failed unexpectedly; see its logs', retryable: false };
+  }
+
+  private ended(outcome: 'succeeded' | 'failed' | 'canceled'): void {
+    const target = this.record.target.type;
+    this.deps.metrics.jobs.inc({ target, outcome });
+    this.deps.metrics.jobDuration.observe({ target, outcome }, (performance.now() - this.startedAt) / 1000);
+  }
+}
