@@ -1,8 +1,9 @@
 /**
  * `npm start`: the local stack in one command — Redis (REDIS_URL, else one already on 6379, else a
  * `redis-server` child with its data in .data/redis), the emulator (unless ALIBABA_CLOUD_ACCESS_KEY_ID
- * points at the real cloud), the token service and the api. Prints the API URL and the local API
- * key; Ctrl-C stops everything. Services run from their TypeScript sources (no build needed).
+ * points at the real cloud), the token service, the api and two workers (WORKER_PORT and the next
+ * port). Prints the API URL, the local API key and a job to try; Ctrl-C stops everything.
+ * Services run from their TypeScript sources (no build needed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,16 +25,29 @@ const ports = {
 };
 
 /** Secrets of the local stack, generated once and kept in .data so restarts keep them. */
-function localSecrets(): { apiKey: string; serviceSecret: string; cacheKey: string; emulatorKeyId: string; emulatorSecret: string } {
+interface LocalSecrets {
+  apiKey: string;
+  serviceSecret: string;
+  cacheKey: string;
+  emulatorKeyId: string;
+  emulatorSecret: string;
+  headersKey: string;
+  webhookSecret: string;
+}
+
+function localSecrets(): LocalSecrets {
   const file = path.join(dataDir, 'local-secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
-  const s = {
+  const fresh = () => ({
+    headersKey: randomBytes(32).toString('base64'),
+    webhookSecret: `whsec_${randomBytes(24).toString('base64')}`,
     apiKey: `local_${randomBytes(18).toString('base64url')}`,
     serviceSecret: randomBytes(24).toString('base64url'),
     cacheKey: randomBytes(32).toString('base64'),
     emulatorKeyId: `LTAI5tLocal${randomBytes(6).toString('hex')}`,
     emulatorSecret: randomBytes(24).toString('base64url'),
-  };
+  });
+  // Secrets added by later versions are generated for an older file too.
+  const s: LocalSecrets = { ...fresh(), ...(existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalSecrets>) : {}) };
   writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
   return s;
 }
@@ -78,8 +92,9 @@ function run(name: string, command: string, args: string[], childEnv: Record<str
   });
 }
 
+/** Runs `services/<name>/src/main.ts`; `worker-2` is a second process of `services/worker`. */
 function service(name: string, port: number, childEnv: Record<string, string>, readyLine = 'Listening'): Promise<void> {
-  const entry = path.join('services', name, 'src', 'main.ts');
+  const entry = path.join('services', name.replace(/-\d+$/, ''), 'src', 'main.ts');
   return run(name, process.execPath, ['--conditions=development', '--import', 'tsx', entry], { PORT: String(port), ...childEnv }, readyLine);
 }
 
@@ -133,7 +148,16 @@ const cloud: Record<string, string> = useEmulator
       OSS_ENDPOINT: emulatorUrl,
     }
   : {};
-const common = { REDIS_URL: redisUrl, TOKEN_SERVICE_URL: `http://127.0.0.1:${ports.token}`, TOKEN_SERVICE_SECRET: env.TOKEN_SERVICE_SECRET ?? secrets.serviceSecret, ...cloud };
+const inbox = env.INGEST_ROOTS ?? path.join(dataDir, 'inbox');
+if (!env.INGEST_ROOTS) mkdirSync(inbox, { recursive: true });
+const common = {
+  REDIS_URL: redisUrl,
+  TOKEN_SERVICE_URL: `http://127.0.0.1:${ports.token}`,
+  TOKEN_SERVICE_SECRET: env.TOKEN_SERVICE_SECRET ?? secrets.serviceSecret,
+  INGEST_ROOTS: inbox,
+  SOURCE_HEADERS_KEY: env.SOURCE_HEADERS_KEY ?? secrets.headersKey,
+  ...cloud,
+};
 
 await service('token', ports.token, {
   ...common,
@@ -142,8 +166,11 @@ await service('token', ports.token, {
   CLIENT_ROLE_ARN: env.CLIENT_ROLE_ARN ?? 'acs:ram::1000000000000000:role/vod-ingest-client',
 });
 await service('api', ports.api, { ...common, API_KEYS: env.API_KEYS ?? `local:${secrets.apiKey}` });
+const workerEnv = { ...common, WEBHOOK_SECRET: env.WEBHOOK_SECRET ?? secrets.webhookSecret };
+await Promise.all([service('worker-1', ports.worker, workerEnv), service('worker-2', ports.worker + 1, workerEnv)]);
 
 const apiUrl = `http://localhost:${ports.api}`;
+const key = env.API_KEYS ? '<your key>' : secrets.apiKey;
 console.log(`
 vod-ingest is up.
   API        ${apiUrl}
@@ -151,6 +178,13 @@ vod-ingest is up.
   Redis      ${redisUrl}
   Cloud      ${useEmulator ? `emulator at ${emulatorUrl}` : 'Alibaba Cloud (ALIBABA_CLOUD_ACCESS_KEY_ID is set)'}
 
-  curl -s -X POST ${apiUrl}/v1/sts-tokens -H "Authorization: Bearer ${env.API_KEYS ? '<your key>' : secrets.apiKey}"
+  Inbox      ${inbox}  (file sources must be under INGEST_ROOTS)
+  Workers    metrics at http://localhost:${ports.worker}/metrics and :${ports.worker + 1}
+
+  Try it:
+  head -c 20000000 /dev/urandom > ${path.join(inbox, 'clip.mp4')}
+  curl -s -X POST ${apiUrl}/v1/jobs -H "Authorization: Bearer ${key}" -H 'Content-Type: application/json' \\
+    -d '{"source":{"type":"file","path":"${path.join(inbox, 'clip.mp4')}"},"target":{"type":"vod","title":"My clip"}}'
+  curl -s ${apiUrl}/v1/jobs/<id> -H "Authorization: Bearer ${key}"
 
 Ctrl-C stops everything.`);

@@ -17,7 +17,7 @@ export interface AdminDeps {
 const rulesBody = z.object({ rules: z.array(faultRuleSchema) });
 
 /**
- * - `GET /__emulator/stats` → `{requests: {Action: n}, faults: {Action: n}}`; `DELETE` resets.
+ * - `GET /__emulator/stats` → `{requests: {Action: n}, faults: {Action: n}, partsReplaced}`; `DELETE` resets.
  * - `GET /__emulator/faults`; `POST` adds `{rules: [...]}`; `PUT` replaces; `DELETE` clears.
  * - `GET /__emulator/objects?bucket=b`, `GET /__emulator/uploads`, `GET /__emulator/videos`.
  */
@@ -27,10 +27,11 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
   try {
     switch (route) {
       case 'GET stats':
-        return sendJson(res, 200, deps.faults.stats());
+        return sendJson(res, 200, { ...deps.faults.stats(), partsReplaced: deps.oss.partsReplaced });
       case 'DELETE stats':
         deps.faults.resetStats();
-        return sendJson(res, 200, deps.faults.stats());
+        deps.oss.partsReplaced = 0;
+        return sendJson(res, 200, { ...deps.faults.stats(), partsReplaced: 0 });
       case 'GET faults':
         return sendJson(res, 200, { rules: deps.faults.list() });
       case 'PUT faults':

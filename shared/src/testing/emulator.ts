@@ -30,7 +30,8 @@ export interface TestEmulator {
   readonly bucket: string;
   readonly vodBucket: string;
   readonly region: string;
-  stats(): Promise<{ requests: Record<string, number>; faults: Record<string, number> }>;
+  /** Requests and injected faults per action; `partsReplaced` counts UploadParts that re-sent a part OSS already held. */
+  stats(): Promise<{ requests: Record<string, number>; faults: Record<string, number>; partsReplaced: number }>;
   resetStats(): Promise<void>;
   addFaults(rules: FaultRuleInput[]): Promise<void>;
   clearFaults(): Promise<void>;

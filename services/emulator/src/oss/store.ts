@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -59,6 +59,9 @@ class Digester extends Transform {
  * a half-received body never becomes visible.
  */
 export class OssStore {
+  /** UploadParts that replaced a part already stored (a client re-sending a finished part). */
+  partsReplaced = 0;
+
   constructor(
     private readonly root: string,
     private readonly buckets: Set<string>,
@@ -216,6 +219,7 @@ export class OssStore {
     const tmpMeta = this.tmpPath();
     await writeFile(tmpMeta, JSON.stringify(part));
     try {
+      if (existsSync(path.join(dir, `${partNumber}.json`))) this.partsReplaced++;
       await rename(got.tmp, path.join(dir, `${partNumber}.data`));
       await rename(tmpMeta, path.join(dir, `${partNumber}.json`));
     } catch {

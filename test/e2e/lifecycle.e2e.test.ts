@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { adminOss, KEYS, startStack, writeRandomFile, type Stack } from './stack.js';
+
+const MiB = 1024 * 1024;
+const ATTEMPTS = 3;
+let stack: Stack;
+before(async () => {
+  stack = await startStack({ workers: 0, apiEnv: { JOB_ATTEMPTS: String(ATTEMPTS), JOB_BACKOFF_SECONDS: '1' } });
+});
+after(() => stack?.stop());
+
+async function eventsOf(id: string) {
+  return (await stack.streamEvents()).filter((e) => e.jobId === id).map((e) => e.type);
+}
+
+test('a source removed before the upload: failed SOURCE_NOT_FOUND, within the attempts, one job.failed', async () => {
+  const file = path.join(stack.inbox, 'gone.mp4');
+  await writeRandomFile(file, 2 * MiB);
+  const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'gone.mp4' } });
+  assert.equal(r.status, 202);
+  unlinkSync(file);
+  if (stack.workers.length === 0) await stack.startWorker();
+  const job = await stack.waitFor(r.body.id, { timeoutMs: 60_000 });
+  assert.equal(job.status, 'failed');
+  assert.equal(job.error?.code, 'SOURCE_NOT_FOUND');
+  assert.equal(job.error?.retryable, false);
+  assert.ok(job.attempts >= 1 && job.attempts <= ATTEMPTS);
+  assert.deepEqual((await eventsOf(job.id)).filter((t) => t === 'job.failed'), ['job.failed']);
+});
+
+test('a source removed mid-upload: failed with a clear code, one job.failed', async () => {
+  const file = path.join(stack.inbox, 'vanishing.mp4');
+  await writeRandomFile(file, 24 * MiB);
+  await stack.emu.addFaults([{ action: 'UploadPart', rate: 1, latencyMs: 400 }]);
+  const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'vanishing.mp4' }, upload: { partSize: MiB, parallel: 1 } });
+  if (stack.workers.length === 0) await stack.startWorker();
+  await stack.waitFor(r.body.id, { done: (j) => j.progress.partsUploaded >= 2 });
+  unlinkSync(file);
+  const job = await stack.waitFor(r.body.id, { timeoutMs: 60_000 });
+  await stack.emu.clearFaults();
+  assert.equal(job.status, 'failed');
+  assert.ok(['SOURCE_NOT_FOUND', 'SOURCE_CHANGED'].includes(job.error!.code), job.error!.code);
+  assert.deepEqual((await eventsOf(job.id)).filter((t) => t === 'job.failed'), ['job.failed']);
+  // A failed upload leaves no parts behind either.
+  const { uploads } = await stack.emu.admin<{ uploads: Array<{ key: string }> }>('GET', 'uploads');
+  assert.equal(uploads.filter((u) => u.key === 'vanishing.mp4').length, 0);
+});
+
+test('cancel mid-upload: canceled, the multipart upload aborted (ListParts → NoSuchUpload), one job.canceled', async () => {
+  const file = path.join(stack.inbox, 'cancel.mp4');
+  await writeRandomFile(file, 24 * MiB);
+  await stack.emu.addFaults([{ action: 'UploadPart', rate: 1, latencyMs: 400 }]);
+  const key = 'cancel.mp4';
+  const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key }, upload: { partSize: MiB, parallel: 2 } });
+  if (stack.workers.length === 0) await stack.startWorker();
+  await stack.waitFor(r.body.id, { done: (j) => j.progress.partsUploaded >= 2 });
+  const { uploads } = await stack.emu.admin<{ uploads: Array<{ key: string; uploadId: string }> }>('GET', 'uploads');
+  const upload = uploads.find((u) => u.key === key)!;
+  assert.ok(upload, 'the multipart upload exists while running');
+
+  const del = await fetch(`${stack.api.url}/v1/jobs/${r.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
+  assert.equal(del.status, 202);
+  const job = await stack.waitFor(r.body.id, { timeoutMs: 30_000 });
+  await stack.emu.clearFaults();
+  assert.equal(job.status, 'canceled');
+  const oss = await adminOss(stack.emu, stack.emu.bucket);
+  await assert.rejects(oss.listParts(key, upload.uploadId), (err: { code?: string }) => err.code === 'NoSuchUpload');
+  assert.deepEqual((await eventsOf(job.id)).filter((t) => t.startsWith('job.') && ['job.succeeded', 'job.failed', 'job.canceled'].includes(t)), ['job.canceled']);
+  const again = await fetch(`${stack.api.url}/v1/jobs/${r.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
+  assert.equal(again.status, 409);
+});

@@ -1,0 +1,179 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type OSS from 'ali-oss';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobEvent, JobView } from '@vod-ingest/shared';
+import {
+  startEmulator,
+  startHttpService,
+  startTestRedis,
+  startTokenService,
+  type StartEmulatorOptions,
+  type TestEmulator,
+  type TestRedis,
+  type TestRedisOptions,
+  type TestService,
+} from '@vod-ingest/shared/testing';
+
+/** API keys of the end-to-end stack: tenant → key. */
+export const KEYS = { acme: 'acme-e2e-key-0123456789abcdef', globex: 'globex-e2e-key-0123456789abcdef' } as const;
+
+export interface StackOptions {
+  workers?: number;
+  redis?: TestRedisOptions;
+  emulator?: StartEmulatorOptions;
+  apiEnv?: Record<string, string>;
+  workerEnv?: Record<string, string>;
+  tokenEnv?: Record<string, string>;
+}
+
+/** Every process of vod-ingest, real and compiled, against a real Redis and the emulator. */
+export interface Stack {
+  redis: TestRedis;
+  emu: TestEmulator;
+  token: TestService & { secret: string };
+  api: TestService;
+  workers: TestService[];
+  /** INGEST_ROOTS: put source files here. */
+  inbox: string;
+  webhookSecret: string;
+  startWorker(env?: Record<string, string>): Promise<TestService>;
+  submit(body: unknown, o?: { key?: string; idempotencyKey?: string }): Promise<{ status: number; body: JobView & { error?: { code: string } } }>;
+  job(id: string, key?: string): Promise<JobView>;
+  /** Polls the job until `done` holds (default: a terminal status). */
+  waitFor(id: string, o?: { timeoutMs?: number; done?: (j: JobView) => boolean }): Promise<JobView>;
+  /** Every event of the job on the Redis stream, in stream order. */
+  streamEvents(): Promise<JobEvent[]>;
+  stop(): Promise<void>;
+}
+
+export const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
+
+export async function startStack(o: StackOptions = {}): Promise<Stack> {
+  const [redis, emu] = await Promise.all([startTestRedis(o.redis), startEmulator(o.emulator)]);
+  const token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: o.tokenEnv });
+  const inbox = mkdtempSync(path.join(tmpdir(), 'vod-ingest-inbox-'));
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
+  const common = {
+    REDIS_URL: redis.url,
+    TOKEN_SERVICE_URL: token.url,
+    TOKEN_SERVICE_SECRET: token.secret,
+    VOD_ENDPOINT: emu.hostPort,
+    ALIBABA_CLOUD_REGION_ID: emu.region,
+    INGEST_ROOTS: inbox,
+    URL_ALLOWLIST: '127.0.0.1,localhost',
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: '0',
+  };
+  const api = await startHttpService('api', { ...common, API_KEYS: `acme:${KEYS.acme},globex:${KEYS.globex}`, API_RATE_LIMIT: '100000', ...o.apiEnv });
+  const workerEnv = { ...common, OSS_ENDPOINT: emu.url, WEBHOOK_SECRET: webhookSecret, JOB_LOCK_SECONDS: '5', SHUTDOWN_GRACE_SECONDS: '10', ...o.workerEnv };
+  const workers: TestService[] = [];
+  const startWorker = async (env: Record<string, string> = {}) => {
+    const w = await startHttpService('worker', { ...workerEnv, ...env });
+    workers.push(w);
+    return w;
+  };
+  await Promise.all(Array.from({ length: o.workers ?? 1 }, () => startWorker()));
+
+  const call = async (method: string, p: string, key: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${api.url}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as JobView & { error?: { code: string } } };
+  };
+  const stack: Stack = {
+    redis,
+    emu,
+    token,
+    api,
+    workers,
+    inbox,
+    webhookSecret,
+    startWorker,
+    submit: (body, so = {}) => call('POST', '/v1/jobs', so.key ?? KEYS.acme, body, so.idempotencyKey ? { 'idempotency-key': so.idempotencyKey } : {}),
+    async job(id, key = KEYS.acme) {
+      const r = await call('GET', `/v1/jobs/${id}`, key);
+      if (r.status !== 200) throw new Error(`GET job ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    async waitFor(id, wo = {}) {
+      const deadline = Date.now() + (wo.timeoutMs ?? 120_000);
+      const done = wo.done ?? ((j: JobView) => TERMINAL.has(j.status));
+      for (;;) {
+        const j = await stack.job(id).catch(() => undefined);
+        if (j && done(j)) return j;
+        if (Date.now() > deadline) throw new Error(`job ${id} not done in time: ${JSON.stringify(j)}`);
+        await sleep(200);
+      }
+    },
+    async streamEvents() {
+      const { Redis } = await import('ioredis');
+      const r = new Redis(redis.url);
+      try {
+        const entries = await r.xrange('{vod-ingest}:events', '-', '+');
+        return entries.map(([, f]) => JSON.parse(f[f.indexOf('event') + 1]) as JobEvent);
+      } finally {
+        r.disconnect();
+      }
+    },
+    async stop() {
+      await Promise.all(workers.map((w) => w.proc.stop(15_000)));
+      await api.stop();
+      await token.stop();
+      await Promise.all([emu.stop(), redis.stop()]);
+      rmSync(inbox, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+/** SHA-256 of a file, hex. */
+export async function fileDigest(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** SHA-256 of an object in the emulator, fetched with its long-term key through ali-oss. */
+export async function objectDigest(emu: TestEmulator, bucket: string, key: string): Promise<string> {
+  const { default: AliOss } = await import('ali-oss');
+  const oss = new AliOss({ endpoint: emu.url, sldEnable: true, region: `oss-${emu.region}`, bucket, accessKeyId: emu.accessKeyId, accessKeySecret: emu.accessKeySecret, secure: false } as OSS.Options);
+  const res = (await oss.getStream(key)) as { stream: NodeJS.ReadableStream };
+  const h = createHash('sha256');
+  for await (const chunk of res.stream) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** ali-oss with the emulator's long-term key. */
+export async function adminOss(emu: TestEmulator, bucket: string) {
+  const { default: AliOss } = await import('ali-oss');
+  return new AliOss({ endpoint: emu.url, sldEnable: true, region: `oss-${emu.region}`, bucket, accessKeyId: emu.accessKeyId, accessKeySecret: emu.accessKeySecret, secure: false } as OSS.Options);
+}
+
+/** Writes `size` pseudo-random bytes to `file` quickly (a repeated random block with a varying header per MiB). */
+export async function writeRandomFile(file: string, size: number): Promise<void> {
+  const { open } = await import('node:fs/promises');
+  const fh = await open(file, 'w');
+  const block = randomBytes(1024 * 1024);
+  try {
+    for (let off = 0, i = 0; off < size; off += block.length, i++) {
+      block.writeUInt32BE(i, 0);
+      block.writeUInt32BE(Math.floor(Math.random() * 2 ** 32), 4);
+      await fh.write(block, 0, Math.min(block.length, size - off));
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** VOD GetVideoInfo through openapi-core, with an `ingest` credential from the token service. */
+export async function videoInfo(stack: Stack, videoId: string): Promise<{ status: string; size?: number }> {
+  const { OpenApiVodClient, TokenServiceCredentials } = await import('@vod-ingest/shared');
+  const credential = await new TokenServiceCredentials({ url: stack.token.url, secret: stack.token.secret, profile: 'ingest' }).get();
+  return new OpenApiVodClient({ endpoint: stack.emu.hostPort, region: stack.emu.region }).getVideoInfo(credential, videoId);
+}
