@@ -1,10 +1,14 @@
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { createBaseApp, finishApp, type CredentialSource, type Logger, type VodApi } from '@vod-ingest/shared';
+import { createBaseApp, finishApp, type CredentialSource, type JobStore, type Logger, type VodApi } from '@vod-ingest/shared';
 import { requireApiKey, type ApiKey } from './api-keys.js';
 import { credentialRoutes } from './credentials.routes.js';
+import type { IngestQueue } from './ingest.queue.js';
+import type { SourcePolicy } from './job-request.checks.js';
+import { jobRoutes } from './jobs.routes.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit.js';
+import type { SseHub } from './sse-hub.js';
 import { VideoOwners } from './video-owners.js';
 
 export interface AppDeps {
@@ -18,6 +22,15 @@ export interface AppDeps {
   vod: VodApi;
   /** Per-API-key limit on the credential endpoints. */
   rateLimit: RateLimitOptions;
+  /** Job records and events, on `redis`. */
+  jobs: JobStore;
+  queue: IngestQueue;
+  /** Where sources and callbacks may come from and go to. */
+  sourcePolicy: SourcePolicy;
+  /** Live job events for SSE. */
+  hub: SseHub;
+  /** Open event streams per tenant (SSE_MAX_PER_TENANT). */
+  sseMaxPerTenant: number;
 }
 
 /** The public HTTP API: everything under `/v1` needs an API key. */
@@ -38,6 +51,16 @@ export function createApp(deps: AppDeps): Express {
       vod: deps.vod,
       owners: new VideoOwners(deps.redis),
       limit: rateLimit(deps.redis, deps.rateLimit, deps.log),
+    }),
+  );
+  app.use(
+    jobRoutes({
+      log: deps.log,
+      store: deps.jobs,
+      queue: deps.queue,
+      policy: deps.sourcePolicy,
+      hub: deps.hub,
+      sseMaxPerTenant: deps.sseMaxPerTenant,
     }),
   );
   return finishApp(app, deps.log);

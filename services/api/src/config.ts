@@ -1,5 +1,6 @@
+import path from 'node:path';
 import { z } from 'zod';
-import { env } from '@vod-ingest/shared';
+import { env, KEY_PREFIX } from '@vod-ingest/shared';
 import { parseApiKeys } from './api-keys.js';
 
 const apiKeys = z.string({ error: 'required: tenant:key pairs, comma-separated' }).transform((value, ctx) => {
@@ -7,6 +8,13 @@ const apiKeys = z.string({ error: 'required: tenant:key pairs, comma-separated' 
   for (const message of problems) ctx.addIssue({ code: 'custom', message });
   return keys;
 });
+
+const absoluteDirs = env.list([]).refine((dirs) => dirs.every((d) => path.isAbsolute(d)), 'every entry must be an absolute directory');
+const hosts = env.list([]).transform((list) => list.map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()));
+const key32 = z
+  .string()
+  .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64')
+  .optional();
 
 /** The api's environment. Defaults suit `npm start` against the emulator. */
 export const apiConfigSchema = z
@@ -25,6 +33,20 @@ export const apiConfigSchema = z
     /** Requests per window per API key on the credential endpoints. */
     API_RATE_LIMIT: env.int(60, 1),
     API_RATE_WINDOW_SECONDS: env.int(60, 1, 86_400),
+    /** Directories a `file` source may come from, comma-separated. Empty (the default) refuses file sources. */
+    INGEST_ROOTS: absoluteDirs,
+    /** Hosts a `url` source or `callbackUrl` may reach even when private or loopback. */
+    URL_ALLOWLIST: hosts,
+    /** 32 bytes (base64) sealing url source headers in job records; without it, sources with headers are refused. */
+    SOURCE_HEADERS_KEY: key32,
+    /** Prefix of every job key and of the BullMQ queues (a Redis Cluster hash tag). */
+    KEY_PREFIX: z.string().min(1).default(KEY_PREFIX),
+    /** Tries per ingest job before it fails. */
+    JOB_ATTEMPTS: env.int(5, 1, 100),
+    /** First retry delay of an ingest job (doubling). */
+    JOB_BACKOFF_SECONDS: env.int(5, 1, 86_400),
+    /** Open event streams per tenant per api process. */
+    SSE_MAX_PER_TENANT: env.int(100, 1, 100_000),
     LOG_LEVEL: env.logLevel(),
   })
   .transform((c) => ({

@@ -1,6 +1,5 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import {
-  AppError,
   NotFoundError,
   ValidationError,
   route,
@@ -12,6 +11,7 @@ import {
   type VodUploadTicket,
 } from '@vod-ingest/shared';
 import { callerOf } from './api-keys.js';
+import { jsonBody } from './json-body.js';
 import { toCreateUploadVideoParams, uploadAuthBody, VIDEO_ID } from './upload-auth.schema.js';
 import type { VideoOwners } from './video-owners.js';
 
@@ -29,14 +29,6 @@ const noStore: RequestHandler = (_req, res, next) => {
   res.set('cache-control', 'no-store');
   next();
 };
-
-/** The parsed JSON body; a body of another media type is a 415, none at all fails validation. */
-function jsonBody(req: Request): unknown {
-  if (req.body !== undefined) return req.body; // express.json parsed it
-  const empty = req.headers['transfer-encoding'] === undefined && !Number(req.headers['content-length'] ?? 0);
-  if (!empty) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json', { status: 415 });
-  return undefined;
-}
 
 const videoNotFound = () => new NotFoundError('No such video', 'VIDEO_NOT_FOUND');
 

@@ -1,8 +1,10 @@
 import {
+  CacheCipher,
   createLogger,
   createRedis,
   createRegistry,
   handleShutdown,
+  JobStore,
   listen,
   loadConfig,
   OpenApiVodClient,
@@ -10,12 +12,21 @@ import {
 } from '@vod-ingest/shared';
 import { createApp } from './app.js';
 import { apiConfigSchema } from './config.js';
+import { BullIngestQueue } from './ingest.queue.js';
+import { SseHub } from './sse-hub.js';
 
 const config = loadConfig(apiConfigSchema, 'api');
 const log = createLogger('api', { level: config.LOG_LEVEL });
 
 const redis = createRedis(config.REDIS_URL, { blocking: false, name: 'api' });
 redis.on('error', (err) => log.warn({ code: (err as { code?: string }).code }, 'RedisError'));
+const jobs = new JobStore(redis, { prefix: config.KEY_PREFIX });
+// The producer shares the fail-fast connection: an add while Redis is away fails (503), never hangs.
+const queue = new BullIngestQueue(redis, { prefix: config.KEY_PREFIX, attempts: config.JOB_ATTEMPTS, backoffSeconds: config.JOB_BACKOFF_SECONDS });
+const hub = new SseHub({ connect: () => createRedis(config.REDIS_URL, { blocking: true, name: 'api-sse' }), streamKey: jobs.keys.events, log });
+if (config.INGEST_ROOTS.length === 0) log.warn('FileSourcesDisabled');
+if (!config.SOURCE_HEADERS_KEY) log.warn('SourceHeadersDisabled');
+
 const app = createApp({
   log,
   registry: createRegistry('api'),
@@ -24,10 +35,22 @@ const app = createApp({
   credentials: new TokenServiceCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'client' }),
   vod: new OpenApiVodClient({ endpoint: config.vodEndpoint, region: config.ALIBABA_CLOUD_REGION_ID }),
   rateLimit: { limit: config.API_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS },
+  jobs,
+  queue,
+  sourcePolicy: {
+    ingestRoots: config.INGEST_ROOTS,
+    allowlist: config.URL_ALLOWLIST,
+    headerCipher: config.SOURCE_HEADERS_KEY ? new CacheCipher(config.SOURCE_HEADERS_KEY) : undefined,
+  },
+  hub,
+  sseMaxPerTenant: config.SSE_MAX_PER_TENANT,
 });
 
 const { server, port } = await listen(app, config.port, config.HOST);
 log.info({ port }, 'Listening');
+// Event streams never end by themselves: end them first, so the server can close.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => hub.close());
 handleShutdown(server, log, async () => {
+  await queue.close().catch(() => {});
   await redis.quit().catch(() => redis.disconnect());
 });

@@ -1,0 +1,59 @@
+import { AppError, UnavailableError, ValidationError, jobRequestSchema, validate, type JobRecord, type JobStore, type Logger } from '@vod-ingest/shared';
+import type { IngestQueue } from './ingest.queue.js';
+import { checkJobRequest, type SourcePolicy } from './job-request.checks.js';
+import { redisCall } from './redis-keys.js';
+
+export interface JobSubmissionDeps {
+  log: Logger;
+  store: JobStore;
+  queue: IngestQueue;
+  policy: SourcePolicy;
+}
+
+/** The answer to `POST /v1/jobs`: 202 for a new job, 200 for an idempotent replay. */
+export interface Submitted {
+  status: 200 | 202;
+  job: JobRecord;
+}
+
+/** Printable ASCII, 1..255 characters, no leading or trailing space. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
+
+/** The `Idempotency-Key` header, when sent; anything but 1..255 printable characters is a 400. */
+export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (typeof header === 'string' && IDEMPOTENCY_KEY.test(header)) return header;
+  const message = '1 to 255 printable ASCII characters, sent once';
+  throw new ValidationError('Idempotency-Key is invalid', [{ field: 'Idempotency-Key', message }], 'IDEMPOTENCY_KEY_INVALID');
+}
+
+/**
+ * Validates and checks a job request, records it and puts it on the ingest queue. A bad request
+ * records and enqueues nothing. The same idempotency key with the same body answers the first
+ * job (and enqueues it again if still queued: a no-op, unless a crash came between record and
+ * enqueue); with another body, 409 `IDEMPOTENCY_KEY_REUSED`.
+ */
+export async function submitJob(deps: JobSubmissionDeps, tenant: string, body: unknown, idempotencyKey?: string): Promise<Submitted> {
+  const parsed = validate(jobRequestSchema, body, 'Job request is invalid');
+  const { request, sealedHeaders } = await checkJobRequest(tenant, parsed, deps.policy);
+  const outcome = await redisCall(deps.store.create(tenant, request, { idempotencyKey, sealedHeaders }));
+  if (!outcome.created && !outcome.sameBody) {
+    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with another request body', { status: 409 });
+  }
+  const { job } = outcome;
+  if (outcome.created || job.status === 'queued') await enqueue(deps, job);
+  if (outcome.created) deps.log.info({ tenant, jobId: job.id, source: job.source.type, target: job.target.type }, 'JobCreated');
+  return { status: outcome.created ? 202 : 200, job };
+}
+
+/** Enqueues, or marks the job failed and answers 503: a recorded job nobody will run must not look queued. */
+async function enqueue(deps: JobSubmissionDeps, job: JobRecord): Promise<void> {
+  try {
+    await deps.queue.enqueue({ jobId: job.id, tenant: job.tenant });
+  } catch (cause) {
+    deps.log.error({ jobId: job.id, err: cause }, 'JobEnqueueFailed');
+    const error = { code: 'ENQUEUE_FAILED', message: 'The job could not be put on the ingest queue', retryable: true };
+    await deps.store.fail(job.id, error).catch((err: unknown) => deps.log.error({ jobId: job.id, err }, 'JobFailMarkFailed'));
+    throw new UnavailableError('The ingest queue is unavailable; try again', { code: 'QUEUE_UNAVAILABLE', retryAfterSeconds: 1, cause });
+  }
+}
