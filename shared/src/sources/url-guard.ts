@@ -94,15 +94,21 @@ export async function checkUrlTarget(raw: string, policy: UrlPolicy): Promise<UR
 
 /**
  * Follows a URL's redirects by hand (at most `maxHops`), checking each hop's target with
- * `checkUrlTarget` before requesting it. Returns the final URL; the caller fetches it.
+ * `checkUrlTarget` before requesting it. Returns the final URL; the caller fetches it. The api's
+ * pre-check: the address dialled is not pinned here, so the worker's download re-checks at
+ * connect time (`guardedLookup`). `headers` are dropped once a hop leaves the first origin.
  */
 export async function resolveRedirects(raw: string, policy: UrlPolicy, init: { headers?: Record<string, string>; maxHops?: number } = {}): Promise<URL> {
   let url = await checkUrlTarget(raw, policy);
+  let headers = init.headers;
   for (let hop = 0; hop <= (init.maxHops ?? 5); hop++) {
-    const res = await fetch(url, { method: 'HEAD', redirect: 'manual', headers: init.headers, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(url, { method: 'HEAD', redirect: 'manual', headers, signal: AbortSignal.timeout(10_000) });
     const location = res.headers.get('location');
     if (res.status < 300 || res.status >= 400 || !location) return url;
-    url = await checkUrlTarget(new URL(location, url).toString(), policy);
+    const next = await checkUrlTarget(new URL(location, url).toString(), policy);
+    // The caller's headers (Authorization, cookies) go to the origin they were meant for only.
+    if (next.origin !== url.origin) headers = undefined;
+    url = next;
   }
   throw new AppError('SOURCE_URL_TOO_MANY_REDIRECTS', 'source.url redirects too many times', { status: 400 });
 }

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { startStack, writeRandomFile, type Stack } from './stack.js';
+
+const MiB = 1024 * 1024;
+let stack: Stack;
+before(async () => {
+  stack = await startStack({ workers: 1 });
+});
+after(() => stack?.stop());
+
+test('a 2 GiB upload with parallel 5 and 8 MiB parts keeps the worker under 250 MB peak RSS', async () => {
+  const file = path.join(stack.inbox, 'big-2g.mp4');
+  const size = 2048 * MiB;
+  await writeRandomFile(file, size);
+  const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'big/2g.mp4' }, upload: { partSize: 8 * MiB, parallel: 5 } });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const job = await stack.waitFor(r.body.id, { timeoutMs: 600_000 });
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  assert.equal(job.result!.size, size);
+  const peak = stack.workers[0].proc.peakRssBytes();
+  assert.ok(peak < 250 * 1e6, `worker peak RSS ${(peak / 1e6).toFixed(0)} MB`);
+  console.log(`# worker peak RSS during a 2 GiB upload: ${(peak / 1e6).toFixed(0)} MB`);
+});
