@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { startTestRedis, type TestRedis } from '../testing/redis.js';
+import { eventSeq } from './job.events.js';
+import type { JobRequest } from './job.schema.js';
+import { JobStore } from './job.store.js';
+
+let server: TestRedis;
+let redis: Redis;
+let store: JobStore;
+before(async () => {
+  server = await startTestRedis();
+  redis = new Redis(server.url);
+  store = new JobStore(redis, { prefix: '{store-test}' });
+});
+after(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+
+const request = (n = 1): JobRequest => ({ source: { type: 'file', path: `/inbox/${n}.mp4` }, target: { type: 'oss', bucket: 'b-1', key: `k/${n}` } });
+const progress = { bytesUploaded: 10, bytesTotal: 10, partsUploaded: 1, partsTotal: 1 };
+const result = { bucket: 'b-1', key: 'k/1', size: 10, etag: '"E"', crc64: '1' };
+
+test('a job\'s events are numbered 1, 2, 3... and a terminal event is written once however many race for it', async () => {
+  const { job } = (await store.create('acme', request())) as { job: { id: string } };
+  assert.ok(await store.start(job.id, 1));
+  await store.progress(job.id, { ...progress, bytesUploaded: 5 }, true);
+  const racers = await Promise.all([
+    store.succeed(job.id, result, progress),
+    store.succeed(job.id, result, progress),
+    store.fail(job.id, { code: 'X', message: 'x', retryable: false }),
+    store.canceled(job.id),
+  ]);
+  assert.equal(racers.filter(Boolean).length, 1);
+  const events = await store.events(job.id);
+  assert.deepEqual(events.map((e) => e.type), ['job.queued', 'job.started', 'job.progress', 'job.succeeded']);
+  assert.deepEqual(events.map(eventSeq), [1, 2, 3, 4]);
+  assert.deepEqual((await store.events(job.id, 2)).map(eventSeq), [3, 4]);
+  const global = await redis.xrange(store.keys.events, '-', '+');
+  assert.equal(global.length, 4);
+  assert.ok((await redis.ttl(store.keys.job(job.id))) > 0, 'a finished job expires');
+});
+
+test('Idempotency-Key: the same body answers the same job, another body says so; tenants are apart', async () => {
+  const a = await store.create('acme', request(2), { idempotencyKey: 'k-1' });
+  const b = await store.create('acme', request(2), { idempotencyKey: 'k-1' });
+  const c = await store.create('acme', request(3), { idempotencyKey: 'k-1' });
+  const d = await store.create('globex', request(2), { idempotencyKey: 'k-1' });
+  assert.equal(a.created, true);
+  assert.deepEqual([b.created, b.created === false && b.sameBody, b.job.id], [false, true, a.job.id]);
+  assert.deepEqual([c.created, c.created === false && c.sameBody], [false, false]);
+  assert.equal(d.created, true);
+  assert.notEqual(d.job.id, a.job.id);
+  assert.equal(await store.getForTenant('globex', a.job.id), undefined);
+});
+
+test('cancel: queued → canceled at once; running → flagged; finished → left alone', async () => {
+  const queued = (await store.create('acme', request(4))).job.id;
+  assert.equal((await store.cancel(queued)).state, 'canceled');
+  assert.equal(await store.start(queued, 1), null, 'a canceled job never starts');
+
+  const running = (await store.create('acme', request(5))).job.id;
+  await store.start(running, 1);
+  const asked = await store.cancel(running);
+  assert.equal(asked.state, 'requested');
+  assert.equal(asked.job.cancelRequested, true);
+  assert.equal(await store.isCancelRequested(running), true);
+  assert.ok(await store.canceled(running));
+  assert.equal((await store.cancel(running)).state, 'finished');
+});
+
+test('list: newest first, cursor pages, status filter', async () => {
+  const s = new JobStore(redis, { prefix: '{store-list}' });
+  const ids: string[] = [];
+  for (let i = 0; i < 7; i++) ids.push((await s.create('t', request(i), { now: new Date(Date.UTC(2026, 0, 1, 0, 0, i)) })).job.id);
+  await s.start(ids[1], 1);
+  const p1 = await s.list('t', { limit: 3 });
+  assert.deepEqual(p1.jobs.map((j) => j.id), [ids[6], ids[5], ids[4]]);
+  const p2 = await s.list('t', { limit: 3, cursor: p1.nextCursor });
+  assert.deepEqual(p2.jobs.map((j) => j.id), [ids[3], ids[2], ids[1]]);
+  const p3 = await s.list('t', { limit: 3, cursor: p2.nextCursor });
+  assert.deepEqual(p3.jobs.map((j) => j.id), [ids[0]]);
+  assert.equal(p3.nextCursor, undefined);
+  assert.deepEqual((await s.list('t', { limit: 10, status: 'running' })).jobs.map((j) => j.id), [ids[1]]);
+});
