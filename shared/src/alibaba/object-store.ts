@@ -104,6 +104,9 @@ export class AliOssStore implements ObjectStore {
           accessKeyId: c.accessKeyId,
           accessKeySecret: c.accessKeySecret,
           stsToken: c.securityToken,
+          // We replace credentials ourselves (CredentialSource). Without a refreshSTSToken function
+          // ali-oss never uses this interval; it only stops its console warning on every client.
+          refreshSTSTokenInterval: 3_600_000,
           timeout: this.opts.timeoutMs ?? 60_000,
           secure: this.opts.endpoint.startsWith('https:'),
         } as OSS.Options),
