@@ -30,8 +30,29 @@ export async function closedLoop(clients: number, seconds: number, once: () => P
   );
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  const q = (p: number) => quantile(latencies, p);
   return { requests: latencies.length, errors, seconds: elapsed, perSecond: latencies.length / elapsed, p50ms: q(0.5), p99ms: q(0.99) };
+}
+
+/** The `p` quantile (0..1) of values sorted ascending; NaN when there are none. */
+export function quantile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+/** The median of unsorted values. */
+export const median = (values: number[]) => quantile([...values].sort((a, b) => a - b), 0.5);
+
+/**
+ * A closed loop over a fixed amount of work: `concurrency` loops take the indexes 0..count-1 in
+ * turn, each starting its next one when its last is done. Rejects with the first error.
+ */
+export async function forEachConcurrent(count: number, concurrency: number, each: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) await each(next++);
+    }),
+  );
 }
 
 export function formatLoad(name: string, r: LoadResult): string {

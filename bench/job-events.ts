@@ -1,0 +1,82 @@
+import { Redis } from 'ioredis';
+import { jobKeys } from '@vod-ingest/shared';
+
+/** When one job started and ended, in ms since the epoch, from the stream entry ids. */
+export interface JobTimes {
+  /** `job.succeeded`, `job.failed` or `job.canceled`. */
+  type: string;
+  endedMs: number;
+  startedMs?: number;
+}
+
+const TERMINAL = new Set(['job.succeeded', 'job.failed', 'job.canceled']);
+
+/**
+ * Follows the global event stream (`{vod-ingest}:events`) with XREAD BLOCK on one connection and
+ * keeps each job's `job.started` and terminal times. The times are the stream entry ids, which
+ * Redis stamps when the worker's Lua script writes the transition: how late this reader gets to
+ * an entry does not move the figure, and one reader costs the system far less than polling
+ * GET /v1/jobs/{id} through the api for every job would.
+ */
+export class JobEventTail {
+  private readonly started = new Map<string, number>();
+  private readonly ended = new Map<string, JobTimes>();
+  private readonly waiters = new Map<string, (t: JobTimes) => void>();
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly stream: string,
+    private lastId: string,
+  ) {
+    this.loop = this.follow();
+  }
+
+  /** Starts after the stream's last entry: only events written from now on are seen. */
+  static async open(redisUrl: string, stream = jobKeys().events): Promise<JobEventTail> {
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: 'bench-tail' });
+    const last = await redis.xrevrange(stream, '+', '-', 'COUNT', 1);
+    return new JobEventTail(redis, stream, last[0]?.[0] ?? '0-0');
+  }
+
+  /** Resolves with the job's times once its terminal event is on the stream (even if it came first). */
+  wait(jobId: string, timeoutMs = 600_000): Promise<JobTimes> {
+    const done = this.ended.get(jobId);
+    if (done) return Promise.resolve(done);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`job ${jobId}: no terminal event within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.set(jobId, (t) => (clearTimeout(timer), resolve(t)));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    this.redis.disconnect();
+  }
+
+  private async follow(): Promise<void> {
+    while (this.running) {
+      // A short block so that close() does not wait long.
+      const reply = await this.redis.xread('COUNT', 1000, 'BLOCK', 250, 'STREAMS', this.stream, this.lastId);
+      for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+        this.lastId = id;
+        this.record(Number(id.slice(0, id.indexOf('-'))), field(fields, 'jobId'), field(fields, 'type'));
+      }
+    }
+  }
+
+  private record(atMs: number, jobId: string, type: string): void {
+    if (type === 'job.started' && !this.started.has(jobId)) this.started.set(jobId, atMs);
+    if (!TERMINAL.has(type) || this.ended.has(jobId)) return;
+    const times: JobTimes = { type, endedMs: atMs, startedMs: this.started.get(jobId) };
+    this.ended.set(jobId, times);
+    this.waiters.get(jobId)?.(times);
+    this.waiters.delete(jobId);
+  }
+}
+
+function field(fields: string[], name: string): string {
+  return fields[fields.indexOf(name) + 1] ?? '';
+}
