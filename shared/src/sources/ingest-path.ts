@@ -52,8 +52,23 @@ export async function resolveIngestPath(raw: string, roots: readonly string[]): 
   return { realPath: real, size: st.size };
 }
 
-async function realRootsOf(roots: readonly string[]): Promise<Array<{ given: string; real: string }>> {
-  const out: Array<{ given: string; real: string }> = [];
+type RealRoots = Array<{ given: string; real: string }>;
+
+/** Resolved roots, reused for a few seconds: resolving them on every request cost a quarter of the api's CPU (bench/jobs). */
+const ROOTS_TTL_MS = 5000;
+const rootsCache = new Map<string, { at: number; roots: Promise<RealRoots> }>();
+
+function realRootsOf(roots: readonly string[]): Promise<RealRoots> {
+  const key = roots.join('\0');
+  const hit = rootsCache.get(key);
+  if (hit && Date.now() - hit.at < ROOTS_TTL_MS) return hit.roots;
+  const fresh = { at: Date.now(), roots: resolveRoots(roots) };
+  rootsCache.set(key, fresh);
+  return fresh.roots;
+}
+
+async function resolveRoots(roots: readonly string[]): Promise<RealRoots> {
+  const out: RealRoots = [];
   for (const r of roots) {
     try {
       out.push({ given: path.resolve(r), real: await realpath(r) });
