@@ -42,8 +42,8 @@ export const workerConfigSchema = z
     PROGRESS_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(2),
     WEBHOOK_URLS: env.list(),
     /** Standard Webhooks secret, `whsec_<base64>`; required when webhooks are configured (jobs may carry a callbackUrl). */
-    WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'must be whsec_<base64>').optional(),
-    /** Delays (ms) between webhook delivery attempts, comma-separated; the last repeats until the attempts run out. */
+    WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]{32,}$/, 'must be whsec_<base64 of at least 24 bytes>').optional(),
+    /** Delays (ms) before each webhook retry, comma-separated: a delivery is tried once plus once per entry. */
     WEBHOOK_RETRY_SCHEDULE_MS: env.list(['5000', '30000', '120000', '600000', '1800000', '3600000', '10800000', '21600000', '43200000', '86400000']),
     WEBHOOK_CONCURRENCY: env.int(10, 1, 200),
     /** Seconds a SIGTERM waits for running uploads to reach a part boundary. */

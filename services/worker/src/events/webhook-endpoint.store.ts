@@ -1,0 +1,57 @@
+import type { Redis } from 'ioredis';
+import { endpointHash } from './webhook.job.js';
+
+/** KEYS: gate. ARGV: seq, ttl seconds. Moves the gate forward only, never back. */
+const ADVANCE_LUA = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local seq = tonumber(ARGV[1])
+if seq > cur then redis.call('SET', KEYS[1], seq, 'EX', ARGV[2]) return seq end
+return cur
+`;
+
+/** Seconds a gate lives after its last move: longer than any job plus the whole retry schedule. */
+const GATE_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * What the webhook side keeps per endpoint in Redis: the endpoints disabled by a `410` (a set of
+ * URLs, so an operator can read it and `SREM` one to enable it again), and per (endpoint, job)
+ * the seq of the last event that is done with (delivered or given up), which keeps one job's
+ * events in order at one endpoint.
+ */
+export class WebhookEndpointStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** The set of disabled endpoint URLs. */
+  get disabledKey(): string {
+    return `${this.prefix}:webhooks:disabled`;
+  }
+
+  private gateKey(url: string, jobId: string): string {
+    return `${this.prefix}:webhooks:gate:${endpointHash(url)}:${jobId}`;
+  }
+
+  async isDisabled(url: string): Promise<boolean> {
+    return (await this.redis.sismember(this.disabledKey, url)) === 1;
+  }
+
+  async disabled(): Promise<Set<string>> {
+    return new Set(await this.redis.smembers(this.disabledKey));
+  }
+
+  async disable(url: string): Promise<void> {
+    await this.redis.sadd(this.disabledKey, url);
+  }
+
+  /** The seq of the job's last event done with at this endpoint; 0 for none. */
+  async gate(url: string, jobId: string): Promise<number> {
+    return Number((await this.redis.get(this.gateKey(url, jobId))) ?? 0);
+  }
+
+  /** Marks the job's events up to `seq` done at this endpoint. */
+  async advance(url: string, jobId: string, seq: number): Promise<void> {
+    await this.redis.eval(ADVANCE_LUA, 1, this.gateKey(url, jobId), seq, GATE_TTL_SECONDS);
+  }
+}

@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Registry, type Counter } from 'prom-client';
+import { createLogger, createRedis, eventSeq, JobStore, newWebhookSecret, QUEUES, type JobEvent, type JobRequest } from '@vod-ingest/shared';
+import { startTestRedis, type TestRedis } from '@vod-ingest/shared/testing';
+import { createEventWorkers, type EventWorkers } from '../src/events/index.js';
+
+let redisServer: TestRedis;
+let redis: Redis;
+const secret = newWebhookSecret();
+let prefixes = 0;
+
+before(async () => {
+  redisServer = await startTestRedis();
+  redis = createRedis(redisServer.url);
+});
+after(async () => {
+  redis?.disconnect();
+  await redisServer?.stop();
+});
+
+// ---- A Standard Webhooks verifier, written from the spec (https://www.standardwebhooks.com) ----
+
+/** Verifies `webhook-signature` over `${id}.${timestamp}.${body}` with the key after `whsec_`. */
+function verifyStandardWebhook(key: string, headers: IncomingHttpHeaders, body: string, toleranceSeconds = 300): boolean {
+  const id = headers['webhook-id'];
+  const timestamp = headers['webhook-timestamp'];
+  const signatures = headers['webhook-signature'];
+  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signatures !== 'string') return false;
+  if (!/^\d+$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > toleranceSeconds) return false;
+  const secretBytes = Buffer.from(key.slice('whsec_'.length), 'base64');
+  const expected = createHmac('sha256', secretBytes).update(`${id}.${timestamp}.${body}`).digest();
+  return signatures.split(' ').some((s) => {
+    const [version, sig] = s.split(',');
+    const given = Buffer.from(sig ?? '', 'base64');
+    return version === 'v1' && given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+interface Received {
+  id: string;
+  timestamp: string;
+  contentType?: string;
+  event: JobEvent;
+  verified: boolean;
+  status: number;
+}
+
+/** A local HTTP endpoint answering `answer(event, n)` (n counts all requests, from 1). */
+async function startReceiver(t: TestContext, answer: (event: JobEvent, n: number) => number = () => 204) {
+  const requests: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      const event = JSON.parse(body) as JobEvent;
+      const status = answer(event, requests.length + 1);
+      requests.push({
+        id: String(req.headers['webhook-id']),
+        timestamp: String(req.headers['webhook-timestamp']),
+        contentType: req.headers['content-type'],
+        event,
+        verified: verifyStandardWebhook(secret, req.headers, body),
+        status,
+      });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  t.after(() => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())));
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    requests,
+    /** Event ids answered with 2xx, in arrival order. */
+    delivered: () => requests.filter((r) => r.status < 300).map((r) => r.id),
+  };
+}
+
+// ---- One harness per test: its own key prefix, store, registry, logs ----
+
+async function harness(t: TestContext, webhookUrls: string[], opts: { retryScheduleMs?: number[]; shared?: boolean; orphanWaitMs?: number } = {}) {
+  const prefix = `{wh-test-${++prefixes}}`;
+  const store = new JobStore(redis, { prefix });
+  const registry = new Registry();
+  const logs: string[] = [];
+  const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) });
+  const start = (): EventWorkers => {
+    const workers = createEventWorkers({
+      ...(opts.shared ? { connection: redis } : { redisUrl: redisServer.url }),
+      store, prefix, webhookUrls, webhookSecret: secret, allowlist: ['127.0.0.1'], retryScheduleMs: opts.retryScheduleMs ?? [100, 200, 400, 800],
+      concurrency: 5, registry, log, orderPollMs: 200, orphanWaitMs: opts.orphanWaitMs, dispatcher: { blockMs: 500 },
+    });
+    t.after(() => workers.close());
+    return workers;
+  };
+  const outcomes = async () => {
+    const metric = registry.getSingleMetric('webhook_deliveries_total') as Counter<'outcome'>;
+    const values = (await metric.get()).values;
+    return Object.fromEntries(values.map((v) => [v.labels.outcome, v.value])) as Record<string, number>;
+  };
+  return { prefix, store, registry, logs, start, outcomes };
+}
+
+const request = (callbackUrl?: string): JobRequest => ({
+  source: { type: 'file', path: '/data/in.mp4' },
+  target: { type: 'oss', bucket: 'vod-bucket', key: 'out/in.mp4' },
+  ...(callbackUrl ? { callbackUrl } : {}),
+});
+const progress = { bytesUploaded: 10, bytesTotal: 10, partsUploaded: 1, partsTotal: 1 };
+
+/** A job through queued → started → progress → succeeded: events seq 1..4. */
+async function runJob(store: JobStore, callbackUrl?: string): Promise<string[]> {
+  return (await runJobEvents(store, callbackUrl)).map((e) => e.id);
+}
+
+async function runJobEvents(store: JobStore, callbackUrl?: string): Promise<JobEvent[]> {
+  const created = await store.create('tenant-a', request(callbackUrl));
+  assert.ok(created.created);
+  const id = created.job.id;
+  await store.start(id, 1);
+  await store.progress(id, progress, true);
+  await store.succeed(id, { bucket: 'vod-bucket', key: 'out/in.mp4', size: 10, etag: 'e', crc64: '1' }, progress);
+  return store.events(id);
+}
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('webhook delivery', () => {
+  test('every event arrives once, signed and in seq order, at a WEBHOOK_URLS endpoint and at the callbackUrl', async (t) => {
+    const [configured, callback] = await Promise.all([startReceiver(t), startReceiver(t)]);
+    const h = await harness(t, [configured.url]);
+    h.start();
+    const stored = await runJobEvents(h.store, callback.url);
+    const ids = stored.map((e) => e.id);
+    assert.deepEqual(ids.map((id) => eventSeq({ id })), [1, 2, 3, 4]);
+    await waitFor('4 deliveries at each endpoint', () => configured.delivered().length === 4 && callback.delivered().length === 4);
+    await sleep(800); // room for a duplicate to show up
+    for (const r of [configured, callback]) {
+      assert.deepEqual(r.requests.map((q) => q.id), ids, 'each event once, in order');
+      assert.ok(r.requests.every((q) => q.verified), 'every signature verifies');
+      assert.ok(r.requests.every((q) => q.contentType === 'application/json'));
+      assert.deepEqual(r.requests.map((q) => q.event), stored, 'the body is the envelope');
+    }
+    assert.equal((await h.outcomes()).delivered, 8);
+    assert.ok(!h.logs.join('').includes(secret.slice('whsec_'.length)), 'the secret is not in the logs');
+  });
+
+  test('the verifier refuses a wrong secret, a changed body and an old timestamp', () => {
+    const body = '{"id":"evt_x_1"}';
+    const sign = (key: string, ts: number, b = body) => ({
+    'webhook-id': 'evt_x_1',
+    'webhook-timestamp': String(ts),
+    'webhook-signature': `v1,${createHmac('sha256', Buffer.from(key.slice(6), 'base64')).update(`evt_x_1.${ts}.${b}`).digest('base64')}`,
+    });
+    const now = Math.floor(Date.now() / 1000);
+    assert.equal(verifyStandardWebhook(secret, sign(secret, now), body), true);
+    assert.equal(verifyStandardWebhook(secret, sign(newWebhookSecret(), now), body), false);
+    assert.equal(verifyStandardWebhook(secret, sign(secret, now), `${body} `), false);
+    assert.equal(verifyStandardWebhook(secret, sign(secret, now - 3600), body), false);
+  });
+
+  test('a 500 three times is retried until delivered, and the job’s later events wait for it, in order', async (t) => {
+    const receiver = await startReceiver(t, (_e, n) => (n <= 3 ? 500 : 200));
+    const h = await harness(t, [receiver.url]);
+    h.start();
+    const ids = await runJob(h.store);
+    await waitFor('4 deliveries', () => receiver.delivered().length === 4);
+    await sleep(500);
+    assert.deepEqual(receiver.requests.map((r) => r.id), [ids[0], ids[0], ids[0], ids[0], ids[1], ids[2], ids[3]]);
+    assert.deepEqual(receiver.requests.map((r) => r.status), [500, 500, 500, 200, 200, 200, 200]);
+    assert.ok(receiver.requests.every((r) => r.verified), 'each attempt is signed afresh and verifies');
+    assert.deepEqual(await h.outcomes(), { retried: 3, delivered: 4 });
+  });
+
+  test('an event given up after its last attempt does not hold back the job’s later events', async (t) => {
+    const receiver = await startReceiver(t, (e) => (eventSeq(e) === 2 ? 503 : 200));
+    const h = await harness(t, [receiver.url], { retryScheduleMs: [100, 200] });
+    h.start();
+    const ids = await runJob(h.store);
+    await waitFor('the events after the failed one', () => receiver.delivered().length === 3);
+    await sleep(500);
+    assert.deepEqual(receiver.requests.map((r) => r.id), [ids[0], ids[1], ids[1], ids[1], ids[2], ids[3]]);
+    assert.deepEqual(await h.outcomes(), { delivered: 3, retried: 2, failed: 1 });
+    assert.ok(h.logs.some((l) => l.includes('"WebhookDeliveryFailed"')));
+  });
+
+  test('a 410 disables the endpoint: it gets nothing more, others go on', async (t) => {
+    const [gone, ok] = await Promise.all([startReceiver(t, () => 410), startReceiver(t)]);
+    const h = await harness(t, [ok.url]);
+    h.start();
+    const first = await runJob(h.store, gone.url);
+    await waitFor('the first job at the working endpoint', () => ok.delivered().length === 4);
+    const second = await runJob(h.store, gone.url);
+    await waitFor('the second job at the working endpoint', () => ok.delivered().length === 8);
+    await sleep(800);
+    assert.deepEqual(gone.requests.map((r) => r.id), [first[0]], 'one request, then nothing');
+    assert.deepEqual(ok.delivered(), [...first, ...second]);
+    assert.equal(await redis.sismember(`${h.prefix}:webhooks:disabled`, gone.url), 1);
+    assert.deepEqual(await h.outcomes(), { disabled: 1, delivered: 8 });
+    assert.ok(h.logs.some((l) => l.includes('"WebhookEndpointDisabled"')));
+  });
+
+  test('a dispatcher restart, even one that re-reads the whole stream, sends nothing twice', async (t) => {
+    const receiver = await startReceiver(t);
+    // A shared connection (as main.ts passes), and no long wait for predecessors that seem never
+    // queued, so nothing but the per-endpoint gate stands between a re-read and a second send.
+    const h = await harness(t, [receiver.url], { shared: true, orphanWaitMs: 100 });
+    let workers = h.start();
+    const created = await h.store.create('tenant-a', request());
+    assert.ok(created.created);
+    const id = created.job.id;
+    await h.store.start(id, 1);
+    await waitFor('the first two events', () => receiver.delivered().length === 2);
+    await workers.close();
+
+    // While stopped: two more events; then the worst case of a crash, every ack and every
+    // finished delivery job lost, so only the per-endpoint gate can stop a second send.
+    await h.store.progress(id, progress, true);
+    await h.store.succeed(id, { bucket: 'vod-bucket', key: 'k', size: 10, etag: 'e', crc64: '1' }, progress);
+    await redis.xgroup('SETID', h.store.keys.events, 'webhooks', '0');
+    const queue = new Queue(QUEUES.webhooks, { connection: redis, prefix: h.prefix });
+    assert.equal((await queue.clean(0, 1000, 'completed')).length, 2);
+    await queue.close();
+
+    workers = h.start();
+    await waitFor('all four events', () => receiver.delivered().length === 4);
+    await sleep(1000);
+    const ids = (await h.store.events(id)).map((e) => e.id);
+    assert.deepEqual(receiver.requests.map((r) => r.id), ids, 'each event once, in order');
+    await workers.close();
+    assert.equal(await redis.ping(), 'PONG', 'a shared connection is left open');
+  });
+});
