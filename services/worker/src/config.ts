@@ -23,6 +23,8 @@ export const workerConfigSchema = z
     VOD_ENDPOINT: z.string().min(1).optional(),
     /** OSS endpoint of oss targets; defaults to `https://oss-<region>.aliyuncs.com`. */
     OSS_ENDPOINT: z.string().url().optional(),
+    /** Path-style OSS requests (`endpoint/bucket/key`), for an emulator reached by a host name such as `emulator:9100`. Unset: only for localhost endpoints. */
+    OSS_PATH_STYLE: env.bool(false),
     INGEST_ROOTS: env.list(),
     URL_ALLOWLIST: env.list(),
     /** Opens the url-source headers the api sealed; the api's SOURCE_HEADERS_KEY. */

@@ -50,6 +50,13 @@ export interface AliOssStoreOptions {
   credentials: CredentialSource;
   /** Per-request timeout (ms). Defaults to 60 s. */
   timeoutMs?: number;
+  /**
+   * Path-style requests (`http://host/bucket/key`, ali-oss `sldEnable`) instead of virtual-host
+   * style (`http://bucket.host/key`). Needed for the emulator under a name that is not localhost
+   * (`http://emulator:9100` in docker-compose), where `bucket.emulator` does not resolve.
+   * Defaults to true for `http://localhost…` and `http://127.…` endpoints, false otherwise.
+   */
+  pathStyle?: boolean;
 }
 
 /** Maps an ali-oss error once, here: Alibaba's `code` and `requestId` kept; network errors retryable. */
@@ -93,12 +100,12 @@ export class AliOssStore implements ObjectStore {
 
   private oss(c: Credential): OSS {
     if (this.client?.keyId !== c.accessKeyId) {
-      const local = /^http:\/\/(localhost|127\.)/.test(this.opts.endpoint);
+      const pathStyle = this.opts.pathStyle ?? /^http:\/\/(localhost|127\.)/.test(this.opts.endpoint);
       this.client = {
         keyId: c.accessKeyId,
         oss: new OSS({
           endpoint: this.opts.endpoint,
-          sldEnable: local, // path-style for the emulator
+          sldEnable: pathStyle,
           region: this.opts.region.startsWith('oss-') ? this.opts.region : `oss-${this.opts.region}`,
           bucket: this.opts.bucket,
           accessKeyId: c.accessKeyId,

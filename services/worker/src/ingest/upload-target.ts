@@ -32,6 +32,8 @@ export interface TargetDeps {
   jobs: JobStore;
   /** OSS endpoint for oss targets (OSS_ENDPOINT). */
   ossEndpoint: string;
+  /** Force path-style requests (OSS_PATH_STYLE); undefined keeps AliOssStore's localhost detection. */
+  ossPathStyle?: boolean;
   region: string;
   metrics: WorkerMetrics;
   log: Logger;
@@ -45,7 +47,7 @@ export async function openTarget(deps: TargetDeps, job: JobRecord, size: number,
   const t = job.target;
   if (t.type === 'oss') {
     const credentials = countRefreshes(deps.ingest, () => deps.metrics.credentialRefreshes.inc({ source: 'token' }));
-    const store = new AliOssStore({ endpoint: deps.ossEndpoint, bucket: t.bucket, region: deps.region, credentials });
+    const store = new AliOssStore({ endpoint: deps.ossEndpoint, pathStyle: deps.ossPathStyle, bucket: t.bucket, region: deps.region, credentials });
     return { type: 'oss', store: meteredStore(store, deps.metrics, 'oss'), bucket: t.bucket, key: t.key, contentType: t.contentType, meta: t.metadata };
   }
   const ticket = job.vod
@@ -60,7 +62,7 @@ export async function openTarget(deps: TargetDeps, job: JobRecord, size: number,
     ticket.videoId,
     ticket,
   );
-  const store = new AliOssStore({ endpoint: ticket.address.endpoint, bucket: ticket.address.bucket, region: ticket.auth.region || deps.region, credentials });
+  const store = new AliOssStore({ endpoint: ticket.address.endpoint, pathStyle: deps.ossPathStyle, bucket: ticket.address.bucket, region: ticket.auth.region || deps.region, credentials });
   return { type: 'vod', store: meteredStore(store, deps.metrics, 'vod'), bucket: ticket.address.bucket, key: ticket.address.fileName, videoId: ticket.videoId };
 }
 
