@@ -1,12 +1,15 @@
-import type { Express } from 'express';
+import type { Queue } from 'bullmq';
+import type { Express, RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createBaseApp, finishApp, type CredentialSource, type JobStore, type Logger, type VodApi } from '@vod-ingest/shared';
+import { requireAdminToken } from './admin-auth.js';
 import { requireApiKey, type ApiKey } from './api-keys.js';
 import { credentialRoutes } from './credentials.routes.js';
 import type { IngestQueue } from './ingest.queue.js';
 import type { SourcePolicy } from './job-request.checks.js';
 import { jobRoutes } from './jobs.routes.js';
+import { QUEUE_BOARD_PATH, queueBoard } from './queue-board.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit.js';
 import type { SseHub } from './sse-hub.js';
 import { VideoOwners } from './video-owners.js';
@@ -31,9 +34,20 @@ export interface AppDeps {
   hub: SseHub;
   /** Open event streams per tenant (SSE_MAX_PER_TENANT). */
   sseMaxPerTenant: number;
+  /** The queue dashboard at `/admin/queues`; without it the path is not mounted (404). */
+  admin?: AdminDeps;
 }
 
-/** The public HTTP API: everything under `/v1` needs an API key. */
+export interface AdminDeps {
+  /** ADMIN_TOKEN: the only credential the dashboard accepts. */
+  token: string;
+  /** The queues shown. */
+  queues: readonly Queue[];
+  /** ADMIN_QUEUES_WRITABLE. */
+  writable: boolean;
+}
+
+/** The public HTTP API: everything under `/v1` needs an API key, `/admin` the admin token. */
 export function createApp(deps: AppDeps): Express {
   const app = createBaseApp({
     log: deps.log,
@@ -43,6 +57,11 @@ export function createApp(deps: AppDeps): Express {
       tokenService: async () => void (await deps.credentials.get()),
     },
   });
+  // Every path below the board (UI, static assets, its JSON API) passes the admin check first.
+  if (deps.admin) {
+    const label: RequestHandler = (_req, res, next) => ((res.locals.metricsRoute = QUEUE_BOARD_PATH), next());
+    app.use(QUEUE_BOARD_PATH, label, requireAdminToken(deps.admin.token), queueBoard(deps.admin));
+  }
   app.use('/v1', requireApiKey(deps.apiKeys));
   app.use(
     credentialRoutes({

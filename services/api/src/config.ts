@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { env, KEY_PREFIX } from '@vod-ingest/shared';
@@ -15,6 +16,11 @@ const key32 = z
   .string()
   .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64')
   .optional();
+// Empty counts as unset, as `ADMIN_TOKEN=${ADMIN_TOKEN:-}` in a compose file gives. Messages never quote the value.
+const adminToken = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+);
 
 /** The api's environment. Defaults suit `npm start` against the emulator. */
 export const apiConfigSchema = z
@@ -47,7 +53,15 @@ export const apiConfigSchema = z
     JOB_BACKOFF_SECONDS: env.int(5, 1, 86_400),
     /** Open event streams per tenant per api process. */
     SSE_MAX_PER_TENANT: env.int(100, 1, 100_000),
+    /** Bearer token (or Basic `admin:<token>`) of the queue dashboard at `/admin/queues`; unset (the default) leaves it unmounted. */
+    ADMIN_TOKEN: adminToken,
+    /** `1` lets the dashboard retry, clean, pause and remove jobs; read-only by default. */
+    ADMIN_QUEUES_WRITABLE: env.bool(false),
     LOG_LEVEL: env.logLevel(),
+  })
+  .refine((c) => !c.ADMIN_TOKEN || !c.API_KEYS.some((k) => k.sha256.equals(createHash('sha256').update(c.ADMIN_TOKEN!, 'utf8').digest())), {
+    message: 'must not be one of the API_KEYS',
+    path: ['ADMIN_TOKEN'],
   })
   .transform((c) => ({
     ...c,

@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import {
   CacheCipher,
   createLogger,
@@ -8,6 +9,7 @@ import {
   listen,
   loadConfig,
   OpenApiVodClient,
+  QUEUES,
   TokenServiceCredentials,
 } from '@vod-ingest/shared';
 import { createApp } from './app.js';
@@ -26,6 +28,10 @@ const queue = new BullIngestQueue(redis, { prefix: config.KEY_PREFIX, attempts: 
 const hub = new SseHub({ connect: () => createRedis(config.REDIS_URL, { blocking: true, name: 'api-sse' }), streamKey: jobs.keys.events, log });
 if (config.INGEST_ROOTS.length === 0) log.warn('FileSourcesDisabled');
 if (!config.SOURCE_HEADERS_KEY) log.warn('SourceHeadersDisabled');
+// The dashboard's own queue handles (ingest and webhooks), on the fail-fast connection like the producer's.
+const boardQueues = config.ADMIN_TOKEN ? [QUEUES.ingest, QUEUES.webhooks].map((name) => new Queue(name, { connection: redis, prefix: config.KEY_PREFIX })) : [];
+for (const q of boardQueues) q.on('error', (err) => log.warn({ queue: q.name, code: (err as { code?: string }).code }, 'QueueBoardRedisError'));
+if (config.ADMIN_TOKEN) log.info({ writable: config.ADMIN_QUEUES_WRITABLE }, 'QueueBoardEnabled');
 
 const app = createApp({
   log,
@@ -44,6 +50,7 @@ const app = createApp({
   },
   hub,
   sseMaxPerTenant: config.SSE_MAX_PER_TENANT,
+  admin: config.ADMIN_TOKEN ? { token: config.ADMIN_TOKEN, queues: boardQueues, writable: config.ADMIN_QUEUES_WRITABLE } : undefined,
 });
 
 const { server, port } = await listen(app, config.port, config.HOST);
@@ -51,6 +58,6 @@ log.info({ port }, 'Listening');
 // Event streams never end by themselves: end them first, so the server can close.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => hub.close());
 handleShutdown(server, log, async () => {
-  await queue.close().catch(() => {});
+  await Promise.all([queue, ...boardQueues].map((q) => q.close().catch(() => {})));
   await redis.quit().catch(() => redis.disconnect());
 });

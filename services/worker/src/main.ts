@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import {
   CacheCipher,
   createBaseApp,
@@ -10,6 +11,7 @@ import {
   listen,
   loadConfig,
   OpenApiVodClient,
+  QUEUES,
   TokenServiceCredentials,
 } from '@vod-ingest/shared';
 import { workerConfigSchema } from './config.js';
@@ -17,7 +19,7 @@ import { spoolUrlSource } from './sources/url-source.js';
 import { CheckpointStore } from './upload/checkpoint.store.js';
 import { createEventWorkers } from './events/index.js';
 import { createWorker } from './worker.js';
-import { createWorkerMetrics } from './worker.metrics.js';
+import { createWorkerMetrics, type QueueCounts } from './worker.metrics.js';
 
 const config = loadConfig(workerConfigSchema, 'worker');
 const log = createLogger('worker', { level: config.LOG_LEVEL });
@@ -27,7 +29,7 @@ const registry = createRegistry('worker');
 const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX });
 const ingestCredentials = new TokenServiceCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'ingest' });
 
-let counts: (() => Promise<Record<string, number>>) | undefined;
+let counts: QueueCounts | undefined;
 const metrics = createWorkerMetrics(registry, () => counts?.() ?? Promise.resolve({}));
 const ingest = createWorker({
   connection,
@@ -48,6 +50,7 @@ const ingest = createWorker({
       ingest: ingestCredentials,
       jobs,
       ossEndpoint: config.ossEndpoint,
+      ossPathStyle: config.OSS_PATH_STYLE || undefined,
       region: config.ALIBABA_CLOUD_REGION_ID,
       metrics,
       log,
@@ -58,7 +61,12 @@ const ingest = createWorker({
     progressIntervalMs: config.PROGRESS_INTERVAL_SECONDS * 1000,
   },
 });
-counts = () => ingest.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized');
+const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized'] as const;
+const webhookQueue = new Queue(QUEUES.webhooks, { connection, prefix: config.KEY_PREFIX });
+counts = async () => ({
+  [QUEUES.ingest]: await ingest.queue.getJobCounts(...STATES),
+  [QUEUES.webhooks]: await webhookQueue.getJobCounts(...STATES),
+});
 
 const events = createEventWorkers({
   connection,
@@ -93,7 +101,7 @@ handleShutdown(
   log,
   async () => {
     await ingest.close(graceMs);
-    await events.close();
+    await Promise.all([events.close(), webhookQueue.close()]);
     await connection.quit().catch(() => connection.disconnect());
   },
   graceMs + 5000,

@@ -9,8 +9,8 @@ export interface WorkerMetrics {
   credentialRefreshes: Counter<'source'>;
 }
 
-/** Job state → count, read at scrape time (BullMQ `getJobCounts`). */
-export type QueueCounts = () => Promise<Record<string, number>>;
+/** Queue name → (job state → count), read at scrape time (BullMQ `getJobCounts`). */
+export type QueueCounts = () => Promise<Record<string, Record<string, number>>>;
 
 /**
  * The worker's series (SPEC section 6). Labels stay bounded: target is `vod|oss`, outcome a
@@ -20,11 +20,12 @@ export function createWorkerMetrics(registry: Registry, queueCounts?: QueueCount
   if (queueCounts) {
     new Gauge({
       name: 'queue_jobs',
-      help: 'Ingest jobs in the queue by state (waiting, active, delayed, completed, failed, paused, prioritized).',
-      labelNames: ['state'] as const,
+      help: 'Jobs by queue (ingest, webhooks) and state (waiting, active, delayed, completed, failed, paused, prioritized).',
+      labelNames: ['queue', 'state'] as const,
       registers: [registry],
       async collect() {
-        for (const [state, n] of Object.entries(await queueCounts().catch(() => ({})))) this.set({ state }, n);
+        const all = await queueCounts().catch(() => ({}) as Record<string, Record<string, number>>);
+        for (const [queue, counts] of Object.entries(all)) for (const [state, n] of Object.entries(counts)) this.set({ queue, state }, n);
       },
     });
   }

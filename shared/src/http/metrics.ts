@@ -13,7 +13,8 @@ export function createRegistry(service: string): Registry {
  * `http_request_duration_seconds{method,route,status}`. `route` is the matched route pattern
  * (`/v1/credentials/:profile`), never the raw path, so labels stay bounded.
  * Mount routers at the root with full paths: express resets `req.baseUrl` when a route in a
- * router mounted at a prefix fails, which would label its errors without the prefix.
+ * router mounted at a prefix fails, which would label its errors without the prefix. A sub-app
+ * with many routes of its own sets `res.locals.metricsRoute` to one label for all of them.
  */
 export function httpMetrics(registry: Registry) {
   const histogram = new Histogram({
@@ -26,7 +27,9 @@ export function httpMetrics(registry: Registry) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const end = histogram.startTimer();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      // A mounted sub-app with its own routes (the queue board) names itself in res.locals.metricsRoute.
+      const named = typeof res.locals.metricsRoute === 'string' ? res.locals.metricsRoute : undefined;
+      const route = named ?? (req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched');
       end({ method: req.method, route, status: String(res.statusCode) });
     });
     next();
