@@ -29,6 +29,17 @@ test('matches the bit-by-bit reference for every length 0..64 and some random bu
   for (const n of [1000, 4093, 4096]) assert.equal(new Crc64().update(data.subarray(0, n)).digest(), reference(data.subarray(0, n)));
 });
 
+test('aligned (32-bit word) and unaligned views of the same bytes give the reference value', () => {
+  const backing = new Uint8Array(new ArrayBuffer(1024 + 8));
+  backing.set(randomBytes(backing.length));
+  for (let offset = 0; offset < 8; offset++) {
+    for (const n of [0, 7, 8, 9, 16, 100, 1024]) {
+      const view = backing.subarray(offset, offset + n);
+      assert.equal(new Crc64().update(view).digest(), reference(view), `offset ${offset}, length ${n}`);
+    }
+  }
+});
+
 test('incremental updates in odd-sized pieces equal the one-shot value', () => {
   const data = randomBytes(100_003);
   const c = new Crc64();
