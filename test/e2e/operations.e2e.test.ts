@@ -97,9 +97,10 @@ const sample = (text: string, name: string, labels = '') =>
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 
 test('every service\'s /metrics has its documented series; uploaded bytes equal the bytes uploaded; no label holds a job id', async () => {
-  const [api, token, worker] = await Promise.all([scrape(stack.api.url), scrape(stack.token.url), scrape(stack.workers[0].url)]);
+  const [api, token, worker, emulator] = await Promise.all([scrape(stack.api.url), scrape(stack.token.url), scrape(stack.workers[0].url), scrape(stack.emu.url)]);
   const documented: Array<[string, string, string[]]> = [
     ['api', api, ['http_request_duration_seconds_bucket', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds']],
+    ['emulator', emulator, ['emulator_requests_total', 'emulator_faults_injected_total', 'process_cpu_seconds_total']],
     ['token', token, ['sts_assume_role_total', 'sts_assume_role_duration_seconds_bucket', 'token_cache_hits_total', 'token_cache_misses_total', 'sts_credential_expiry_seconds', 'http_request_duration_seconds_bucket', 'process_cpu_seconds_total']],
     [
       'worker',

@@ -168,8 +168,7 @@ describe('docker-compose.yml', { skip }, () => {
         for (const name of sd.names) targets.set(name, String(sd.port));
       }
     }
-    // The emulator serves no /metrics.
-    assert.deepEqual([...targets.keys()].sort(), ['api', 'token', 'worker']);
+    assert.deepEqual([...targets.keys()].sort(), ['api', 'emulator', 'token', 'worker']);
     for (const [name, port] of targets) assert.equal(port, envOf(services[name]).PORT, `${name} is scraped on its PORT`);
     const dns = config.scrape_configs.find((j) => j.job_name === 'worker')?.dns_sd_configs;
     assert.deepEqual(dns?.[0].names, ['worker'], 'workers are found by DNS, so --scale worker=N needs no change');

@@ -262,8 +262,8 @@ describe('the Grafana dashboard against the metrics the services export', () => 
       await new Promise((r) => setTimeout(r, 200));
     }
     exported = new Map();
-    for (const service of [stack.api, stack.token, ...stack.workers]) {
-      const res = await fetch(`${service.url}/metrics`);
+    for (const url of [stack.api.url, stack.token.url, stack.emu.url, ...stack.workers.map((w) => w.url)]) {
+      const res = await fetch(`${url}/metrics`);
       assert.equal(res.status, 200);
       parseExposition(await res.text(), exported);
     }

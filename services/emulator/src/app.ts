@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
-import type { Logger } from '@vod-ingest/shared';
+import { createRegistry, type Logger } from '@vod-ingest/shared';
 import { ADMIN_PREFIX, handleAdmin } from './admin.js';
+import { registerEmulatorMetrics } from './emulator.metrics.js';
 import { CredentialAuthority } from './credentials.js';
 import { FaultInjector } from './faults.js';
 import { sendJson } from './http-util.js';
@@ -39,6 +40,8 @@ export interface Emulator {
 export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const authority = new CredentialAuthority(opts.accessKeyId, opts.accessKeySecret);
   const faults = new FaultInjector();
+  const registry = createRegistry('emulator');
+  registerEmulatorMetrics(registry, faults);
   const vodBucket = `outin-${createHash('sha256').update(opts.accessKeyId).digest('hex').slice(0, 32)}`;
   const oss = new OssStore(path.join(opts.dataDir, 'oss'), new Set([...opts.buckets, vodBucket]));
   await oss.init();
@@ -68,6 +71,10 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     const url = req.url ?? '/';
     if (req.method === 'GET' && (url === '/healthz' || url === '/readyz') && !req.headers.authorization) {
       return sendJson(res, 200, { status: 'ok' });
+    }
+    if (req.method === 'GET' && url === '/metrics' && !req.headers.authorization) {
+      void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text));
+      return;
     }
     if (opts.admin && url.startsWith(ADMIN_PREFIX)) {
       void handleAdmin(req, res, { faults, oss, videos });

@@ -139,13 +139,14 @@ describe('wrong use fails as on the cloud', () => {
   });
 
   test('expired STS token → SecurityTokenExpired (403), also in the middle of a multipart upload', async () => {
-    const short = await startEmulator({ tokenTtlSeconds: 2 });
+    // 4 s: long enough for the first part on a loaded CI machine, short enough to wait out.
+    const short = await startEmulator({ tokenTtlSeconds: 4 });
     try {
       const c = await assumeRole(short);
       const oss = ossClient(short, c, { bucket: short.bucket });
       const init = await oss.initMultipartUpload('expiring');
       await oss.uploadPart('expiring', init.uploadId, 1, writeTmp(randomBytes(100 * 1024)), 0, 100 * 1024);
-      await new Promise((r) => setTimeout(r, 2500));
+      await new Promise((r) => setTimeout(r, Date.parse(c.expiration) - Date.now() + 500));
       await assert.rejects(oss.uploadPart('expiring', init.uploadId, 2, writeTmp(randomBytes(10)), 0, 10), is('SecurityTokenExpired', 403));
       await assert.rejects(oss.put('late', Buffer.from('x')), is('SecurityTokenExpired', 403));
       // A fresh credential goes on with the same upload id; the finished part is still there.
