@@ -55,6 +55,20 @@ const [H0, H1, H2, H3, H4, H5, H6, H7] = TABLES.hi;
 
 let regLo = 0;
 let regHi = 0;
+const SCRATCH_BYTES = 64 * 1024;
+const SCRATCH = new Int32Array(SCRATCH_BYTES / 4);
+
+/**
+ * `len` bytes (a multiple of 8) from `start` as little-endian 32-bit words: a view when aligned
+ * (as file reads deliver them), else a copy into a scratch buffer.
+ */
+function wordsOf(buf: Uint8Array, start: number, len: number): Int32Array {
+  const offset = buf.byteOffset + start;
+  if (LITTLE_ENDIAN && (offset & 3) === 0) return new Int32Array(buf.buffer, offset, len >>> 2);
+  const view = new DataView(buf.buffer, offset, len);
+  for (let w = 0; w < len >>> 2; w++) SCRATCH[w] = view.getInt32(w * 4, true);
+  return SCRATCH.subarray(0, len >>> 2);
+}
 
 /** The slicing-by-8 loop over 32-bit words; leaves the register in regLo/regHi (no allocation per call). */
 function crcWords(words: Int32Array, lo: number, hi: number): void {
@@ -84,27 +98,14 @@ export class Crc64 {
   update(buf: Uint8Array): this {
     let lo = this.lo;
     let hi = this.hi;
-    let i = 0;
     const n = buf.length;
     const end8 = n - (n & 7);
-    if (LITTLE_ENDIAN && (buf.byteOffset & 3) === 0 && end8 > 0) {
-      // Aligned (as file reads deliver them): two 32-bit loads per 8 bytes instead of eight byte loads.
-      crcWords(new Int32Array(buf.buffer, buf.byteOffset, end8 >>> 2), lo, hi);
+    for (let i = 0; i < end8; i += SCRATCH_BYTES) {
+      crcWords(wordsOf(buf, i, Math.min(end8 - i, SCRATCH_BYTES)), lo, hi);
       lo = regLo;
       hi = regHi;
-      i = end8;
     }
-    while (i < end8) {
-      const xl = lo ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24));
-      const xh = hi ^ (buf[i + 4] | (buf[i + 5] << 8) | (buf[i + 6] << 16) | (buf[i + 7] << 24));
-      lo =
-        L7[xl & 0xff] ^ L6[(xl >>> 8) & 0xff] ^ L5[(xl >>> 16) & 0xff] ^ L4[xl >>> 24] ^
-        L3[xh & 0xff] ^ L2[(xh >>> 8) & 0xff] ^ L1[(xh >>> 16) & 0xff] ^ L0[xh >>> 24];
-      hi =
-        H7[xl & 0xff] ^ H6[(xl >>> 8) & 0xff] ^ H5[(xl >>> 16) & 0xff] ^ H4[xl >>> 24] ^
-        H3[xh & 0xff] ^ H2[(xh >>> 8) & 0xff] ^ H1[(xh >>> 16) & 0xff] ^ H0[xh >>> 24];
-      i += 8;
-    }
+    let i = end8;
     while (i < n) {
       const idx = (lo ^ buf[i]) & 0xff;
       lo = ((lo >>> 8) | (hi << 24)) ^ L0[idx];
