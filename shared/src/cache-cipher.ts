@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 
 /**
  * Seals cache values with AES-256-GCM (`v1.<iv>.<tag>.<ciphertext>`, base64url). The Redis key is
@@ -24,6 +24,17 @@ export class CacheCipher {
     cipher.setAAD(Buffer.from(aad));
     const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+  }
+
+  /**
+   * A digest of `data` for comparing, not for reading back: HMAC-SHA256 under a key derived from
+   * this cipher's (so a digest of text holding a secret cannot be guessed offline); plain
+   * SHA-256 without a key.
+   */
+  digest(data: string): string {
+    if (!this.key) return createHash('sha256').update(data).digest('hex');
+    const macKey = createHmac('sha256', this.key).update('vod-ingest digest key').digest();
+    return createHmac('sha256', macKey).update(data).digest('hex');
   }
 
   /** The plain text, or undefined when the value does not open (wrong key, tampered, plain under a key). */

@@ -1,4 +1,4 @@
-import { AppError, UnavailableError, ValidationError, jobRequestSchema, validate, type JobRecord, type JobStore, type Logger } from '@vod-ingest/shared';
+import { AppError, digest, UnavailableError, ValidationError, jobRequestSchema, validate, type JobRecord, type JobStore, type Logger } from '@vod-ingest/shared';
 import type { IngestQueue } from './ingest.queue.js';
 import { checkJobRequest, type SourcePolicy } from './job-request.checks.js';
 import { redisCall } from './redis-keys.js';
@@ -35,15 +35,25 @@ export function idempotencyKeyOf(header: string | string[] | undefined): string 
  */
 export async function submitJob(deps: JobSubmissionDeps, tenant: string, body: unknown, idempotencyKey?: string): Promise<Submitted> {
   const parsed = validate(jobRequestSchema, body, 'Job request is invalid');
+  const text = JSON.stringify(parsed);
+  const bodyDigest = deps.policy.headerCipher?.digest(text) ?? digest(text);
+  // A replay answers from the record: the source may have gone since the first request took it.
+  const earlier = idempotencyKey ? await redisCall(deps.store.findIdempotent(tenant, idempotencyKey)) : undefined;
+  if (earlier) return replay(deps, earlier.job, earlier.bodyDigest === bodyDigest);
   const { request, sealedHeaders } = await checkJobRequest(tenant, parsed, deps.policy);
-  const outcome = await redisCall(deps.store.create(tenant, request, { idempotencyKey, sealedHeaders }));
-  if (!outcome.created && !outcome.sameBody) {
-    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with another request body', { status: 409 });
-  }
-  const { job } = outcome;
-  if (outcome.created || job.status === 'queued') await enqueue(deps, job);
-  if (outcome.created) deps.log.info({ tenant, jobId: job.id, source: job.source.type, target: job.target.type }, 'JobCreated');
-  return { status: outcome.created ? 202 : 200, job };
+  const outcome = await redisCall(deps.store.create(tenant, request, { idempotencyKey, sealedHeaders, bodyDigest }));
+  if (!outcome.created) return replay(deps, outcome.job, outcome.sameBody);
+  await enqueue(deps, outcome.job);
+  deps.log.info({ tenant, jobId: outcome.job.id, source: outcome.job.source.type, target: outcome.job.target.type }, 'JobCreated');
+  return { status: 202, job: outcome.job };
+}
+
+/** The same key again: the same body answers the first job (enqueued again if still queued), another body is a 409. */
+async function replay(deps: JobSubmissionDeps, job: JobRecord, sameBody: boolean): Promise<Submitted> {
+  if (!sameBody) throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with another request body', { status: 409 });
+  // A no-op when the job is on the queue; repairs a crash between recording and enqueueing.
+  if (job.status === 'queued') await enqueue(deps, job);
+  return { status: 200, job };
 }
 
 /** Enqueues, or marks the job failed and answers 503: a recorded job nobody will run must not look queued. */

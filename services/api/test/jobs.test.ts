@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CacheCipher, type JobEvent } from '@vod-ingest/shared';
 import type { TestService } from '@vod-ingest/shared/testing';
@@ -114,6 +116,22 @@ describe('POST /v1/jobs', () => {
     const again = await submit(KEYS.acme, fileJob(), { 'idempotency-key': key });
     assert.equal(again.status, 200);
     assert.ok(await ins.queue.getJob(first.body.id), 'enqueued again');
+  });
+
+  test('a replay answers the first job even when its source file has gone since', async () => {
+    const key = `gone-${randomBytes(6).toString('hex')}`;
+    const file = path.join(fx.root, 'inbox', `gone-${randomBytes(4).toString('hex')}.mp4`);
+    writeFileSync(file, Buffer.alloc(1024, 1));
+    const body = { source: { type: 'file', path: file }, target: { type: 'oss', bucket: 'media-b', key: 'gone.mp4' } };
+    const first = await submit(KEYS.acme, body, { 'idempotency-key': key });
+    assert.equal(first.status, 202);
+    unlinkSync(file);
+    const again = await submit(KEYS.acme, body, { 'idempotency-key': key });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.id, first.body.id);
+    const fresh = await submit(KEYS.acme, body, { 'idempotency-key': `${key}-new` });
+    assert.equal(fresh.status, 400, 'a new key still checks the source');
+    assert.equal(fresh.body.error?.code, 'SOURCE_NOT_FOUND');
   });
 });
 

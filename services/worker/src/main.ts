@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
 import {
   CacheCipher,
@@ -77,6 +78,8 @@ const events = createEventWorkers({
   allowlist: config.URL_ALLOWLIST,
   retryScheduleMs: config.webhookRetryScheduleMs,
   concurrency: config.WEBHOOK_CONCURRENCY,
+  // One stream consumer per process, so two workers on one host do not share pending entries.
+  dispatcher: { consumer: `${hostname()}-${process.pid}` },
   registry,
   log,
 });

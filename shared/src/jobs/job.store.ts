@@ -84,9 +84,15 @@ return {1, emit(KEYS[1], KEYS[4], KEYS[5], 'job.queued', ARGV[4], ARGV[5], ARGV[
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
-/** A new job id: time-ordered (lexical order = creation order), 30 characters. */
+let lastId = { ms: -1, seq: 0 };
+
+/**
+ * A new job id, 31 characters: the millisecond, a per-process sequence within it, then random
+ * bytes — so lexical order is creation order, also for jobs created in the same millisecond.
+ */
 export function newJobId(now = Date.now()): string {
-  return `job_${now.toString(36).padStart(10, '0')}${randomBytes(8).toString('hex')}`.slice(0, 30);
+  lastId = now === lastId.ms ? { ms: now, seq: lastId.seq + 1 } : { ms: now, seq: 0 };
+  return `job_${now.toString(36).padStart(10, '0')}${(lastId.seq % 46656).toString(36).padStart(3, '0')}${randomBytes(7).toString('hex')}`;
 }
 
 export const digest = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -117,11 +123,11 @@ export class JobStore {
   async create(
     tenant: string,
     request: JobRequest,
-    opts: { idempotencyKey?: string; sealedHeaders?: string; now?: Date } = {},
+    opts: { idempotencyKey?: string; sealedHeaders?: string; now?: Date; bodyDigest?: string } = {},
   ): Promise<CreateOutcome> {
     const now = opts.now ?? new Date();
     const id = newJobId(now.getTime());
-    const bodyDigest = digest(JSON.stringify(request));
+    const bodyDigest = opts.bodyDigest ?? digest(JSON.stringify(request));
     const source: StoredSource =
       request.source.type === 'file'
         ? request.source
@@ -156,6 +162,15 @@ export class JobStore {
       return this.create(tenant, request, opts);
     }
     return { created: false, job, sameBody: earlierDigest === bodyDigest };
+  }
+
+  /** The job an idempotency key of the tenant already names, with the digest of its request body. */
+  async findIdempotent(tenant: string, idempotencyKey: string): Promise<{ job: JobRecord; bodyDigest: string } | undefined> {
+    const value = await this.redis.get(this.keys.idempotency(tenant, digest(idempotencyKey)));
+    if (!value) return undefined;
+    const [id, bodyDigest] = value.split(':');
+    const job = await this.get(id);
+    return job ? { job, bodyDigest } : undefined;
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
