@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobEvent, JobEventType } from './job.events.js';
 import type { JobError, JobProgress, JobRequest, JobResult, JobStatus, JobView, StoredSource } from './job.schema.js';
+import { toRecord } from './job.record.js';
+import { CREATE_LUA, TRANSITION_LUA } from './job.scripts.js';
 import { jobKeys, KEY_PREFIX, type JobKeys } from './queues.js';
 
 /** What the store keeps of a job besides its view: facts for the worker, never shown. */
@@ -31,56 +33,6 @@ export interface JobStoreOptions {
 export type CreateOutcome = { created: true; job: JobRecord; event: JobEvent } | { created: false; job: JobRecord; sameBody: boolean };
 
 export type CancelOutcome = { state: 'canceled'; job: JobRecord; event: JobEvent } | { state: 'requested' | 'finished'; job: JobRecord };
-
-/** Lua shared by the scripts: bump the job's event counter, append the envelope to both streams. */
-const EMIT_LUA = `
-local function emit(jobKey, streamKey, jobStreamKey, etype, createdAt, dataJson, maxlen, ttl)
-  local seq = redis.call('HINCRBY', jobKey, 'seq', 1)
-  local jobId = redis.call('HGET', jobKey, 'id')
-  local tenant = redis.call('HGET', jobKey, 'tenant')
-  local event = '{"id":' .. cjson.encode('evt_' .. jobId .. '_' .. seq) .. ',"type":' .. cjson.encode(etype) ..
-    ',"createdAt":' .. cjson.encode(createdAt) .. ',"jobId":' .. cjson.encode(jobId) ..
-    ',"tenant":' .. cjson.encode(tenant) .. ',"data":' .. dataJson .. '}'
-  redis.call('XADD', streamKey, 'MAXLEN', '~', maxlen, '*', 'jobId', jobId, 'seq', seq, 'type', etype, 'event', event)
-  redis.call('XADD', jobStreamKey, '0-' .. seq, 'event', event)
-  redis.call('EXPIRE', jobStreamKey, ttl)
-  return event
-end
-`;
-
-/**
- * KEYS: job, events, jobEvents. ARGV: allowed statuses (csv), new status or '', event type or '',
- * createdAt, data JSON, maxlen, ttl, expire-job ('1'/''), then field/value pairs to set.
- * Returns {1, event or ''} when the job was in an allowed status, {0, status} otherwise.
- */
-const TRANSITION_LUA = `${EMIT_LUA}
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {0, ''} end
-local allowed = false
-for s in string.gmatch(ARGV[1], '[^,]+') do if s == status then allowed = true end end
-if not allowed then return {0, status} end
-if #ARGV > 8 then redis.call('HSET', KEYS[1], unpack(ARGV, 9)) end
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'status', ARGV[2]) end
-if ARGV[8] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[7]) end
-if ARGV[3] == '' then return {1, ''} end
-return {1, emit(KEYS[1], KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])}
-`;
-
-/**
- * KEYS: job, tenantJobs, idempotency (or ''), events, jobEvents. ARGV: idempotency value or '',
- * its ttl, job id, createdAt, data JSON, maxlen, ttl, then the record's field/value pairs.
- * Returns {1, event} when created, {0, existing idempotency value} when the key was taken.
- */
-const CREATE_LUA = `${EMIT_LUA}
-if ARGV[1] ~= '' then
-  local existing = redis.call('GET', KEYS[3])
-  if existing then return {0, existing} end
-  redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2])
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
-redis.call('ZADD', KEYS[2], 0, ARGV[3])
-return {1, emit(KEYS[1], KEYS[4], KEYS[5], 'job.queued', ARGV[4], ARGV[5], ARGV[6], ARGV[7])}
-`;
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
@@ -303,33 +255,4 @@ export class JobStore {
     )) as [number, string];
     return { applied: reply[0] === 1, event: reply[0] === 1 && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null };
   }
-}
-
-const json = <T>(s: string | undefined): T | undefined => (s ? (JSON.parse(s) as T) : undefined);
-
-function toRecord(h: Record<string, string>): JobRecord {
-  const req = JSON.parse(h.request) as Pick<JobView, 'source' | 'target' | 'upload' | 'callbackUrl' | 'metadata'>;
-  return {
-    id: h.id,
-    tenant: h.tenant,
-    status: h.status as JobStatus,
-    ...req,
-    progress: json<JobProgress>(h.progress) ?? { bytesUploaded: 0, bytesTotal: 0, partsUploaded: 0, partsTotal: 0 },
-    attempts: Number(h.attempts ?? 0),
-    createdAt: h.createdAt,
-    startedAt: h.startedAt,
-    finishedAt: h.finishedAt,
-    cancelRequested: h.cancel === '1' && h.status === 'running' ? true : undefined,
-    result: json<JobResult>(h.result),
-    error: json<JobError>(h.error),
-    sealedHeaders: h.sealedHeaders,
-    vod: json<VodPlacement>(h.vod),
-  };
-}
-
-/** The public view of a record: what `GET /v1/jobs/{id}` shows (no tenant, no worker facts). */
-export function jobView(job: JobRecord): JobView {
-  const { tenant: _t, sealedHeaders: _h, vod: _v, ...view } = job;
-  if (view.status === 'succeeded' || view.status === 'canceled') delete view.error;
-  return JSON.parse(JSON.stringify(view)) as JobView;
 }
