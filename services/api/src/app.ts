@@ -25,6 +25,8 @@ export interface AppDeps {
   vod: VodApi;
   /** Per-API-key limit on the credential endpoints. */
   rateLimit: RateLimitOptions;
+  /** Per-API-key limit on job submissions. */
+  jobRateLimit: RateLimitOptions;
   /** Job records and events, on `redis`. */
   jobs: JobStore;
   queue: IngestQueue;
@@ -80,6 +82,7 @@ export function createApp(deps: AppDeps): Express {
       policy: deps.sourcePolicy,
       hub: deps.hub,
       sseMaxPerTenant: deps.sseMaxPerTenant,
+      submitLimit: rateLimit(deps.redis, { ...deps.jobRateLimit, scope: 'jobs' }, deps.log),
     }),
   );
   return finishApp(app, deps.log);

@@ -39,6 +39,8 @@ export const apiConfigSchema = z
     /** Requests per window per API key on the credential endpoints. */
     API_RATE_LIMIT: env.int(60, 1),
     API_RATE_WINDOW_SECONDS: env.int(60, 1, 86_400),
+    /** Job submissions per window per API key (a ceiling against runaway clients, not a quota). */
+    JOB_RATE_LIMIT: env.int(6000, 1),
     /** Directories a `file` source may come from, comma-separated. Empty (the default) refuses file sources. */
     INGEST_ROOTS: absoluteDirs,
     /** Hosts a `url` source or `callbackUrl` may reach even when private or loopback. */

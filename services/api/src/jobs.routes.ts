@@ -19,6 +19,8 @@ export interface JobRoutesDeps {
   hub: SseHub;
   /** SSE_MAX_PER_TENANT. */
   sseMaxPerTenant: number;
+  /** Runs before `POST /v1/jobs` (the per-API-key submission limit). */
+  submitLimit: RequestHandler;
 }
 
 const listQuery = z.strictObject({
@@ -45,7 +47,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   const { log, store, queue } = deps;
   const router = Router();
 
-  router.post('/v1/jobs', noStore, route(async (req, res) => {
+  router.post('/v1/jobs', noStore, deps.submitLimit, route(async (req, res) => {
     const { tenant } = callerOf(res);
     const key = idempotencyKeyOf(req.headers['idempotency-key']);
     const { status, job } = await submitJob(deps, tenant, jsonBody(req), key);

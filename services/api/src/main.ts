@@ -41,6 +41,7 @@ const app = createApp({
   credentials: new TokenServiceCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'client' }),
   vod: new OpenApiVodClient({ endpoint: config.vodEndpoint, region: config.ALIBABA_CLOUD_REGION_ID }),
   rateLimit: { limit: config.API_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS },
+  jobRateLimit: { limit: config.JOB_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS },
   jobs,
   queue,
   sourcePolicy: {

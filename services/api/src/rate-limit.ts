@@ -8,6 +8,8 @@ export interface RateLimitOptions {
   /** Requests allowed per window per API key. */
   limit: number;
   windowSeconds: number;
+  /** Names the counters, so limits on different routes count apart. Defaults to `credentials`. */
+  scope?: string;
 }
 
 /** 429: too many requests in this window; `Retry-After` says when the next one starts. */
@@ -39,7 +41,7 @@ export function rateLimit(redis: Redis, options: RateLimitOptions, log: Logger):
     const now = Date.now();
     const window = Math.floor(now / windowMs);
     const endsAt = (window + 1) * windowMs;
-    const count = await hit(redis, redisKeys.rateLimit(keyId, window), endsAt);
+    const count = await hit(redis, redisKeys.rateLimit(`${options.scope ?? 'credentials'}:${keyId}`, window), endsAt);
     const resetSeconds = Math.max(1, Math.ceil((endsAt - now) / 1000));
     res.set({
       'ratelimit-limit': String(options.limit),
@@ -48,7 +50,7 @@ export function rateLimit(redis: Redis, options: RateLimitOptions, log: Logger):
     });
     if (count <= options.limit) return next();
     // Once per window and key, not once per refused request.
-    if (count === options.limit + 1) log.warn({ tenant, keyId, limit: options.limit }, 'RateLimitExceeded');
+    if (count === options.limit + 1) log.warn({ tenant, keyId, scope: options.scope ?? 'credentials', limit: options.limit }, 'RateLimitExceeded');
     next(new RateLimitedError(resetSeconds));
   });
 }

@@ -41,6 +41,7 @@ before(async () => {
     credentials: {} as CredentialSource,
     vod: {} as VodApi,
     rateLimit: { limit: 100, windowSeconds: 60 },
+    jobRateLimit: { limit: 100, windowSeconds: 60 },
     jobs: new JobStore(conn, { prefix: PREFIX }),
     queue: brokenQueue,
     sourcePolicy: { ingestRoots: [fx.root], allowlist: [] },

@@ -226,3 +226,28 @@ describe('DELETE /v1/jobs/:id', () => {
     assert.equal((await ins.store.get(done.id))?.status, 'succeeded');
   });
 });
+
+describe('submission limit', () => {
+  const ONE = `one-${randomBytes(12).toString('hex')}`;
+  const TWO = `two-${randomBytes(12).toString('hex')}`;
+  test('over JOB_RATE_LIMIT a key gets 429 RATE_LIMITED with Retry-After; other keys, reads and credentials are unaffected', async () => {
+    const limited = await startApi(
+      { redisUrl: stack.redis.url, emu: stack.emu, tokenUrl: stack.token.url, tokenSecret: stack.token.secret },
+      // Keys of their own: counters live per API key in the shared Redis, whichever api counts them.
+      { INGEST_ROOTS: fx.root, KEY_PREFIX: '{vit-jobs-limit}', JOB_RATE_LIMIT: '3', API_RATE_LIMIT: '100', API_KEYS: `one:${ONE},two:${TWO}` },
+    );
+    try {
+      const post = (key: string) => call<View>(limited, 'POST', '/v1/jobs', { key, body: fileJob() });
+      for (let i = 0; i < 3; i++) assert.equal((await post(ONE)).status, 202);
+      const refused = await post(ONE);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body.error?.code, 'RATE_LIMITED');
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+      assert.equal((await post(TWO)).status, 202, 'another key counts apart');
+      assert.equal((await call(limited, 'GET', '/v1/jobs', { key: ONE })).status, 200, 'reads are not limited');
+      assert.equal((await call(limited, 'POST', '/v1/sts-tokens', { key: ONE })).status, 200, 'credentials count apart');
+    } finally {
+      await limited.stop();
+    }
+  });
+});

@@ -103,7 +103,7 @@ describe('rate limit per API key', () => {
       const keys = await redis.keys('*ratelimit*');
       assert.ok(keys.length >= 2);
       for (const k of keys) {
-        assert.match(k, /^\{vod-ingest\}:ratelimit:[0-9a-f]{16}:\d+$/);
+        assert.match(k, /^\{vod-ingest\}:ratelimit:(credentials|jobs):[0-9a-f]{16}:\d+$/);
         assert.ok((await redis.pttl(k)) > 0, 'expires with its window');
       }
       const all = (await redis.keys('*')).join('\n');
