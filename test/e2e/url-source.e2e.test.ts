@@ -37,6 +37,7 @@ test('a url source with an Authorization header: downloaded, uploaded to VOD, th
   const job = await stack.waitFor(r.body.id, { timeoutMs: 60_000 });
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
   assert.equal(job.result!.size, 20 * MiB);
+  assert.equal(job.progress.bytesDownloaded, 20 * MiB, 'the download shows in the progress');
   assert.ok(job.result!.key.endsWith('.mp4'));
   assert.equal(await objectDigest(stack.emu, job.result!.bucket, job.result!.key), await fileDigest(file));
   for (const p of [stack.api, ...stack.workers]) assert.ok(!p.proc.output().includes('origin-secret'), 'the header is in no log');

@@ -107,6 +107,8 @@ export interface JobProgress {
   bytesTotal: number;
   partsUploaded: number;
   partsTotal: number;
+  /** url sources: bytes fetched from the origin so far (the download comes before the upload). */
+  bytesDownloaded?: number;
 }
 
 export interface JobResult {

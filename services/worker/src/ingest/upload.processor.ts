@@ -53,6 +53,8 @@ class IngestRun {
   private progress: JobProgress = { bytesUploaded: 0, bytesTotal: 0, partsUploaded: 0, partsTotal: 0 };
   private progressWrites: Promise<unknown> = Promise.resolve();
   private lastProgressEvent = Date.now();
+  private downloaded?: number;
+  private lastDownloadSave = 0;
 
   constructor(
     private readonly deps: IngestDeps,
@@ -78,7 +80,7 @@ class IngestRun {
   private async upload(): Promise<JobResult> {
     const { record, deps } = this;
     this.log.info({ target: record.target.type, source: record.source.type }, 'JobStarted');
-    this.source = await openSource(deps.sources, record, this.stop.signal);
+    this.source = await openSource(deps.sources, record, this.stop.signal, (bytes) => this.onDownload(bytes));
     this.target = await openTarget({ ...deps.targets, log: this.log }, record, this.source.source.size, this.source.baseName);
     const u = record.upload ?? {};
     const outcome = await uploadObject(
@@ -107,9 +109,19 @@ class IngestRun {
     return result;
   }
 
-  private onProgress(p: JobProgress): void {
+  /** A url source's download, saved at most twice a second (the spooler reports every chunk). */
+  private onDownload(bytes: number): void {
+    this.downloaded = bytes;
+    if (Date.now() - this.lastDownloadSave < 500) return;
+    this.lastDownloadSave = Date.now();
+    this.onProgress(this.progress);
+  }
+
+  private onProgress(upload: JobProgress): void {
+    const p = this.downloaded === undefined ? upload : { ...upload, bytesDownloaded: this.downloaded };
     this.progress = p;
-    const emit = Date.now() - this.lastProgressEvent >= (this.deps.progressIntervalMs ?? 2000) && p.partsUploaded < p.partsTotal;
+    const finished = p.partsTotal > 0 && p.partsUploaded === p.partsTotal;
+    const emit = Date.now() - this.lastProgressEvent >= (this.deps.progressIntervalMs ?? 2000) && !finished;
     if (emit) this.lastProgressEvent = Date.now();
     this.progressWrites = this.progressWrites
       .then(() => this.deps.jobs.progress(this.record.id, p, emit))
