@@ -38,17 +38,16 @@ export function createWorker(deps: WorkerDeps): IngestWorker {
   const queue = new Queue<IngestJobData>(QUEUES.ingest, { connection: deps.connection, prefix: deps.prefix });
   worker.on('error', (err) => deps.log.warn({ err }, 'WorkerError'));
   // Jobs failed by BullMQ itself (stalled too often) are announced on the queue's event stream only.
-  const events = new QueueEvents(QUEUES.ingest, { connection: deps.connection.duplicate(), prefix: deps.prefix });
+  // QueueEvents duplicates the connection it is given (a blocking reader) and closes that copy itself.
+  const events = new QueueEvents(QUEUES.ingest, { connection: deps.connection, prefix: deps.prefix });
   events.on('failed', ({ jobId, failedReason }) => void markFailedOutsideProcessor(deps, queue, jobId, failedReason));
   return {
     worker,
     queue,
     async close(graceMs) {
       shutdown.abort();
-      const closed = worker.close();
-      const timer = setTimeout(() => deps.log.warn({ graceMs }, 'ShutdownGraceExceeded'), graceMs).unref();
-      await Promise.race([closed, new Promise((r) => setTimeout(r, graceMs).unref())]);
-      clearTimeout(timer);
+      const graceOver = new Promise<'late'>((r) => setTimeout(() => r('late'), graceMs).unref());
+      if ((await Promise.race([worker.close(), graceOver])) === 'late') deps.log.warn({ graceMs }, 'ShutdownGraceExceeded');
       await Promise.all([queue.close(), events.close()]);
     },
   };

@@ -46,6 +46,8 @@ export function createIngestProcessor(deps: IngestDeps): Processor<IngestJobData
 /** One attempt at one job: source → target → resumable upload → terminal state and event. */
 class IngestRun {
   private readonly log: Logger;
+  /** The target deps with this attempt's logger. */
+  private readonly targetDeps: TargetDeps;
   private readonly stop = new AbortController();
   private readonly startedAt = performance.now();
   private source?: OpenedSource;
@@ -63,6 +65,7 @@ class IngestRun {
     private readonly record: JobRecord,
   ) {
     this.log = deps.log.child({ jobId: record.id, attempt: job.attemptsStarted });
+    this.targetDeps = { ...deps.targets, log: this.log };
   }
 
   async execute(): Promise<JobResult | { status: string }> {
@@ -81,7 +84,7 @@ class IngestRun {
     const { record, deps } = this;
     this.log.info({ target: record.target.type, source: record.source.type }, 'JobStarted');
     this.source = await openSource(deps.sources, record, this.stop.signal, (bytes) => this.onDownload(bytes));
-    this.target = await openTarget({ ...deps.targets, log: this.log }, record, this.source.source.size, this.source.baseName);
+    this.target = await openTarget(this.targetDeps, record, this.source.source.size, this.source.baseName);
     const u = record.upload ?? {};
     const outcome = await uploadObject(
       { store: this.target.store, checkpoints: deps.checkpoints, log: this.log },
@@ -176,7 +179,7 @@ class IngestRun {
     const cp = await this.deps.checkpoints.load(this.record.id);
     if (cp) {
       // An attempt that failed before opening its target still aborts the upload an earlier attempt began.
-      this.target ??= await openTarget({ ...this.deps.targets, log: this.log }, await this.current(), cp.size, cp.key);
+      this.target ??= await openTarget(this.targetDeps, await this.current(), cp.size, cp.key);
       await this.target.store.abort(cp.key, cp.uploadId).catch((err: unknown) => {
         if ((err as { code?: string }).code !== 'NoSuchUpload') throw err;
       });
