@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventSeq, isTerminalEvent, type JobEvent } from '@vod-ingest/shared';
-import { KEYS, startStack, writeRandomFile, type Stack } from './stack.js';
+import { KEYS, startStack, until, writeRandomFile, type Stack } from './stack.js';
 import { startReceiver, type Receiver } from './webhook-receiver.js';
 
 const MiB = 1024 * 1024;
@@ -32,14 +32,6 @@ async function sse(id: string): Promise<JobEvent[]> {
     .map((block) => block.split('\n').find((l) => l.startsWith('data: ')))
     .filter((l): l is string => Boolean(l))
     .map((l) => JSON.parse(l.slice(6)) as JobEvent);
-}
-
-async function until(cond: () => boolean, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('every job\'s events arrive in order, once, with one terminal event: on the stream, over SSE and over signed webhooks', async () => {

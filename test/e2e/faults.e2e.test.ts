@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileDigest, objectDigest, startStack, writeRandomFile, type Stack } from './stack.js';
+import { fileDigest, metricSum, objectDigest, startStack, writeRandomFile, type Stack } from './stack.js';
 
 const MiB = 1024 * 1024;
 let stack: Stack;
@@ -9,14 +9,6 @@ before(async () => {
   stack = await startStack({ workers: 2, workerEnv: { WORKER_CONCURRENCY: '4' }, apiEnv: { JOB_BACKOFF_SECONDS: '1' } });
 });
 after(() => stack?.stop());
-
-/** Sum of a counter's samples whose labels match `labels`. */
-export function counter(metrics: string, name: string, labels: RegExp = /.*/): number {
-  return metrics
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) && labels.test(l))
-    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
 
 test('20% of UploadPart answered 503 and some connections dropped: 50 jobs all succeed, retries in metrics', async () => {
   const file = path.join(stack.inbox, 'faulty.mp4');
@@ -44,10 +36,10 @@ test('20% of UploadPart answered 503 and some connections dropped: 50 jobs all s
   const stats = await stack.emu.stats();
   assert.ok(stats.faults.UploadPart > 0);
   const texts = await Promise.all(stack.workers.map(async (w) => (await fetch(`${w.url}/metrics`)).text()));
-  const retries503 = texts.reduce((n, t) => n + counter(t, 'ingest_part_retries_total', /reason="ServiceUnavailable"/), 0);
-  const retriesNet = texts.reduce((n, t) => n + counter(t, 'ingest_part_retries_total', /reason="NETWORK_ERROR"/), 0);
+  const retries503 = texts.reduce((n, t) => n + metricSum(t, 'ingest_part_retries_total', /reason="ServiceUnavailable"/), 0);
+  const retriesNet = texts.reduce((n, t) => n + metricSum(t, 'ingest_part_retries_total', /reason="NETWORK_ERROR"/), 0);
   assert.ok(retries503 > 0, 'the 503s show as retries');
   assert.ok(retriesNet > 0, 'the dropped connections show as retries');
-  const succeeded = texts.reduce((n, t) => n + counter(t, 'ingest_jobs_total', /outcome="succeeded"/), 0);
+  const succeeded = texts.reduce((n, t) => n + metricSum(t, 'ingest_jobs_total', /outcome="succeeded"/), 0);
   assert.equal(succeeded, 50);
 });

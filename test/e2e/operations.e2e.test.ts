@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { KEYS, startStack, writeRandomFile, type Stack } from './stack.js';
+import { KEYS, metricSum, startStack, until, writeRandomFile, type Stack } from './stack.js';
 import { startReceiver, type Receiver } from './webhook-receiver.js';
 
 const MiB = 1024 * 1024;
@@ -85,17 +85,7 @@ async function runJobs(): Promise<void> {
   await until(() => receiver.events.filter((e) => e.type === 'job.succeeded').length === 3);
 }
 
-async function until(cond: () => boolean, ms = 30_000) {
-  for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 100))) if (Date.now() > end) throw new Error('timed out');
-}
-
 const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
-const sample = (text: string, name: string, labels = '') =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' ') && l.includes(labels))
-    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-
 test('every service\'s /metrics has its documented series; uploaded bytes equal the bytes uploaded; no label holds a job id', async () => {
   const [api, token, worker, emulator] = await Promise.all([scrape(stack.api.url), scrape(stack.token.url), scrape(stack.workers[0].url), scrape(stack.emu.url)]);
   const documented: Array<[string, string, string[]]> = [
@@ -123,10 +113,10 @@ test('every service\'s /metrics has its documented series; uploaded bytes equal 
   for (const [service, text, names] of documented) {
     for (const name of names) assert.match(text, new RegExp(`^# (HELP|TYPE) ${name.replace(/_bucket$/, '')} `, 'm'), `${service} exports ${name}`);
   }
-  assert.equal(sample(worker, 'ingest_uploaded_bytes_total'), sizes.reduce((a, b) => a + b, 0));
-  assert.equal(sample(worker, 'ingest_jobs_total', 'outcome="succeeded"'), 3);
-  assert.ok(sample(worker, 'webhook_deliveries_total', 'outcome="delivered"') >= 9);
-  assert.ok(sample(token, 'sts_assume_role_total', 'outcome="success"') >= 2);
+  assert.equal(metricSum(worker, 'ingest_uploaded_bytes_total'), sizes.reduce((a, b) => a + b, 0));
+  assert.equal(metricSum(worker, 'ingest_jobs_total', /outcome="succeeded"/), 3);
+  assert.ok(metricSum(worker, 'webhook_deliveries_total', /outcome="delivered"/) >= 9);
+  assert.ok(metricSum(token, 'sts_assume_role_total', /outcome="success"/) >= 2);
   for (const [service, text] of documented) {
     assert.doesNotMatch(text, /job_[0-9a-z]{10,}/, `${service}: no label holds a job id`);
     assert.doesNotMatch(text, /evt_/, `${service}: no label holds an event id`);

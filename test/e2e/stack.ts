@@ -141,12 +141,23 @@ export async function fileDigest(file: string): Promise<string> {
 
 /** SHA-256 of an object in the emulator, fetched with its long-term key through ali-oss. */
 export async function objectDigest(emu: TestEmulator, bucket: string, key: string): Promise<string> {
-  const { default: AliOss } = await import('ali-oss');
-  const oss = new AliOss({ endpoint: emu.url, sldEnable: true, region: `oss-${emu.region}`, bucket, accessKeyId: emu.accessKeyId, accessKeySecret: emu.accessKeySecret, secure: false } as OSS.Options);
-  const res = (await oss.getStream(key)) as { stream: NodeJS.ReadableStream };
+  const res = (await (await adminOss(emu, bucket)).getStream(key)) as { stream: NodeJS.ReadableStream };
   const h = createHash('sha256');
   for await (const chunk of res.stream) h.update(chunk as Buffer);
   return h.digest('hex');
+}
+
+/** Waits until `cond` holds, polling every 100 ms; throws after `ms`. */
+export async function until(cond: () => boolean, ms = 30_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); await sleep(100)) if (Date.now() > end) throw new Error('timed out');
+}
+
+/** Sum of the samples of metric `name` in a /metrics text whose line matches `labels`. */
+export function metricSum(text: string, name: string, labels: RegExp = /.*/): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' ') && labels.test(l))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 /** ali-oss with the emulator's long-term key. */
