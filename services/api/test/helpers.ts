@@ -67,21 +67,27 @@ export interface Reply<T = Record<string, unknown>> {
   body: T & { error?: { code: string; message: string; details: Array<{ field: string; message: string }> } };
 }
 
-/** `POST` to the api as a client app would: bearer key, JSON body (a string is sent verbatim). */
-export async function post<T = Record<string, unknown>>(
+/** Any request to the api as a client would send it: bearer key, JSON body (a string is sent verbatim). */
+export async function call<T = Record<string, unknown>>(
   api: TestService,
-  path: string,
+  method: string,
+  urlPath: string,
   o: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<Reply<T>> {
   const headers: Record<string, string> = { ...(o.key ? { authorization: `Bearer ${o.key}` } : {}) };
   if (o.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${api.url}${path}`, {
-    method: 'POST',
+  const res = await fetch(`${api.url}${urlPath}`, {
+    method,
     headers: { ...headers, ...o.headers },
     body: o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body),
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
+}
+
+/** `POST` to the api as a client app would. */
+export function post<T = Record<string, unknown>>(api: TestService, urlPath: string, o: Parameters<typeof call>[3] = {}): Promise<Reply<T>> {
+  return call<T>(api, 'POST', urlPath, o);
 }
 
 /** The reply of `POST /v1/sts-tokens`. */

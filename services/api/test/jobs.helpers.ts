@@ -6,25 +6,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { createRedis, JobStore, QUEUES, type JobView } from '@vod-ingest/shared';
 import type { TestService } from '@vod-ingest/shared/testing';
-import type { Reply } from './helpers.js';
-
-/** Any request to the api as a client would send it; a string body is sent verbatim. */
-export async function call<T = Record<string, unknown>>(
-  api: TestService,
-  method: string,
-  urlPath: string,
-  o: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<Reply<T>> {
-  const headers: Record<string, string> = { ...(o.key ? { authorization: `Bearer ${o.key}` } : {}) };
-  if (o.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${api.url}${urlPath}`, {
-    method,
-    headers: { ...headers, ...o.headers },
-    body: o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
-}
+export { call } from './helpers.js';
 
 /** An ingest root with a clip, a directory, a FIFO and a symlink escaping to a file outside it. */
 export interface IngestFixture {
