@@ -65,7 +65,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     sts: { authority, maxSessionSeconds: opts.maxSessionSeconds, ttlCapSeconds: opts.ttlCapSeconds },
     vod,
   });
-  const ossDeps = { store: oss, authority, faults, log: opts.log, hostId };
+  const ossDeps = { store: oss, authority, faults, log: opts.log, hostId, region: opts.region };
 
   const server = createServer((req, res) => {
     const url = req.url ?? '/';

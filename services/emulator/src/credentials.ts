@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CloudError } from './errors.js';
+import type { SessionPolicy } from './policy.js';
 
 /** What a request's key resolves to. */
 export interface ResolvedKey {
@@ -8,8 +9,18 @@ export interface ResolvedKey {
   kind: 'long-term' | 'sts';
   /** For STS keys: when the credential stops working (ms since epoch). */
   expiresAt?: number;
+  /** For STS keys: the role assumed. */
+  roleArn?: string;
   /** For UploadAuth keys: the one object they may write. */
   scope?: { bucket: string; key: string };
+  /** For STS keys issued with a session policy: everything they may do (see policy.ts). */
+  policy?: SessionPolicy;
+}
+
+/** What an STS credential is limited to, beyond its lifetime. */
+export interface Grant {
+  scope?: { bucket: string; key: string };
+  policy?: SessionPolicy;
 }
 
 interface TokenPayload {
@@ -17,6 +28,7 @@ interface TokenPayload {
   exp: number; // seconds since epoch
   arn: string;
   scope?: { bucket: string; key: string };
+  pol?: SessionPolicy;
 }
 
 /** A resolve failure; the front ends map `reason` to their own error codes. */
@@ -38,9 +50,9 @@ function randomId(len: number): string {
 
 /**
  * Issues and checks credentials. STS credentials are stateless: the security token carries the
- * access key id, expiry and scope under an HMAC keyed from the long-term secret, and the STS
- * secret is derived from the key id — so tokens survive an emulator restart, and a token that was
- * altered, or paired with another key id, is refused.
+ * access key id, expiry, scope and session policy under an HMAC keyed from the long-term secret,
+ * and the STS secret is derived from the key id — so tokens survive an emulator restart, and a
+ * token that was altered (its policy widened, say), or paired with another key id, is refused.
  */
 export class CredentialAuthority {
   private readonly signingKey: Buffer;
@@ -53,10 +65,16 @@ export class CredentialAuthority {
   }
 
   /** New STS credentials living `ttlSeconds`. */
-  issue(ttlSeconds: number, roleArn: string, scope?: { bucket: string; key: string }) {
+  issue(ttlSeconds: number, roleArn: string, grant: Grant = {}) {
     const accessKeyId = `STS.NT${randomId(26)}`;
     const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
-    const payload: TokenPayload = { ak: accessKeyId, exp, arn: roleArn, ...(scope ? { scope } : {}) };
+    const payload: TokenPayload = {
+      ak: accessKeyId,
+      exp,
+      arn: roleArn,
+      ...(grant.scope ? { scope: grant.scope } : {}),
+      ...(grant.policy ? { pol: grant.policy } : {}),
+    };
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     const mac = createHmac('sha256', this.signingKey).update(body).digest('base64url');
     return {
@@ -77,7 +95,15 @@ export class CredentialAuthority {
     const payload = this.verifyToken(securityToken);
     if (payload.ak !== accessKeyId) throw new KeyError('token-mismatch');
     if (payload.exp * 1000 <= now) throw new KeyError('expired');
-    return { accessKeyId, secret: this.stsSecret(accessKeyId), kind: 'sts', expiresAt: payload.exp * 1000, scope: payload.scope };
+    return {
+      accessKeyId,
+      secret: this.stsSecret(accessKeyId),
+      kind: 'sts',
+      expiresAt: payload.exp * 1000,
+      roleArn: payload.arn,
+      scope: payload.scope,
+      policy: payload.pol,
+    };
   }
 
   private verifyToken(token: string): TokenPayload {

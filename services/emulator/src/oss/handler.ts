@@ -4,6 +4,7 @@ import { CredentialAuthority, KeyError, ossKeyError, type ResolvedKey } from '..
 import { CloudError } from '../errors.js';
 import { applyFaults, type FaultInjector } from '../faults.js';
 import { drain, parseRawQuery, readSmallBody } from '../http-util.js';
+import { authorizeOss } from './authorize.js';
 import { checkRequestTime, parseOssAuthorization, verifyOssSignature, type SignedTarget } from './signature.js';
 import type { ObjectMeta, OssStore } from './store.js';
 import { parseCompleteBody, toXml } from './xml.js';
@@ -14,6 +15,8 @@ export interface OssDeps {
   faults: FaultInjector;
   log: Logger;
   hostId: string;
+  /** The emulated region: the region field of the resource names session policies match. */
+  region: string;
 }
 
 interface OssRequest extends SignedTarget {
@@ -81,6 +84,7 @@ export async function handleOss(req: IncomingMessage, res: ServerResponse, deps:
     action = r.action;
     if (await applyFaults(deps.faults, action, req, (s) => ({ 'retry-after': String(s) }))) return;
     const key = authenticate(req, r, deps.authority);
+    authorizeOss(key, r, deps.region);
     await execute(req, res, r, key, deps);
   } catch (err) {
     drain(req);
@@ -297,12 +301,13 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requ
     res.destroy();
     return;
   }
-  const xml = toXml('Error', { Code: e.code, Message: e.message, RequestId: requestId, HostId: deps.hostId, ...e.extra, EC: '0000-00000000' });
+  const ec = e.extra.EC ?? '0000-00000000';
+  const xml = toXml('Error', { Code: e.code, Message: e.message, RequestId: requestId, HostId: deps.hostId, ...e.extra, EC: ec });
   const extraHeaders = e.headers;
   if (req.method === 'HEAD') {
-    res.writeHead(e.status, { 'x-oss-err': Buffer.from(xml).toString('base64'), 'x-oss-ec': '0000-00000000', ...extraHeaders });
+    res.writeHead(e.status, { 'x-oss-err': Buffer.from(xml).toString('base64'), 'x-oss-ec': ec, ...extraHeaders });
     res.end();
     return;
   }
-  sendXml(res, e.status, xml, { 'x-oss-ec': '0000-00000000', ...extraHeaders });
+  sendXml(res, e.status, xml, { 'x-oss-ec': ec, ...extraHeaders });
 }

@@ -5,6 +5,7 @@ import { KeyError, popKeyError, type CredentialAuthority, type ResolvedKey } fro
 import { CloudError } from '../errors.js';
 import { applyFaults, type FaultInjector } from '../faults.js';
 import { drain, parseRawQuery, readSmallBody, sendJson } from '../http-util.js';
+import { authorizePop } from './authorize.js';
 import { parseAcs3, verifyAcs3, verifyRpcV2 } from './signature.js';
 import { assumeRole, type StsOptions } from './sts.js';
 import { createUploadVideo, getVideoInfo, refreshUploadVideo, type VodOptions } from './vod.js';
@@ -78,7 +79,7 @@ export function createPopHandler(deps: PopDeps) {
         if (![STS_VERSION, VOD_VERSION].includes(version)) throw new CloudError(400, 'InvalidVersion', `Specified parameter Version is not valid: ${version}.`);
         throw new CloudError(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method.`);
       }
-      if (caller.scope) throw new CloudError(403, 'Forbidden.RAM', 'User not authorized to operate on the specified resource.');
+      authorizePop(caller, { service: version === STS_VERSION ? 'sts' : 'vod', action, params }, deps.vod.region);
       const result = await handler(params, caller, req.headers.host ?? 'localhost');
       sendJson(res, 200, { RequestId: requestId, ...result });
     } catch (err) {

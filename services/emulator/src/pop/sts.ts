@@ -1,5 +1,6 @@
 import type { CredentialAuthority } from '../credentials.js';
 import { CloudError } from '../errors.js';
+import { parseSessionPolicy, PolicyGrammarError, type SessionPolicy } from '../policy.js';
 
 export interface StsOptions {
   authority: CredentialAuthority;
@@ -28,19 +29,9 @@ export function assumeRole(params: Map<string, string>, opts: StsOptions): Recor
   if (!Number.isInteger(duration) || duration < 900 || duration > opts.maxSessionSeconds) {
     throw new CloudError(400, 'InvalidParameter.DurationSeconds', `The Min/Max value of DurationSeconds is 15min/${opts.maxSessionSeconds / 60}min.`);
   }
-  const policy = params.get('Policy');
-  if (policy !== undefined) {
-    let ok = policy.length <= 2048;
-    try {
-      const parsed = JSON.parse(policy) as { Statement?: unknown };
-      ok = ok && typeof parsed === 'object' && parsed !== null && Array.isArray(parsed.Statement);
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new CloudError(400, 'InvalidParameter.PolicyGrammar', 'The parameter Policy has not passed grammar check.');
-  }
+  const policyText = params.get('Policy');
   const ttl = Math.min(duration, opts.ttlCapSeconds ?? duration);
-  const cred = opts.authority.issue(ttl, roleArn);
+  const cred = opts.authority.issue(ttl, roleArn, { policy: policyText === undefined ? undefined : policyOf(policyText) });
   const roleId = BigInt('0x' + Buffer.from(roleArn).toString('hex').slice(0, 14)).toString().slice(0, 19);
   return {
     AssumedRoleUser: { Arn: `acs:ram::${arn[1]}:role/${arn[2]}/${session}`, AssumedRoleId: `${roleId}:${session}` },
@@ -51,6 +42,15 @@ export function assumeRole(params: Map<string, string>, opts: StsOptions): Recor
       Expiration: isoSeconds(cred.expiresAt),
     },
   };
+}
+
+function policyOf(text: string): SessionPolicy {
+  try {
+    return parseSessionPolicy(text);
+  } catch (err) {
+    if (!(err instanceof PolicyGrammarError)) throw err;
+    throw new CloudError(400, 'InvalidParameter.PolicyGrammar', `The parameter Policy has not passed grammar check: ${err.message}.`);
+  }
 }
 
 /** `2026-11-25T09:00:00Z`: ISO 8601 without milliseconds, as STS writes it. */

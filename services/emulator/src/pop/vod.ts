@@ -38,7 +38,7 @@ function invalid(name: string, why: string): CloudError {
 
 function uploadReply(video: VideoRecord, opts: VodOptions, host: string): Record<string, unknown> {
   const ttl = Math.min(UPLOAD_AUTH_SECONDS, opts.ttlCapSeconds ?? UPLOAD_AUTH_SECONDS);
-  const cred = opts.authority.issue(ttl, 'acs:ram::0:role/vod-upload', { bucket: video.bucket, key: video.object });
+  const cred = opts.authority.issue(ttl, 'acs:ram::0:role/vod-upload', { scope: { bucket: video.bucket, key: video.object } });
   return {
     VideoId: video.videoId,
     UploadAddress: b64json({ Endpoint: opts.publicUrl ?? `http://${host}`, Bucket: video.bucket, FileName: video.object }),
