@@ -11,3 +11,4 @@ export * from './sources/index.js';
 export * from './events/index.js';
 export * from './cache-cipher.js';
 export * from './jobs/index.js';
+export * from './tenants/index.js';

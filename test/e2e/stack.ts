@@ -10,6 +10,7 @@ import {
   startHttpService,
   startTestRedis,
   startTokenService,
+  writeTenantsFile,
   type StartEmulatorOptions,
   type TestEmulator,
   type TestRedis,
@@ -53,7 +54,9 @@ export const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const [redis, emu] = await Promise.all([startTestRedis(o.redis), startEmulator(o.emulator)]);
-  const token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: o.tokenEnv });
+  // acme owns the emulator's bucket and uses VOD; globex is an API_KEYS-only tenant (VOD, no OSS).
+  const tenantsFile = writeTenantsFile({ acme: { vod: true, oss: [{ bucket: emu.bucket, prefix: '' }] } });
+  const token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: { TENANTS_FILE: tenantsFile, ...o.tokenEnv } });
   const inbox = mkdtempSync(path.join(tmpdir(), 'vod-ingest-inbox-'));
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const common = {
@@ -63,6 +66,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     VOD_ENDPOINT: emu.hostPort,
     ALIBABA_CLOUD_REGION_ID: emu.region,
     INGEST_ROOTS: inbox,
+    TENANTS_FILE: tenantsFile,
     URL_ALLOWLIST: '127.0.0.1,localhost',
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Express, RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { createBaseApp, finishApp, type CredentialSource, type JobStore, type Logger, type VodApi } from '@vod-ingest/shared';
+import { createBaseApp, finishApp, type JobStore, type Logger, type TenantCredentials, type Tenants, type VodApi } from '@vod-ingest/shared';
 import { requireAdminToken } from './admin-auth.js';
 import { requireApiKey, type ApiKey } from './api-keys.js';
 import { credentialRoutes } from './credentials.routes.js';
@@ -20,8 +20,10 @@ export interface AppDeps {
   /** A request-path connection (`createRedis(url, { blocking: false })`). */
   redis: Redis;
   apiKeys: readonly ApiKey[];
-  /** STS credentials of the token service's `client` profile. */
-  credentials: CredentialSource;
+  /** What each tenant may reach (TENANTS_FILE and API_KEYS). */
+  tenants: Tenants;
+  /** STS credentials of the token service's `client` profile, scoped per tenant. */
+  credentials: TenantCredentials;
   vod: VodApi;
   /** Per-API-key limit on the credential endpoints. */
   rateLimit: RateLimitOptions;
@@ -56,7 +58,7 @@ export function createApp(deps: AppDeps): Express {
     registry: deps.registry,
     readiness: {
       redis: async () => void (await deps.redis.ping()),
-      tokenService: async () => void (await deps.credentials.get()),
+      tokenService: () => deps.credentials.ready(),
     },
   });
   // Every path below the board (UI, static assets, its JSON API) passes the admin check first.
@@ -69,9 +71,10 @@ export function createApp(deps: AppDeps): Express {
     credentialRoutes({
       log: deps.log,
       credentials: deps.credentials,
+      tenants: deps.tenants,
       vod: deps.vod,
       owners: new VideoOwners(deps.redis),
-      limit: rateLimit(deps.redis, deps.rateLimit, deps.log),
+      limit: rateLimit(deps.redis, { ...deps.rateLimit, limitFor: (t) => deps.tenants.get(t).rateLimits.credentials }, deps.log),
     }),
   );
   app.use(
@@ -80,9 +83,10 @@ export function createApp(deps: AppDeps): Express {
       store: deps.jobs,
       queue: deps.queue,
       policy: deps.sourcePolicy,
+      tenants: deps.tenants,
       hub: deps.hub,
       sseMaxPerTenant: deps.sseMaxPerTenant,
-      submitLimit: rateLimit(deps.redis, { ...deps.jobRateLimit, scope: 'jobs' }, deps.log),
+      submitLimit: rateLimit(deps.redis, { ...deps.jobRateLimit, scope: 'jobs', limitFor: (t) => deps.tenants.get(t).rateLimits.jobs }, deps.log),
     }),
   );
   return finishApp(app, deps.log);

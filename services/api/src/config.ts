@@ -1,14 +1,43 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { env, KEY_PREFIX } from '@vod-ingest/shared';
-import { parseApiKeys } from './api-keys.js';
+import { env, KEY_PREFIX, shorthandTenant, Tenants, tenantsFileVar, type Tenant } from '@vod-ingest/shared';
+import { parseApiKeys, type ApiKey } from './api-keys.js';
 
-const apiKeys = z.string({ error: 'required: tenant:key pairs, comma-separated' }).transform((value, ctx) => {
-  const { keys, problems } = parseApiKeys(value);
-  for (const message of problems) ctx.addIssue({ code: 'custom', message });
-  return keys;
-});
+const apiKeys = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === '') return [];
+    const { keys, problems } = parseApiKeys(value);
+    for (const message of problems) ctx.addIssue({ code: 'custom', message });
+    return keys;
+  });
+
+/**
+ * Every tenant and API key: the tenants file's, plus `API_KEYS` — a tenant only there is a VOD
+ * tenant with no OSS target; one named in both takes its keys from both and its rights from the file.
+ */
+function mergeTenants(fromFile: Tenant[], shorthand: ApiKey[]): { tenants: Tenants; keys: ApiKey[]; problems: string[] } {
+  const byName = new Map(fromFile.map((t) => [t.name, { ...t, apiKeys: [...t.apiKeys] }]));
+  for (const k of shorthand) {
+    const t = byName.get(k.tenant) ?? shorthandTenant(k.tenant);
+    t.apiKeys.push(k.sha256);
+    byName.set(k.tenant, t);
+  }
+  const keys = [...byName.values()].flatMap((t) => t.apiKeys.map((sha256) => ({ tenant: t.name, sha256 })));
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  for (const k of keys) {
+    const hex = k.sha256.toString('hex');
+    const other = seen.get(hex);
+    if (other !== undefined && other !== k.tenant) problems.push(`the same API key belongs to tenants ${other} and ${k.tenant}`);
+    seen.set(hex, k.tenant);
+  }
+  if (keys.length === 0) problems.push('no API key: set API_KEYS (tenant:key pairs) or TENANTS_FILE with apiKeys');
+  const unique = keys.filter((k, i) => keys.findIndex((o) => o.sha256.equals(k.sha256)) === i);
+  return { tenants: new Tenants([...byName.values()]), keys: unique, problems };
+}
 
 const absoluteDirs = env.list([]).refine((dirs) => dirs.every((d) => path.isAbsolute(d)), 'every entry must be an absolute directory');
 const hosts = env.list([]).transform((list) => list.map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()));
@@ -29,8 +58,10 @@ export const apiConfigSchema = z
     API_PORT: env.port(3000),
     HOST: z.string().default('0.0.0.0'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-    /** `tenant:key` or `tenant:sha256:<64 hex>` pairs, comma-separated. Required. */
+    /** `tenant:key` or `tenant:sha256:<64 hex>` pairs, comma-separated: VOD tenants without OSS targets (see TENANTS_FILE). */
     API_KEYS: apiKeys,
+    /** Tenants (JSON or YAML): API key digests, OSS places, VOD use, browser origins, rate limits. */
+    TENANTS_FILE: tenantsFileVar,
     TOKEN_SERVICE_URL: z.string().url().default('http://127.0.0.1:3001'),
     TOKEN_SERVICE_SECRET: z.string({ error: 'required: the token service bearer secret' }).min(1),
     /** VOD endpoint; defaults to `vod.<region>.aliyuncs.com`. The emulator's is `http://localhost:9100`. */
@@ -61,9 +92,13 @@ export const apiConfigSchema = z
     ADMIN_QUEUES_WRITABLE: env.bool(false),
     LOG_LEVEL: env.logLevel(),
   })
-  .refine((c) => !c.ADMIN_TOKEN || !c.API_KEYS.some((k) => k.sha256.equals(createHash('sha256').update(c.ADMIN_TOKEN!, 'utf8').digest())), {
-    message: 'must not be one of the API_KEYS',
-    path: ['ADMIN_TOKEN'],
+  .transform((c, ctx) => {
+    const merged = mergeTenants(c.TENANTS_FILE, c.API_KEYS);
+    for (const message of merged.problems) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message });
+    if (c.ADMIN_TOKEN && merged.keys.some((k) => k.sha256.equals(createHash('sha256').update(c.ADMIN_TOKEN!, 'utf8').digest()))) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'must not be one of the API_KEYS' });
+    }
+    return { ...c, tenants: merged.tenants, apiKeys: merged.keys };
   })
   .transform((c) => ({
     ...c,

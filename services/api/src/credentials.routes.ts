@@ -1,12 +1,14 @@
 import { Router, type RequestHandler } from 'express';
 import {
+  checkVodUse,
   NotFoundError,
   ValidationError,
   route,
   validate,
   withCredential,
-  type CredentialSource,
   type Logger,
+  type TenantCredentials,
+  type Tenants,
   type VodApi,
   type VodUploadTicket,
 } from '@vod-ingest/shared';
@@ -17,8 +19,9 @@ import type { VideoOwners } from './video-owners.js';
 
 export interface CredentialRoutesDeps {
   log: Logger;
-  /** The `client` profile of the token service. */
-  credentials: CredentialSource;
+  /** The `client` profile of the token service, scoped per tenant. */
+  credentials: TenantCredentials;
+  tenants: Tenants;
   vod: VodApi;
   owners: VideoOwners;
   /** Runs before each route (rate limiting). */
@@ -53,21 +56,25 @@ const uploadAuthReply = (t: VodUploadTicket) => ({
  * `baseUrl` when a route fails, which would split one route's metrics over two labels.
  */
 export function credentialRoutes(deps: CredentialRoutesDeps): Router {
-  const { log, credentials, vod, owners } = deps;
+  const { log, vod, owners } = deps;
+  const credentials = (tenant: string) => deps.credentials.forTenant(tenant);
   const router = Router();
   const guard = [noStore, deps.limit];
 
   router.post('/v1/sts-tokens', ...guard, route(async (_req, res) => {
     const { tenant } = callerOf(res);
-    const c = await credentials.get();
+    // Scoped by the tenant's session policy: its OSS places and, if it has VOD, the upload flow only.
+    const c = await credentials(tenant).get();
     log.info({ tenant }, 'StsTokenIssued');
     res.json({ AccessKeyId: c.accessKeyId, AccessKeySecret: c.accessKeySecret, SecurityToken: c.securityToken, Expiration: c.expiration, Region: c.region });
   }));
 
   router.post('/v1/vod/upload-auth', ...guard, route(async (req, res) => {
     const { tenant } = callerOf(res);
-    const params = toCreateUploadVideoParams(validate(uploadAuthBody, jsonBody(req), 'Upload request is invalid'));
-    const ticket = await withCredential(credentials, (c) => vod.createUploadVideo(c, params));
+    const body = validate(uploadAuthBody, jsonBody(req), 'Upload request is invalid');
+    checkVodUse(deps.tenants.get(tenant), body);
+    const params = toCreateUploadVideoParams(body);
+    const ticket = await withCredential(credentials(tenant), (c) => vod.createUploadVideo(c, params));
     await owners.record(ticket.videoId, tenant);
     log.info({ tenant, videoId: ticket.videoId }, 'UploadAuthCreated');
     res.json(uploadAuthReply(ticket));
@@ -77,9 +84,10 @@ export function credentialRoutes(deps: CredentialRoutesDeps): Router {
     const { tenant } = callerOf(res);
     const videoId = String(req.params.videoId);
     if (!VIDEO_ID.test(videoId)) throw new ValidationError('videoId is invalid', [{ field: 'videoId', message: '1-64 of A-Z a-z 0-9' }]);
+    checkVodUse(deps.tenants.get(tenant), {});
     // Another tenant's video is as absent as one that does not exist.
     if (!(await owners.isOwner(videoId, tenant))) throw videoNotFound();
-    const ticket = await withCredential(credentials, (c) => vod.refreshUploadVideo(c, videoId)).catch(notFoundFromVod);
+    const ticket = await withCredential(credentials(tenant), (c) => vod.refreshUploadVideo(c, videoId)).catch(notFoundFromVod);
     log.info({ tenant, videoId }, 'UploadAuthRefreshed');
     res.json(uploadAuthReply(ticket));
   }));

@@ -1,4 +1,4 @@
-import { AppError, digest, UnavailableError, ValidationError, jobRequestSchema, validate, type JobRecord, type JobStore, type Logger } from '@vod-ingest/shared';
+import { AppError, checkJobTarget, digest, UnavailableError, ValidationError, jobRequestSchema, validate, type JobRecord, type JobStore, type Logger, type Tenants } from '@vod-ingest/shared';
 import type { IngestQueue } from './ingest.queue.js';
 import { checkJobRequest, type SourcePolicy } from './job-request.checks.js';
 import { redisCall } from './redis-keys.js';
@@ -8,6 +8,7 @@ export interface JobSubmissionDeps {
   store: JobStore;
   queue: IngestQueue;
   policy: SourcePolicy;
+  tenants: Tenants;
 }
 
 /** The answer to `POST /v1/jobs`: 202 for a new job, 200 for an idempotent replay. */
@@ -28,8 +29,8 @@ export function idempotencyKeyOf(header: string | string[] | undefined): string 
 }
 
 /**
- * Validates and checks a job request, records it and puts it on the ingest queue. A bad request
- * records and enqueues nothing. The same idempotency key with the same body answers the first
+ * Validates and checks a job request (its target against the tenant's places, its source), records
+ * it and puts it on the ingest queue. A bad or forbidden request records and enqueues nothing. The same idempotency key with the same body answers the first
  * job (and enqueues it again if still queued: a no-op, unless a crash came between record and
  * enqueue); with another body, 409 `IDEMPOTENCY_KEY_REUSED`.
  */
@@ -40,6 +41,8 @@ export async function submitJob(deps: JobSubmissionDeps, tenant: string, body: u
   // A replay answers from the record: the source may have gone since the first request took it.
   const earlier = idempotencyKey ? await redisCall(deps.store.findIdempotent(tenant, idempotencyKey)) : undefined;
   if (earlier) return replay(deps, earlier.job, earlier.bodyDigest === bodyDigest);
+  // 403 before the source is looked at: a tenant learns nothing about places it may not write.
+  checkJobTarget(deps.tenants.get(tenant), parsed.target);
   const { request, sealedHeaders } = await checkJobRequest(tenant, parsed, deps.policy);
   const outcome = await redisCall(deps.store.create(tenant, request, { idempotencyKey, sealedHeaders, bodyDigest }));
   if (!outcome.created) return replay(deps, outcome.job, outcome.sameBody);

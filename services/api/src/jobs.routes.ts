@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { AppError, JOB_STATUSES, jobView, route, validate, type JobStore, type Logger } from '@vod-ingest/shared';
+import { AppError, JOB_STATUSES, jobView, route, validate, type JobStore, type Logger, type Tenants } from '@vod-ingest/shared';
 import { callerOf } from './api-keys.js';
 import type { IngestQueue } from './ingest.queue.js';
 import { jobEventStream } from './job-events.stream.js';
@@ -16,6 +16,8 @@ export interface JobRoutesDeps {
   store: JobStore;
   queue: IngestQueue;
   policy: SourcePolicy;
+  /** Where each tenant may write. */
+  tenants: Tenants;
   hub: SseHub;
   /** SSE_MAX_PER_TENANT. */
   sseMaxPerTenant: number;

@@ -10,7 +10,7 @@ import {
   loadConfig,
   OpenApiVodClient,
   QUEUES,
-  TokenServiceCredentials,
+  TenantCredentials,
 } from '@vod-ingest/shared';
 import { createApp } from './app.js';
 import { apiConfigSchema } from './config.js';
@@ -37,8 +37,9 @@ const app = createApp({
   log,
   registry: createRegistry('api'),
   redis,
-  apiKeys: config.API_KEYS,
-  credentials: new TokenServiceCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'client' }),
+  apiKeys: config.apiKeys,
+  tenants: config.tenants,
+  credentials: new TenantCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'client' }),
   vod: new OpenApiVodClient({ endpoint: config.vodEndpoint, region: config.ALIBABA_CLOUD_REGION_ID }),
   rateLimit: { limit: config.API_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS },
   jobRateLimit: { limit: config.JOB_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS },

@@ -10,6 +10,8 @@ export interface RateLimitOptions {
   windowSeconds: number;
   /** Names the counters, so limits on different routes count apart. Defaults to `credentials`. */
   scope?: string;
+  /** A tenant's own limit (its `rateLimits` in the tenants file), when it has one. */
+  limitFor?: (tenant: string) => number | undefined;
 }
 
 /** 429: too many requests in this window; `Retry-After` says when the next one starts. */
@@ -38,19 +40,20 @@ export function rateLimit(redis: Redis, options: RateLimitOptions, log: Logger):
   const windowMs = options.windowSeconds * 1000;
   return route(async (_req, res, next) => {
     const { tenant, keyId } = callerOf(res);
+    const limit = options.limitFor?.(tenant) ?? options.limit;
     const now = Date.now();
     const window = Math.floor(now / windowMs);
     const endsAt = (window + 1) * windowMs;
     const count = await hit(redis, redisKeys.rateLimit(`${options.scope ?? 'credentials'}:${keyId}`, window), endsAt);
     const resetSeconds = Math.max(1, Math.ceil((endsAt - now) / 1000));
     res.set({
-      'ratelimit-limit': String(options.limit),
-      'ratelimit-remaining': String(Math.max(0, options.limit - count)),
+      'ratelimit-limit': String(limit),
+      'ratelimit-remaining': String(Math.max(0, limit - count)),
       'ratelimit-reset': String(resetSeconds),
     });
-    if (count <= options.limit) return next();
+    if (count <= limit) return next();
     // Once per window and key, not once per refused request.
-    if (count === options.limit + 1) log.warn({ tenant, keyId, scope: options.scope ?? 'credentials', limit: options.limit }, 'RateLimitExceeded');
+    if (count === limit + 1) log.warn({ tenant, keyId, scope: options.scope ?? 'credentials', limit }, 'RateLimitExceeded');
     next(new RateLimitedError(resetSeconds));
   });
 }

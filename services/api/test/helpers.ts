@@ -5,6 +5,7 @@ import {
   startHttpService,
   startTestRedis,
   startTokenService,
+  writeTenantsFile,
   type StartEmulatorOptions,
   type TestEmulator,
   type TestRedis,
@@ -23,6 +24,15 @@ export const sha256Hex = (s: string) => createHash('sha256').update(s).digest('h
 /** `API_KEYS` for KEYS; `globex` in the hashed form, as an operator keeping no plaintext would. */
 export const API_KEYS_ENV = [`acme:${KEYS.acme}`, `globex:sha256:${sha256Hex(KEYS.globex)}`, `limited:${KEYS.limited}`].join(',');
 
+/**
+ * The tests' tenants file: acme may write anywhere in the buckets the tests name and use VOD; the
+ * other tenants come from `API_KEYS` only (VOD, no OSS). Keys stay in `API_KEYS`, so acme's rights
+ * come from the file and its key from the variable, as an operator may mix them.
+ */
+export const TENANTS_FILE = writeTenantsFile({
+  acme: { vod: true, oss: ['media-bucket', 'media-b', 'vod-ingest-media', 'vod-ingest-test'].map((bucket) => ({ bucket, prefix: '' })) },
+});
+
 /** Redis, the emulator and the real token service, as the api runs against them. */
 export interface Stack {
   redis: TestRedis;
@@ -33,7 +43,7 @@ export interface Stack {
 
 export async function startStack(emulator: StartEmulatorOptions = {}): Promise<Stack> {
   const [redis, emu] = await Promise.all([startTestRedis(), startEmulator(emulator)]);
-  const token = await startTokenService({ emulator: emu, redisUrl: redis.url });
+  const token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: { TENANTS_FILE } });
   return {
     redis,
     emu,
@@ -52,6 +62,7 @@ export function startApi(s: { redisUrl: string; emu: TestEmulator; tokenUrl: str
     HOST: '127.0.0.1',
     REDIS_URL: s.redisUrl,
     API_KEYS: API_KEYS_ENV,
+    TENANTS_FILE,
     TOKEN_SERVICE_URL: s.tokenUrl,
     TOKEN_SERVICE_SECRET: s.tokenSecret,
     VOD_ENDPOINT: s.emu.url,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { createLogger, createRedis, createRegistry, JobStore, listen, type CredentialSource, type VodApi } from '@vod-ingest/shared';
+import { createLogger, createRedis, createRegistry, JobStore, listen, Tenants, type TenantCredentials, type VodApi } from '@vod-ingest/shared';
 import { startTestRedis, type TestRedis } from '@vod-ingest/shared/testing';
 import type { Server } from 'node:http';
 import { parseApiKeys } from '../src/api-keys.js';
@@ -38,7 +38,8 @@ before(async () => {
     registry: createRegistry('api'),
     redis: conn,
     apiKeys: parseApiKeys(API_KEYS_ENV).keys,
-    credentials: {} as CredentialSource,
+    tenants: new Tenants([]),
+    credentials: {} as TenantCredentials,
     vod: {} as VodApi,
     rateLimit: { limit: 100, windowSeconds: 60 },
     jobRateLimit: { limit: 100, windowSeconds: 60 },

@@ -60,11 +60,15 @@ describe('POST /v1/vod/upload-auth and /refresh', () => {
     writeFileSync(file, bytes);
     await oss.multipartUpload(address.FileName, file, { partSize: 300 * 1024, parallel: 2 });
 
-    // Checked as the app's backend would: GetVideoInfo with an STS token from this api.
+    // Checked as the app's backend would, with its own key: the tenant-scoped STS token from this
+    // api allows the upload flow only, not reading videos (GetVideoInfo cannot be narrowed to a tenant).
     const sts = (await post<StsTokenReply>(api, '/v1/sts-tokens', { key: KEYS.acme })).body;
     secrets.push(sts.AccessKeySecret, sts.SecurityToken);
     const vod = new OpenApiVodClient({ endpoint: stack.emu.url, region: stack.emu.region });
-    const info = await vod.getVideoInfo({ accessKeyId: sts.AccessKeyId, accessKeySecret: sts.AccessKeySecret, securityToken: sts.SecurityToken, expiration: sts.Expiration, region: sts.Region }, created.VideoId);
+    const asClient = { accessKeyId: sts.AccessKeyId, accessKeySecret: sts.AccessKeySecret, securityToken: sts.SecurityToken, expiration: sts.Expiration, region: sts.Region };
+    await assert.rejects(vod.getVideoInfo(asClient, created.VideoId), { code: 'Forbidden.RAM' });
+    const backend = { accessKeyId: stack.emu.accessKeyId, accessKeySecret: stack.emu.accessKeySecret, securityToken: '', expiration: new Date(Date.now() + 3600_000).toISOString(), region: stack.emu.region };
+    const info = await vod.getVideoInfo(backend, created.VideoId);
     assert.deepEqual([info.status, info.size, info.title], ['UploadSucc', bytes.length, 'Launch clip']);
 
     // The camelCase fields reached VOD as its PascalCase parameters.

@@ -1,7 +1,8 @@
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { createBaseApp, finishApp, requireBearer, route, ValidationError, type Logger } from '@vod-ingest/shared';
+import { createBaseApp, finishApp, requireBearer, route, TENANT_NAME, ValidationError, type Logger } from '@vod-ingest/shared';
+import { credentialKey } from './profiles.js';
 import type { TokenBroker } from './token-broker.js';
 
 export interface TokenAppDeps {
@@ -14,8 +15,9 @@ export interface TokenAppDeps {
 }
 
 /**
- * The internal credential API: `GET /v1/credentials/{profile}[?rejected=<accessKeyId>]` with the
- * service bearer secret → the profile's current STS credential.
+ * The internal credential API: `GET /v1/credentials/{profile}[?tenant=<name>][&rejected=<accessKeyId>]`
+ * with the service bearer secret → the profile's current STS credential; with `tenant`, the one
+ * scoped to that tenant by its session policy.
  */
 export function createApp(deps: TokenAppDeps): Express {
   const app = createBaseApp({
@@ -28,11 +30,16 @@ export function createApp(deps: TokenAppDeps): Express {
     requireBearer(deps.serviceSecret),
     route(async (req, res) => {
       const profile = String(req.params.profile);
+      if (profile.includes('/')) throw new ValidationError('profile is invalid', [{ field: 'profile', problem: 'format' }]);
       const rejected = req.query.rejected;
       if (rejected !== undefined && (typeof rejected !== 'string' || !/^[\w.-]{1,128}$/.test(rejected))) {
         throw new ValidationError('rejected must be an access key id', [{ field: 'rejected', problem: 'format' }]);
       }
-      const c = await deps.broker.get(profile, rejected);
+      const tenant = req.query.tenant;
+      if (tenant !== undefined && (typeof tenant !== 'string' || !TENANT_NAME.test(tenant))) {
+        throw new ValidationError('tenant must be a tenant name', [{ field: 'tenant', problem: 'format' }]);
+      }
+      const c = await deps.broker.get(credentialKey(profile, tenant), rejected);
       res.set('cache-control', 'no-store');
       res.json({ accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken, expiration: c.expiration, region: c.region });
     }),

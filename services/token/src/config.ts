@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env } from '@vod-ingest/shared';
+import { env, tenantsFileVar } from '@vod-ingest/shared';
 
 const ARN = /^acs:ram::\d+:role\/[\w.@+=,-]{1,64}$/i;
 const policy = z
@@ -43,6 +43,8 @@ export const tokenConfigSchema = z
     TOKEN_SAFETY_MARGIN_SECONDS: env.int(120, 1),
     /** Refresh in the background once less than this is left (also capped at 50% of its lifetime). */
     TOKEN_REFRESH_AHEAD_SECONDS: env.int(600, 1),
+    /** Tenants (JSON or YAML): each tenant's credentials are scoped to its OSS places and VOD use. */
+    TENANTS_FILE: tenantsFileVar,
     LOG_LEVEL: env.logLevel(),
   })
   .transform((c) => ({ ...c, port: c.PORT ?? c.TOKEN_PORT, stsEndpoint: c.STS_ENDPOINT ?? `sts.${c.ALIBABA_CLOUD_REGION_ID}.aliyuncs.com` }));

@@ -1,8 +1,7 @@
-import { createLogger, createRedis, createRegistry, handleShutdown, listen, loadConfig } from '@vod-ingest/shared';
+import { CacheCipher, createLogger, createRedis, createRegistry, handleShutdown, listen, loadConfig, Tenants } from '@vod-ingest/shared';
 import { createApp } from './app.js';
-import { CacheCipher } from '@vod-ingest/shared';
 import { tokenConfigSchema } from './config.js';
-import { profilesFromConfig } from './profiles.js';
+import { profilesFromConfig, RoleProfiles } from './profiles.js';
 import { AlibabaSts } from './sts.client.js';
 import { TokenBroker } from './token-broker.js';
 import { TokenCache } from './token-cache.js';
@@ -13,12 +12,12 @@ const log = createLogger('token', { level: config.LOG_LEVEL });
 const redis = createRedis(config.REDIS_URL, { blocking: false, name: 'token' });
 redis.on('error', (err) => log.warn({ code: (err as { code?: string }).code }, 'RedisError'));
 const registry = createRegistry('token');
-const profiles = profilesFromConfig(config);
+const profiles = new RoleProfiles(profilesFromConfig(config), new Tenants(config.TENANTS_FILE));
 const cipher = new CacheCipher(config.TOKEN_CACHE_KEY);
 if (!cipher.encrypted) log.warn('TokenCacheUnencrypted');
 
 let broker: TokenBroker | undefined;
-const metrics = createTokenMetrics(registry, [...profiles.keys()], (p) => broker?.secondsToExpiry(p));
+const metrics = createTokenMetrics(registry, profiles.names(), (p) => broker?.secondsToExpiry(p));
 broker = new TokenBroker({
   profiles,
   cache: new TokenCache(redis, cipher, config.TOKEN_KEY_PREFIX, log),
@@ -36,7 +35,7 @@ broker.startBackgroundRefresh(1000);
 
 const app = createApp({ log, registry, redis, broker, serviceSecret: config.TOKEN_SERVICE_SECRET });
 const { server, port } = await listen(app, config.port, config.HOST);
-log.info({ port, profiles: [...profiles.keys()], encryptedCache: cipher.encrypted }, 'Listening');
+log.info({ port, profiles: profiles.names(), tenants: config.TENANTS_FILE.length, encryptedCache: cipher.encrypted }, 'Listening');
 
 handleShutdown(server, log, async () => {
   await broker?.stop();

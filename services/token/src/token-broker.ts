@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AlibabaError, NotFoundError, UnavailableError, type Credential, type Logger } from '@vod-ingest/shared';
-import type { RoleProfile } from './profiles.js';
+import { AlibabaError, UnavailableError, type Credential, type Logger } from '@vod-ingest/shared';
+import { profileOf, type RoleProfile, type RoleProfiles } from './profiles.js';
 import type { StsApi } from './sts.client.js';
 import type { CachedCredential, TokenCache } from './token-cache.js';
 import type { TokenMetrics } from './token.metrics.js';
@@ -21,7 +21,7 @@ export interface BrokerTimings {
 }
 
 export interface TokenBrokerDeps {
-  profiles: Map<string, RoleProfile>;
+  profiles: Pick<RoleProfiles, 'resolve'>;
   cache: TokenCache;
   sts: StsApi;
   log: Logger;
@@ -30,9 +30,11 @@ export interface TokenBrokerDeps {
 }
 
 /**
- * Hands out STS credentials per role profile: from the Redis cache when it has a valid one
+ * Hands out STS credentials per credential key — a role profile (`ingest`), or a profile scoped to
+ * a tenant (`ingest/acme`, see `RoleProfiles`): from the Redis cache when it has a valid one
  * (refreshing it in the background when it nears expiry), else by ONE AssumeRole across every
- * replica — the Redis lock holder calls STS, the others wait for the value it writes.
+ * replica — the Redis lock holder calls STS, the others wait for the value it writes. Below,
+ * "profile" is such a key; metrics are labelled with its profile part only.
  */
 export class TokenBroker {
   /** Callers waiting for a credential share one refresh per profile... */
@@ -46,10 +48,8 @@ export class TokenBroker {
 
   constructor(private readonly deps: TokenBrokerDeps) {}
 
-  profile(name: string): RoleProfile {
-    const p = this.deps.profiles.get(name);
-    if (!p) throw new NotFoundError(`No credential profile "${name}"`, 'PROFILE_NOT_FOUND');
-    return p;
+  profile(key: string): RoleProfile {
+    return this.deps.profiles.resolve(key);
   }
 
   private safetyMargin(e: CachedCredential): number {
@@ -77,11 +77,11 @@ export class TokenBroker {
     this.used.add(profileName);
     const cached = await this.readCache(profileName);
     if (this.usable(cached, rejectedKeyId)) {
-      this.deps.metrics.cacheHits.inc({ profile: profileName });
+      this.deps.metrics.cacheHits.inc({ profile: profileOf(profileName) });
       if (!this.fresh(cached)) this.refreshInBackground(profileName);
       return cached.credential;
     }
-    this.deps.metrics.cacheMisses.inc({ profile: profileName });
+    this.deps.metrics.cacheMisses.inc({ profile: profileOf(profileName) });
     return (await this.refreshShared(profileName, rejectedKeyId)).credential;
   }
 
@@ -101,10 +101,10 @@ export class TokenBroker {
     if (!prev || prev.expiresAt <= e.expiresAt) this.lastSeen.set(profile, e);
   }
 
-  /** Seconds until the newest credential this replica knows of expires (for the gauge). */
+  /** Seconds until the soonest-expiring newest credential of a profile (any tenant) this replica knows of expires (for the gauge). */
   secondsToExpiry(profile: string): number | undefined {
-    const e = this.lastSeen.get(profile);
-    return e ? (e.expiresAt - Date.now()) / 1000 : undefined;
+    const left = [...this.lastSeen].filter(([key]) => profileOf(key) === profile).map(([, e]) => (e.expiresAt - Date.now()) / 1000);
+    return left.length ? Math.min(...left) : undefined;
   }
 
   /** One refresh per profile per process at a time; concurrent callers share it. */
@@ -165,14 +165,15 @@ export class TokenBroker {
 
   private async assumeAndStore(profile: string, stale: CachedCredential | undefined, rejectedKeyId?: string): Promise<CachedCredential> {
     const { sts, cache, metrics, log, timings } = this.deps;
+    const label = { profile: profileOf(profile) };
     const attempts = timings.stsAttempts ?? 3;
     let lastErr: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const end = metrics.assumeRoleDuration.startTimer({ profile });
+      const end = metrics.assumeRoleDuration.startTimer(label);
       try {
         const credential = await sts.assumeRole(this.profile(profile));
         end({ outcome: 'success' });
-        metrics.assumeRoleCalls.inc({ profile, outcome: 'success' });
+        metrics.assumeRoleCalls.inc({ ...label, outcome: 'success' });
         const entry: CachedCredential = { credential, issuedAt: Date.now(), expiresAt: Date.parse(credential.expiration) };
         await cache.write(profile, entry, this.safetyMargin(entry));
         this.remember(profile, entry);
@@ -181,7 +182,7 @@ export class TokenBroker {
       } catch (err) {
         const outcome = err instanceof AlibabaError && /Throttling/i.test(err.code) ? 'throttled' : 'error';
         end({ outcome });
-        metrics.assumeRoleCalls.inc({ profile, outcome });
+        metrics.assumeRoleCalls.inc({ ...label, outcome });
         lastErr = err;
         const retryable = err instanceof AlibabaError ? err.retryable : true;
         log.warn({ profile, attempt, code: (err as { code?: string }).code, retryable }, 'AssumeRoleFailed');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, KEY_PREFIX } from '@vod-ingest/shared';
+import { env, KEY_PREFIX, tenantsFileVar } from '@vod-ingest/shared';
 
 const MiB = 1024 * 1024;
 const key32 = z
@@ -50,6 +50,8 @@ export const workerConfigSchema = z
     WEBHOOK_CONCURRENCY: env.int(10, 1, 200),
     /** Seconds a SIGTERM waits for running uploads to reach a part boundary. */
     SHUTDOWN_GRACE_SECONDS: env.int(25, 1, 3600),
+    /** Tenants (the api's file): a job's target is checked against its tenant before the first byte. Unset: every tenant may use VOD only. */
+    TENANTS_FILE: tenantsFileVar,
     LOG_LEVEL: env.logLevel(),
   })
   .superRefine((c, ctx) => {

@@ -13,7 +13,8 @@ import {
   loadConfig,
   OpenApiVodClient,
   QUEUES,
-  TokenServiceCredentials,
+  TenantCredentials,
+  Tenants,
 } from '@vod-ingest/shared';
 import { workerConfigSchema } from './config.js';
 import { spoolUrlSource } from './sources/url-source.js';
@@ -28,7 +29,7 @@ const connection = createRedis(config.REDIS_URL, { blocking: true, name: 'worker
 connection.on('error', (err) => log.warn({ code: (err as { code?: string }).code }, 'RedisError'));
 const registry = createRegistry('worker');
 const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX });
-const ingestCredentials = new TokenServiceCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'ingest' });
+const ingestCredentials = new TenantCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'ingest' });
 
 let counts: QueueCounts | undefined;
 const metrics = createWorkerMetrics(registry, () => counts?.() ?? Promise.resolve({}));
@@ -40,6 +41,7 @@ const ingest = createWorker({
   lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
   log,
   ingest: {
+    tenants: new Tenants(config.TENANTS_FILE),
     checkpoints: new CheckpointStore(connection, config.KEY_PREFIX),
     sources: {
       ingestRoots: config.INGEST_ROOTS,
@@ -90,7 +92,7 @@ const app = finishApp(
     registry,
     readiness: {
       redis: async () => void (await connection.ping()),
-      tokenService: async () => void (await ingestCredentials.get()),
+      tokenService: () => ingestCredentials.ready(),
     },
   }),
   log,

@@ -8,6 +8,8 @@ export interface TokenServiceCredentialsOptions {
   secret: string;
   /** Role profile: `ingest` (workers) or `client` (apps). */
   profile: string;
+  /** Scope the credential to this tenant's session policy; unset: the profile's unscoped credential. */
+  tenant?: string;
   /**
    * Stop using a credential in memory when less than this share of its lifetime (as seen when it
    * arrived) is left, capped at `maxEarlyMs`. Defaults to 0.25 and 5 minutes.
@@ -54,6 +56,7 @@ export class TokenServiceCredentials implements CredentialSource {
 
   private async fetchOnce(rejectedKeyId?: string): Promise<Credential> {
     const url = new URL(`/v1/credentials/${encodeURIComponent(this.opts.profile)}`, this.opts.url);
+    if (this.opts.tenant) url.searchParams.set('tenant', this.opts.tenant);
     if (rejectedKeyId) url.searchParams.set('rejected', rejectedKeyId);
     let res: Response;
     try {
@@ -81,5 +84,31 @@ export class TokenServiceCredentials implements CredentialSource {
     const early = Math.min(lifetime * (this.opts.earlyShare ?? 0.25), this.opts.maxEarlyMs ?? 5 * 60_000);
     this.held = { credential, useUntil: now + lifetime - early };
     return credential;
+  }
+}
+
+/**
+ * One `TokenServiceCredentials` per tenant of a profile, made on first use and kept (tenants are
+ * configured, so the map stays small): each tenant's uploads use its own scoped credential.
+ */
+export class TenantCredentials {
+  private readonly sources = new Map<string, TokenServiceCredentials>();
+
+  constructor(private readonly opts: Omit<TokenServiceCredentialsOptions, 'tenant'>) {}
+
+  /** Resolves when the token service answers its `/readyz` (Redis reachable), else throws. */
+  async ready(): Promise<void> {
+    const res = await fetch(new URL('/readyz', this.opts.url), { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000) });
+    await res.body?.cancel();
+    if (!res.ok) throw new UnavailableError(`Token service not ready (${res.status})`, { code: 'TOKEN_SERVICE_UNAVAILABLE' });
+  }
+
+  forTenant(tenant: string): CredentialSource {
+    let source = this.sources.get(tenant);
+    if (!source) {
+      source = new TokenServiceCredentials({ ...this.opts, tenant });
+      this.sources.set(tenant, source);
+    }
+    return source;
   }
 }

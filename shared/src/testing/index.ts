@@ -3,3 +3,4 @@ export * from './redis.js';
 export * from './service-process.js';
 export * from './emulator.js';
 export * from './services.js';
+export * from './tenants.js';

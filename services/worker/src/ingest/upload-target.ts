@@ -1,14 +1,14 @@
 import {
   AliOssStore,
+  toCreateUploadVideoParams,
   withCredential,
-  type CreateUploadVideoParams,
   type CredentialSource,
   type JobRecord,
   type JobStore,
   type Logger,
   type ObjectStore,
+  type TenantCredentials,
   type VodApi,
-  type VodTarget,
 } from '@vod-ingest/shared';
 import type { WorkerMetrics } from '../worker.metrics.js';
 import { meteredStore } from './metered-store.js';
@@ -27,8 +27,8 @@ export interface UploadTarget {
 
 export interface TargetDeps {
   vod: VodApi;
-  /** The token service's `ingest` profile. */
-  ingest: CredentialSource;
+  /** The token service's `ingest` profile, scoped per tenant: a job uploads with its tenant's credential. */
+  ingest: Pick<TenantCredentials, 'forTenant'>;
   jobs: JobStore;
   /** OSS endpoint for oss targets (OSS_ENDPOINT). */
   ossEndpoint: string;
@@ -45,39 +45,26 @@ export interface TargetDeps {
  */
 export async function openTarget(deps: TargetDeps, job: JobRecord, size: number, baseName: string): Promise<UploadTarget> {
   const t = job.target;
+  const ingest = deps.ingest.forTenant(job.tenant);
   if (t.type === 'oss') {
-    const credentials = countRefreshes(deps.ingest, () => deps.metrics.credentialRefreshes.inc({ source: 'token' }));
+    const credentials = countRefreshes(ingest, () => deps.metrics.credentialRefreshes.inc({ source: 'token' }));
     const store = new AliOssStore({ endpoint: deps.ossEndpoint, pathStyle: deps.ossPathStyle, bucket: t.bucket, region: deps.region, credentials });
     return { type: 'oss', store: meteredStore(store, deps.metrics, 'oss'), bucket: t.bucket, key: t.key, contentType: t.contentType, meta: t.metadata };
   }
   const ticket = job.vod
-    ? await withCredential(deps.ingest, (c) => deps.vod.refreshUploadVideo(c, job.vod!.videoId))
-    : await withCredential(deps.ingest, (c) => deps.vod.createUploadVideo(c, createParams(t, size, baseName)));
+    ? await withCredential(ingest, (c) => deps.vod.refreshUploadVideo(c, job.vod!.videoId))
+    : await withCredential(ingest, (c) => deps.vod.createUploadVideo(c, toCreateUploadVideoParams({ ...t, fileName: t.fileName ?? baseName, fileSize: size })));
   if (!job.vod) {
     await deps.jobs.placeVod(job.id, { videoId: ticket.videoId, endpoint: ticket.address.endpoint, bucket: ticket.address.bucket, key: ticket.address.fileName });
     deps.log.info({ videoId: ticket.videoId }, 'VodVideoCreated');
   }
   const credentials = new VodUploadCredentials(
-    { vod: deps.vod, ingest: deps.ingest, log: deps.log, onRefresh: () => deps.metrics.credentialRefreshes.inc({ source: 'vod' }) },
+    { vod: deps.vod, ingest, log: deps.log, onRefresh: () => deps.metrics.credentialRefreshes.inc({ source: 'vod' }) },
     ticket.videoId,
     ticket,
   );
   const store = new AliOssStore({ endpoint: ticket.address.endpoint, pathStyle: deps.ossPathStyle, bucket: ticket.address.bucket, region: ticket.auth.region || deps.region, credentials });
   return { type: 'vod', store: meteredStore(store, deps.metrics, 'vod'), bucket: ticket.address.bucket, key: ticket.address.fileName, videoId: ticket.videoId };
-}
-
-function createParams(t: VodTarget, size: number, baseName: string): CreateUploadVideoParams {
-  const p: CreateUploadVideoParams = { Title: t.title, FileName: t.fileName ?? baseName, FileSize: size };
-  if (t.description !== undefined) p.Description = t.description;
-  if (t.coverUrl !== undefined) p.CoverURL = t.coverUrl;
-  if (t.cateId !== undefined) p.CateId = t.cateId;
-  if (t.tags?.length) p.Tags = t.tags.join(',');
-  if (t.templateGroupId) p.TemplateGroupId = t.templateGroupId;
-  if (t.workflowId) p.WorkflowId = t.workflowId;
-  if (t.storageLocation) p.StorageLocation = t.storageLocation;
-  if (t.appId) p.AppId = t.appId;
-  if (t.userData) p.UserData = JSON.stringify(t.userData);
-  return p;
 }
 
 /** `source` with each replacement after a rejection counted. */

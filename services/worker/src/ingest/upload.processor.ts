@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job, type Processor } from 'bullmq';
 import { z } from 'zod';
-import { AppError, isRetryable, TERMINAL_STATUSES, validate, type IngestJobData, type JobError, type JobProgress, type JobRecord, type JobResult, type JobStore, type Logger } from '@vod-ingest/shared';
+import { AppError, checkJobTarget, isRetryable, TERMINAL_STATUSES, validate, type Tenants, type IngestJobData, type JobError, type JobProgress, type JobRecord, type JobResult, type JobStore, type Logger } from '@vod-ingest/shared';
 import type { CheckpointStore } from '../upload/checkpoint.store.js';
 import { uploadObject, UploadPausedError } from '../upload/multipart-uploader.js';
 import { reasonLabel, type WorkerMetrics } from '../worker.metrics.js';
@@ -9,6 +9,8 @@ import { openTarget, type TargetDeps, type UploadTarget } from './upload-target.
 
 export interface IngestDeps {
   jobs: JobStore;
+  /** Where each tenant may write (TENANTS_FILE): checked again before the first byte. */
+  tenants: Tenants;
   checkpoints: CheckpointStore;
   sources: SourceDeps;
   targets: TargetDeps;
@@ -83,6 +85,8 @@ class IngestRun {
   private async upload(): Promise<JobResult> {
     const { record, deps } = this;
     this.log.info({ target: record.target.type, source: record.source.type }, 'JobStarted');
+    // The tenants file may have changed since the api accepted the job.
+    checkJobTarget(deps.tenants.get(record.tenant), record.target);
     this.source = await openSource(deps.sources, record, this.stop.signal, (bytes) => this.onDownload(bytes));
     this.target = await openTarget(this.targetDeps, record, this.source.source.size, this.source.baseName);
     const u = record.upload ?? {};

@@ -1,0 +1,4 @@
+export * from './tenant.js';
+export * from './tenants-file.js';
+export * from './session-policy.js';
+export * from './tenant-access.js';
