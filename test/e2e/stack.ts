@@ -12,6 +12,7 @@ import {
   startTokenService,
   writeTenantsFile,
   type StartEmulatorOptions,
+  type TestTenant,
   type TestEmulator,
   type TestRedis,
   type TestRedisOptions,
@@ -28,6 +29,8 @@ export interface StackOptions {
   apiEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
   tokenEnv?: Record<string, string>;
+  /** The tenants file of api, workers and token service; default: acme owns the emulator's bucket and uses VOD. */
+  tenants?: (bucket: string) => Record<string, TestTenant>;
 }
 
 /** Every process of vod-ingest, real and compiled, against a real Redis and the emulator. */
@@ -54,8 +57,8 @@ export const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const [redis, emu] = await Promise.all([startTestRedis(o.redis), startEmulator(o.emulator)]);
-  // acme owns the emulator's bucket and uses VOD; globex is an API_KEYS-only tenant (VOD, no OSS).
-  const tenantsFile = writeTenantsFile({ acme: { vod: true, oss: [{ bucket: emu.bucket, prefix: '' }] } });
+  // By default acme owns the emulator's bucket and uses VOD; globex is an API_KEYS-only tenant (VOD, no OSS).
+  const tenantsFile = writeTenantsFile(o.tenants?.(emu.bucket) ?? { acme: { vod: true, oss: [{ bucket: emu.bucket, prefix: '' }] } });
   const token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: { TENANTS_FILE: tenantsFile, ...o.tokenEnv } });
   const inbox = mkdtempSync(path.join(tmpdir(), 'vod-ingest-inbox-'));
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
