@@ -3,8 +3,8 @@ import {
   AppError,
   ValidationError,
   checkUrlTarget,
+  probeUrl,
   resolveIngestPath,
-  resolveRedirects,
   type CacheCipher,
   type JobRequest,
   type JobSource,
@@ -46,7 +46,7 @@ async function checkSource(source: JobSource, policy: SourcePolicy): Promise<voi
     return;
   }
   try {
-    await resolveRedirects(source.url, { allowlist: policy.allowlist }, { headers: source.headers });
+    await probeUrl(source.url, { allowlist: policy.allowlist }, { headers: source.headers });
   } catch (err) {
     if (err instanceof AppError) throw err;
     const message = 'source.url could not be reached to check its redirects';

@@ -1,32 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { AppError, ValidationError } from '../errors.js';
-
-/**
- * Addresses a `url` source may not reach unless its host is allowlisted: loopback, private,
- * link-local (cloud metadata at 169.254.169.254 / 100.100.100.200 on Alibaba Cloud), CGNAT,
- * unspecified, multicast and reserved ranges, IPv4 and IPv6 (IPv4-mapped forms included).
- */
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32],
-] as const) blocked.addSubnet(net, prefix, 'ipv6');
-
-export function isForbiddenAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return blocked.check(mapped[1], 'ipv4');
-    return blocked.check(address, 'ipv6');
-  }
-  return blocked.check(address, 'ipv4');
-}
+import { isForbiddenAddress } from './address.js';
 
 export interface UrlPolicy {
   /** Hosts (names or IPs, lower case) that may be reached even when private or loopback (URL_ALLOWLIST). */
@@ -34,6 +9,10 @@ export interface UrlPolicy {
 }
 
 const urlError = (code: string, message: string) => new ValidationError(message, [{ field: 'source.url', message }], code);
+
+/** 403 `SOURCE_URL_FORBIDDEN_ADDRESS`: a URL or one of its redirect hops leads to an address the guard refuses. */
+export const forbiddenAddressError = (cause?: unknown): AppError =>
+  new AppError('SOURCE_URL_FORBIDDEN_ADDRESS', 'source.url points at a private, loopback, link-local or reserved address', { status: 403, cause });
 
 /** Checks a URL's shape: http(s) only, no credentials in it, a host. Throws with a specific code. */
 export function checkUrlShape(raw: string): URL {
@@ -49,20 +28,37 @@ export function checkUrlShape(raw: string): URL {
   return url;
 }
 
-function hostOf(url: URL): string {
+/** A URL's host as it is dialled and allowlisted: WHATWG-normalized (`2130706433` → `127.0.0.1`), no brackets, lower case. */
+export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+}
+
+const allowlisted = (host: string, policy: UrlPolicy) => policy.allowlist.includes(host.toLowerCase());
+
+/**
+ * Checks one hop before it is requested: its shape (`checkUrlShape`), and, when its host is an IP
+ * literal, the address itself — Node dials IP literals without calling `lookup`, so the guarded
+ * lookup alone would let `http://169.254.169.254/` through. Host names are left to the agent's
+ * `guardedLookup`, which checks the address actually dialled.
+ */
+export function checkUrlHop(raw: string, policy: UrlPolicy): URL {
+  const url = checkUrlShape(raw);
+  const host = hostOf(url);
+  if (isIP(host) && !allowlisted(host, policy) && isForbiddenAddress(host)) throw forbiddenAddressError();
+  return url;
 }
 
 /**
  * A `dns.lookup` replacement that refuses forbidden addresses at connect time, so the check holds
- * for the address actually dialled (no DNS-rebinding gap between check and connect).
+ * for the address actually dialled (no DNS-rebinding gap between check and connect). Forbidden
+ * answers are dropped; when none is left the lookup fails with code `SOURCE_URL_FORBIDDEN_ADDRESS`.
  */
 export function guardedLookup(policy: UrlPolicy) {
   return (hostname: string, options: object, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const list = addresses as LookupAddress[];
-      const allowed = policy.allowlist.includes(hostname.toLowerCase()) ? list : list.filter((a) => !isForbiddenAddress(a.address));
+      const allowed = allowlisted(hostname, policy) ? list : list.filter((a) => !isForbiddenAddress(a.address));
       if (allowed.length === 0) {
         const e = Object.assign(new Error(`${hostname} resolves only to forbidden addresses`), { code: 'SOURCE_URL_FORBIDDEN_ADDRESS' });
         return callback(e, []);
@@ -74,41 +70,20 @@ export function guardedLookup(policy: UrlPolicy) {
 }
 
 /**
- * Checks where a URL would go before anything is sent: its shape, then every address its host
- * resolves to (an IP literal is its own address). Allowlisted hosts pass.
+ * Checks where a URL would go without sending anything: its shape, then every address its host
+ * resolves to (an IP literal is its own address); one forbidden address refuses it. Allowlisted
+ * hosts pass. For URLs that are only stored now and dialled later through the guarded agent
+ * (`callbackUrl`); a URL fetched now goes through `probeUrl`.
  */
 export async function checkUrlTarget(raw: string, policy: UrlPolicy): Promise<URL> {
   const url = checkUrlShape(raw);
   const host = hostOf(url);
-  if (policy.allowlist.includes(host)) return url;
+  if (allowlisted(host, policy)) return url;
   const addresses = isIP(host)
     ? [host]
     : await new Promise<string[]>((resolve, reject) =>
         dnsLookup(host, { all: true }, (err, list) => (err ? reject(urlError('SOURCE_URL_UNRESOLVABLE', `source.url host ${host} does not resolve`)) : resolve(list.map((a) => a.address)))),
       );
-  if (addresses.some(isForbiddenAddress)) {
-    throw new AppError('SOURCE_URL_FORBIDDEN_ADDRESS', `source.url points at a private, loopback, link-local or reserved address`, { status: 403 });
-  }
+  if (addresses.some(isForbiddenAddress)) throw forbiddenAddressError();
   return url;
-}
-
-/**
- * Follows a URL's redirects by hand (at most `maxHops`), checking each hop's target with
- * `checkUrlTarget` before requesting it. Returns the final URL; the caller fetches it. The api's
- * pre-check: the address dialled is not pinned here, so the worker's download re-checks at
- * connect time (`guardedLookup`). `headers` are dropped once a hop leaves the first origin.
- */
-export async function resolveRedirects(raw: string, policy: UrlPolicy, init: { headers?: Record<string, string>; maxHops?: number } = {}): Promise<URL> {
-  let url = await checkUrlTarget(raw, policy);
-  let headers = init.headers;
-  for (let hop = 0; hop <= (init.maxHops ?? 5); hop++) {
-    const res = await fetch(url, { method: 'HEAD', redirect: 'manual', headers, signal: AbortSignal.timeout(10_000) });
-    const location = res.headers.get('location');
-    if (res.status < 300 || res.status >= 400 || !location) return url;
-    const next = await checkUrlTarget(new URL(location, url).toString(), policy);
-    // The caller's headers (Authorization, cookies) go to the origin they were meant for only.
-    if (next.origin !== url.origin) headers = undefined;
-    url = next;
-  }
-  throw new AppError('SOURCE_URL_TOO_MANY_REDIRECTS', 'source.url redirects too many times', { status: 400 });
 }

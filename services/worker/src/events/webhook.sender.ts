@@ -1,33 +1,31 @@
-import { isIP } from 'node:net';
-import { Agent, request } from 'undici';
-import { AppError, checkUrlShape, guardedLookup, isForbiddenAddress, signWebhook, type JobEvent } from '@vod-ingest/shared';
+import { request, type Agent } from 'undici';
+import { AppError, checkUrlHop, createGuardedAgent, signWebhook, type JobEvent } from '@vod-ingest/shared';
 
 /** Milliseconds one delivery may take, connect to last byte. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 
-/** An undici agent whose connections go only where the SSRF policy allows (URL_ALLOWLIST aside). */
+/**
+ * The shared address-pinned agent (`createGuardedAgent`: URL_ALLOWLIST aside, connections go only
+ * to public addresses) with the delivery timeout as its own.
+ */
 export function createWebhookAgent(allowlist: readonly string[], timeoutMs = WEBHOOK_TIMEOUT_MS): Agent {
-  const lookup = guardedLookup({ allowlist }) as unknown as NonNullable<import('node:net').TcpNetConnectOpts['lookup']>;
-  return new Agent({ connect: { lookup, timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  return createGuardedAgent({ allowlist }, { timeoutMs });
 }
 
 /**
- * Checks an endpoint before anything is sent: http(s), no credentials, and no IP literal in a
- * forbidden range (a literal is never looked up, so the agent's guarded lookup cannot see it).
- * Throws an unretryable `AppError`.
+ * Checks an endpoint before anything is sent, with the same hop check as url sources
+ * (`checkUrlHop`): http(s), no credentials, and no IP literal in a forbidden range (a literal is
+ * never looked up, so the agent's guarded lookup cannot see it). Throws an unretryable `AppError`.
  */
 export function checkEndpoint(raw: string, allowlist: readonly string[]): URL {
-  let url: URL;
   try {
-    url = checkUrlShape(raw);
+    return checkUrlHop(raw, { allowlist });
   } catch (err) {
+    if (err instanceof AppError && err.code === 'SOURCE_URL_FORBIDDEN_ADDRESS') {
+      throw new AppError('WEBHOOK_URL_FORBIDDEN_ADDRESS', 'webhook endpoint points at a private, loopback, link-local or reserved address', { status: 403 });
+    }
     throw new AppError('WEBHOOK_URL_INVALID', `webhook endpoint is not an http(s) URL without credentials`, { status: 400, cause: err });
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (isIP(host) && !allowlist.includes(host) && isForbiddenAddress(host)) {
-    throw new AppError('WEBHOOK_URL_FORBIDDEN_ADDRESS', 'webhook endpoint points at a private, loopback, link-local or reserved address', { status: 403 });
-  }
-  return url;
 }
 
 export interface SendWebhookOptions {

@@ -1,14 +1,11 @@
-import { AppError } from '@vod-ingest/shared';
+import { AppError, forbiddenAddressError } from '@vod-ingest/shared';
 
 /**
  * The errors a `url` source download ends with. Permanent ones (the origin said no, the address
  * is forbidden, the body is too large) fail the job at once; retryable ones (5xx, 429, timeouts,
- * resets, a short body) let BullMQ try again later.
+ * resets, a short body) let BullMQ try again later. A forbidden address is `forbiddenAddressError`
+ * (shared, 403 `SOURCE_URL_FORBIDDEN_ADDRESS`), the same at submission and at download.
  */
-
-/** 403: the URL (or a redirect hop) leads to a private, loopback, link-local or reserved address. Same code as url-guard. */
-export const forbiddenAddress = (): AppError =>
-  new AppError('SOURCE_URL_FORBIDDEN_ADDRESS', 'source.url points at a private, loopback, link-local or reserved address', { status: 403 });
 
 /** 413: the body is (or is declared) larger than the limit. */
 export const tooLarge = (maxBytes: number, declared?: number): AppError =>
@@ -63,13 +60,14 @@ export function errorCodes(err: unknown): string[] {
 }
 
 /**
- * Maps a failure that is not an answer of the origin: a refused address from the guarded lookup,
- * DNS, TLS, the spool disk, or anything else on the wire (retryable `SOURCE_URL_UNAVAILABLE`).
+ * Maps a failure that is not an answer of the origin: a refused address from the guarded lookup
+ * (`SOURCE_URL_FORBIDDEN_ADDRESS`, 403), DNS, TLS, the spool disk, or anything else on the wire
+ * (retryable `SOURCE_URL_UNAVAILABLE`).
  */
 export function errorForFailure(err: unknown, where: string): AppError {
   if (err instanceof AppError) return err;
   const codes = errorCodes(err);
-  if (codes.includes('SOURCE_URL_FORBIDDEN_ADDRESS')) return forbiddenAddress();
+  if (codes.includes('SOURCE_URL_FORBIDDEN_ADDRESS')) return forbiddenAddressError(err);
   if (codes.includes('ENOTFOUND')) {
     return new AppError('SOURCE_URL_UNRESOLVABLE', `source.url host of ${where} does not resolve`, { status: 502, cause: err });
   }

@@ -5,12 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AppError, safeUrl, type Logger, type UrlPolicy } from '@vod-ingest/shared';
+import { AppError, createGuardedAgent, openGuardedUrl, safeUrl, type Logger, type UrlPolicy } from '@vod-ingest/shared';
 import type { Agent } from 'undici';
 import { fileSource, type ByteSource } from '../upload/multipart-uploader.js';
 import { startWatchdog, type DownloadWatchdog } from './download-watchdog.js';
-import { createGuardedAgent, openGuardedUrl } from './guarded-request.js';
-import { errorForFailure, tooLarge, truncated } from './url-source.errors.js';
+import { errorForFailure, errorForStatus, tooLarge, truncated } from './url-source.errors.js';
 
 /** Largest body spooled when `maxBytes` is not given: 50 GiB. */
 export const DEFAULT_MAX_SOURCE_BYTES = 50 * 1024 ** 3;
@@ -101,7 +100,12 @@ async function download(opts: SpoolUrlOptions, file: string, wd: DownloadWatchdo
     maxRedirects: opts.maxRedirects,
     log: opts.log,
     onActivity: wd.touch,
+    mapFailure: (err, hop) => errorForFailure(err, safeUrl(hop.href)),
   });
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    await res.body.dump().catch(() => undefined);
+    throw errorForStatus(res.statusCode, safeUrl(res.url.href));
+  }
   const declared = res.contentLength;
   if (declared !== undefined && declared > maxBytes) {
     res.body.on('error', () => undefined).destroy(); // stops the transfer; its abort error is expected
