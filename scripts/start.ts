@@ -6,7 +6,7 @@
  * Services run from their TypeScript sources (no build needed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -148,6 +148,24 @@ const cloud: Record<string, string> = useEmulator
       OSS_ENDPOINT: emulatorUrl,
     }
   : {};
+/**
+ * TENANTS_FILE when given; else one written for the local tenant: its key, the emulator's bucket
+ * (the whole of it) and VOD — what the walk-through below uses.
+ */
+function tenantsFile(): string {
+  if (env.TENANTS_FILE) return path.resolve(env.TENANTS_FILE);
+  const file = path.join(dataDir, 'tenants.json');
+  const local = {
+    apiKeys: [`sha256:${createHash('sha256').update(secrets.apiKey).digest('hex')}`],
+    oss: [{ bucket: LOCAL_BUCKET, prefix: '' }],
+    vod: true,
+    origins: [`http://localhost:${ports.api}`],
+  };
+  writeFileSync(file, JSON.stringify({ tenants: { local } }, null, 2));
+  return file;
+}
+const LOCAL_BUCKET = 'vod-ingest-media';
+
 const inbox = env.INGEST_ROOTS ?? path.join(dataDir, 'inbox');
 if (!env.INGEST_ROOTS) mkdirSync(inbox, { recursive: true });
 const common = {
@@ -156,6 +174,7 @@ const common = {
   TOKEN_SERVICE_SECRET: env.TOKEN_SERVICE_SECRET ?? secrets.serviceSecret,
   INGEST_ROOTS: inbox,
   SOURCE_HEADERS_KEY: env.SOURCE_HEADERS_KEY ?? secrets.headersKey,
+  TENANTS_FILE: tenantsFile(),
   ...cloud,
 };
 
@@ -165,16 +184,19 @@ await service('token', ports.token, {
   ALIBABA_CLOUD_ROLE_ARN: env.ALIBABA_CLOUD_ROLE_ARN ?? 'acs:ram::1000000000000000:role/vod-ingest-worker',
   CLIENT_ROLE_ARN: env.CLIENT_ROLE_ARN ?? 'acs:ram::1000000000000000:role/vod-ingest-client',
 });
-await service('api', ports.api, { ...common, API_KEYS: env.API_KEYS ?? `local:${secrets.apiKey}` });
+// API_KEYS, when given, sits beside the tenants file (its tenants: VOD, no OSS target).
+await service('api', ports.api, { ...common, ...(env.API_KEYS ? { API_KEYS: env.API_KEYS } : {}) });
 const workerEnv = { ...common, WEBHOOK_SECRET: env.WEBHOOK_SECRET ?? secrets.webhookSecret };
 await Promise.all([service('worker-1', ports.worker, workerEnv), service('worker-2', ports.worker + 1, workerEnv)]);
 
 const apiUrl = `http://localhost:${ports.api}`;
-const key = env.API_KEYS ? '<your key>' : secrets.apiKey;
+const ownTenants = !env.TENANTS_FILE;
+const key = ownTenants ? secrets.apiKey : '<your key>';
 console.log(`
 vod-ingest is up.
   API        ${apiUrl}
-  API key    ${env.API_KEYS ? '(from API_KEYS)' : secrets.apiKey}
+  API key    ${ownTenants ? `${secrets.apiKey}  (tenant "local": OSS bucket ${LOCAL_BUCKET}, VOD)` : '(from TENANTS_FILE / API_KEYS)'}
+  Tenants    ${common.TENANTS_FILE}
   Redis      ${redisUrl}
   Cloud      ${useEmulator ? `emulator at ${emulatorUrl}` : 'Alibaba Cloud (ALIBABA_CLOUD_ACCESS_KEY_ID is set)'}
 

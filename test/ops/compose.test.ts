@@ -52,6 +52,13 @@ function envOf(s: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(s.environment ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
+/** The environment with TENANTS_FILE pointing at the host file mounted there, so the schema reads what the container would. */
+function hostEnvOf(s: Service): Record<string, string> {
+  const env = envOf(s);
+  const mount = mounts(s).find((m) => m.target === env.TENANTS_FILE);
+  return mount ? { ...env, TENANTS_FILE: path.resolve(ROOT, mount.source) } : env;
+}
+
 describe('docker-compose.yml', { skip }, () => {
   let compose: Compose;
   let services: Record<string, Service>;
@@ -118,9 +125,19 @@ describe('docker-compose.yml', { skip }, () => {
   test("each service's environment passes its own config schema", () => {
     const schemas = { emulator: emulatorConfigSchema, token: tokenConfigSchema, api: apiConfigSchema, worker: workerConfigSchema };
     for (const name of APP) {
-      const r = schemas[name].safeParse(envOf(services[name]));
+      const r = schemas[name].safeParse(hostEnvOf(services[name]));
       assert.ok(r.success, `${name}: ${r.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
+  });
+
+  test('api, workers and token service read the same mounted tenants file', () => {
+    const files = (['token', 'api', 'worker'] as const).map((name) => {
+      const file = envOf(services[name]).TENANTS_FILE;
+      assert.ok(file, `${name} sets TENANTS_FILE`);
+      assert.ok(mounts(services[name]).some((m) => m.target === file), `${name} mounts ${file}`);
+      return hostEnvOf(services[name]).TENANTS_FILE;
+    });
+    assert.equal(new Set(files).size, 1, `one file: ${files}`);
   });
 
   test('the services agree: shared secrets, the emulator key, endpoints, admin off, cache encrypted', () => {
