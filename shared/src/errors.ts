@@ -70,9 +70,37 @@ export class UnavailableError extends AppError {
   }
 }
 
-/** True for errors that are worth retrying (our own flag, or a network-level failure). */
+const NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+/** Error names that mean a bug or bad input on our side: the same call fails the same way every time. */
+const PROGRAMMING_ERROR_NAMES: ReadonlySet<string> = new Set(['TypeError', 'RangeError', 'URIError', 'SyntaxError', 'ReferenceError']);
+
+const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
+const hasNetworkCode = (err: unknown): boolean => {
+  const code = codeOf(err);
+  return typeof code === 'string' && NETWORK_CODES.has(code);
+};
+/** A system or socket error code (`ECONNRESET`, `ENOTFOUND`, undici's `UND_ERR_SOCKET`), not Node's `ERR_*` misuse codes. */
+const hasSocketCode = (err: unknown): boolean => {
+  const code = codeOf(err);
+  return typeof code === 'string' && /^(E[A-Z0-9]+|UND_ERR_[A-Z_]+)$/.test(code);
+};
+
+/**
+ * True for a TypeError, RangeError, URIError, SyntaxError or ReferenceError — a bug, or input
+ * that can never be sent (`encodeURIComponent` of a lone surrogate, a header with a character
+ * above U+00FF) — judged by `name`, since SDKs re-wrap errors keeping it (ali-oss turns a
+ * TypeError into an `Error` named `TypeError`). Not when it carries a network failure (undici's
+ * `TypeError: fetch failed` with an `ECONNREFUSED` cause). Never worth retrying.
+ */
+export function isProgrammingError(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  if (typeof name !== 'string' || !PROGRAMMING_ERROR_NAMES.has(name)) return false;
+  return !hasSocketCode(err) && !hasSocketCode((err as { cause?: unknown }).cause);
+}
+
+/** True for errors that are worth retrying: our own flag, or a network-level failure; never a programming error. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof AppError) return err.retryable;
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(code);
+  if (isProgrammingError(err)) return false;
+  return hasNetworkCode(err);
 }

@@ -2,8 +2,10 @@ import type { Request } from 'express';
 import { AppError } from '@vod-ingest/shared';
 
 /**
- * The parsed JSON body (express.json of `createBaseApp` parsed it). A body of another media type
- * is a 415 `UNSUPPORTED_MEDIA_TYPE`; no body at all is `undefined`, for validation to refuse.
+ * The parsed JSON body (express.json of `createBaseApp` parsed it, after refusing one nested more
+ * than 32 deep with a 400 `JSON_TOO_DEEP`, so validation never meets such a body). A body of
+ * another media type is a 415 `UNSUPPORTED_MEDIA_TYPE`; no body at all is `undefined`, for
+ * validation to refuse.
  */
 export function jsonBody(req: Request): unknown {
   if (req.body !== undefined) return req.body;

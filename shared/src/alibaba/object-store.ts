@@ -1,10 +1,10 @@
 import { Transform, type Readable } from 'node:stream';
 import OSS from 'ali-oss';
-import { AppError } from '../errors.js';
+import { AppError, isProgrammingError } from '../errors.js';
 import { Crc64, crc64CombineAll } from '../crc64.js';
 import { withCredential } from './credential-retry.js';
 import type { Credential, CredentialSource } from './credential.js';
-import { AlibabaError } from './pop-client.js';
+import { AlibabaError, localRequestError } from './pop-client.js';
 
 /** One uploaded part, as OSS confirmed it. */
 export interface UploadedPart {
@@ -59,13 +59,14 @@ export interface AliOssStoreOptions {
   pathStyle?: boolean;
 }
 
-/** Maps an ali-oss error once, here: Alibaba's `code` and `requestId` kept; network errors retryable. */
+/** Maps an ali-oss error once, here: Alibaba's `code` and `requestId` kept; network errors retryable, programming errors not. */
 export function mapOssError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as { code?: string; status?: number; message?: string; requestId?: string; name?: string };
   if (typeof e?.status === 'number' && e.status > 0 && e.code) {
     return new AlibabaError(e.code, e.message ?? e.code, e.status, { requestId: e.requestId, cause: err });
   }
+  if (isProgrammingError(err)) return localRequestError(err, 'The OSS request');
   return new AlibabaError('NETWORK_ERROR', `OSS request failed: ${e?.message ?? String(err)}`, 0, { cause: err });
 }
 

@@ -1,6 +1,6 @@
 import * as Core from '@alicloud/openapi-core';
 import * as Dara from '@darabonba/typescript';
-import { AppError } from '../errors.js';
+import { AppError, isProgrammingError } from '../errors.js';
 import type { Credential } from './credential.js';
 import { popEndpoint } from './endpoint.js';
 
@@ -21,22 +21,36 @@ export class AlibabaError extends AppError {
   readonly upstreamStatus: number;
   /** Milliseconds the cloud asked us to wait (throttling), when it said. */
   readonly retryAfterMs?: number;
-  constructor(code: string, message: string, upstreamStatus: number, opts: { requestId?: string; cause?: unknown; retryAfterMs?: number }) {
+  constructor(
+    code: string,
+    message: string,
+    upstreamStatus: number,
+    opts: { requestId?: string; cause?: unknown; retryAfterMs?: number; retryable?: boolean; status?: number },
+  ) {
     const throttled = /Throttling/i.test(code);
-    const retryable = throttled || upstreamStatus === 0 || upstreamStatus >= 500;
+    const retryable = opts.retryable ?? (throttled || upstreamStatus === 0 || upstreamStatus >= 500);
     // Our own credential or signature being refused is our problem (502), not the caller's —
     // whatever status the cloud used for it (InvalidAccessKeyId.NotFound is a 404).
     const ours = [401, 403].includes(upstreamStatus) || OUR_CREDENTIAL_CODES.test(code);
-    const status = throttled ? 503 : retryable || ours ? 502 : upstreamStatus || 502;
+    const status = opts.status ?? (throttled ? 503 : retryable || ours ? 502 : upstreamStatus || 502);
     super(code, message, { status, retryable, requestId: opts.requestId, cause: opts.cause });
     this.upstreamStatus = upstreamStatus;
     this.retryAfterMs = opts.retryAfterMs;
   }
 }
 
+/**
+ * A request that could not be built or sent because of what it carries (a URIError for a lone
+ * surrogate, a TypeError for a header character Node refuses): not the network, never retried.
+ */
+export function localRequestError(err: unknown, what: string): AlibabaError {
+  const message = `${what} could not be made: ${(err as Error).message}`;
+  return new AlibabaError('INTERNAL_ERROR', message, 0, { cause: err, retryable: false, status: 500 });
+}
+
 /** Maps an openapi-core error (ClientError, ServerError, ThrottlingError, network) once, here. */
 export function mapPopError(err: unknown): AlibabaError {
-  const e = err as { code?: string; statusCode?: number; message?: string; requestId?: string; retryAfter?: number; data?: { Message?: string } };
+  const e = err as { code?: string; name?: string; statusCode?: number; message?: string; requestId?: string; retryAfter?: number; data?: { Message?: string } };
   if (e && typeof e.statusCode === 'number') {
     return new AlibabaError(String(e.code ?? 'Unknown'), e.data?.Message ?? e.message ?? 'Alibaba Cloud error', e.statusCode, {
       requestId: e.requestId,
@@ -44,6 +58,9 @@ export function mapPopError(err: unknown): AlibabaError {
       cause: err,
     });
   }
+  // openapi-core parses every reply as JSON: a SyntaxError is a reply that is not (a gateway's HTML page).
+  if (e?.name === 'SyntaxError') return new AlibabaError('ALIBABA_BAD_REPLY', `Alibaba Cloud sent an unreadable reply: ${e.message}`, 0, { cause: err });
+  if (isProgrammingError(err)) return localRequestError(err, 'The Alibaba Cloud request');
   return new AlibabaError('NETWORK_ERROR', `Could not reach Alibaba Cloud: ${e?.message ?? String(err)}`, 0, { cause: err });
 }
 

@@ -3,3 +3,4 @@ export * from './job.events.js';
 export * from './job.store.js';
 export * from './queues.js';
 export { jobView } from './job.record.js';
+export * from './vod-fields.js';

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { headerValue, keyMessages, maxBytes, plainText, wellFormedString } from './text-rules.js';
+import { vodVideoFields } from './vod-fields.js';
 
 /** Smallest part size a job may ask for (100 KiB, OSS's own lower bound for multipart). */
 export const MIN_JOB_PART_SIZE = 100 * 1024;
@@ -8,21 +10,21 @@ export const MAX_JOB_PART_SIZE = 5 * 1024 ** 3;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 /** Headers a url source may not set: they belong to the transport, not to the caller. */
 const RESERVED_HEADERS = new Set(['host', 'accept-encoding', 'content-length', 'transfer-encoding', 'connection', 'range', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-authorization']);
-const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 
 const fileSource = z.strictObject({
   type: z.literal('file'),
-  path: z.string().min(1).max(4096),
+  path: wellFormedString().min(1).max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL'),
 });
 
 const urlSource = z.strictObject({
   type: z.literal('url'),
-  url: z.string().min(1).max(2048),
+  url: plainText().min(1).max(2048),
   /** Sent with every request for the media (Authorization, cookies); stored encrypted, never echoed. */
   headers: z
     .record(
       z.string().regex(HEADER_NAME, 'not a header name').refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), 'this header may not be set'),
-      z.string().max(4096).refine(noControl, 'control characters are not allowed'),
+      headerValue().max(4096),
+      keyMessages,
     )
     .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers')
     .optional(),
@@ -30,35 +32,24 @@ const urlSource = z.strictObject({
 
 const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
-const vodTarget = z.strictObject({
-  type: z.literal('vod'),
-  title: z.string().trim().min(1).max(128).refine(noControl, 'control characters are not allowed'),
-  /** Defaults to the source's base name. */
-  fileName: z.string().min(1).max(255).refine((s) => noControl(s) && !/[\\/]/.test(s), 'a file name without slashes').optional(),
-  cateId: z.number().int().positive().optional(),
-  tags: z.array(z.string().min(1).max(32).refine((s) => !s.includes(','), 'no commas in a tag')).max(16).optional(),
-  description: z.string().max(1024).optional(),
-  coverUrl: z.string().url().max(1024).optional(),
-  templateGroupId: z.string().min(1).max(64).optional(),
-  workflowId: z.string().min(1).max(64).optional(),
-  storageLocation: z.string().min(1).max(128).optional(),
-  appId: z.string().min(1).max(64).optional(),
-  userData: z.record(z.string(), z.unknown()).refine((u) => JSON.stringify(u).length <= 1024, 'at most 1,024 characters as JSON').optional(),
-});
+/** VOD's CreateUploadVideo fields (shared with `POST /v1/vod/upload-auth`); `fileName` defaults to the source's base name. */
+const vodTarget = z.strictObject({ type: z.literal('vod'), ...vodVideoFields.shape });
+
+/** An OSS object key: 1..1,023 bytes (UTF-8), not starting with a slash or backslash. */
+const ossKey = plainText()
+  .min(1, 'must not be empty')
+  .refine(...maxBytes(1023))
+  .refine((k) => !k.startsWith('/') && !k.startsWith('\\'), 'may not start with a slash or backslash');
 
 const ossTarget = z.strictObject({
   type: z.literal('oss'),
   bucket: z.string().regex(BUCKET, '3-63 of a-z 0-9 -, starting and ending with a letter or digit'),
-  key: z
-    .string()
-    .min(1)
-    .refine((k) => Buffer.byteLength(k) <= 1023, 'at most 1,023 bytes')
-    .refine((k) => !k.startsWith('/') && !k.startsWith('\\'), 'may not start with a slash')
-    .refine(noControl, 'control characters are not allowed'),
-  contentType: z.string().min(1).max(255).refine(noControl, 'control characters are not allowed').optional(),
-  /** Stored as `x-oss-meta-*`. */
+  key: ossKey,
+  /** Sent as the Content-Type header. */
+  contentType: headerValue().min(1).max(255).optional(),
+  /** Stored as `x-oss-meta-*` headers. */
   metadata: z
-    .record(z.string().regex(/^[a-z0-9-]{1,64}$/, 'lower-case letters, digits and -'), z.string().max(1024).refine(noControl, 'control characters are not allowed'))
+    .record(z.string().regex(/^[a-z0-9-]{1,64}$/, 'lower-case letters, digits and -'), headerValue().max(1024), keyMessages)
     .refine((m) => Object.keys(m).length <= 32, 'at most 32 entries')
     .optional(),
 });
@@ -75,7 +66,7 @@ const uploadSettings = z.strictObject({
 });
 
 const metadata = z
-  .record(z.string().min(1).max(64), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]))
+  .record(wellFormedString().min(1).max(64), z.union([wellFormedString().max(1024), z.number(), z.boolean(), z.null()]), keyMessages)
   .refine((m) => Object.keys(m).length <= 50, 'at most 50 entries')
   .refine((m) => JSON.stringify(m).length <= 4096, 'at most 4 KiB as JSON');
 
@@ -84,7 +75,7 @@ export const jobRequestSchema = z.strictObject({
   source: z.discriminatedUnion('type', [fileSource, urlSource], { error: 'source.type must be "file" or "url"' }),
   target: z.discriminatedUnion('type', [vodTarget, ossTarget], { error: 'target.type must be "vod" or "oss"' }),
   upload: uploadSettings.optional(),
-  callbackUrl: z.string().min(1).max(2048).optional(),
+  callbackUrl: plainText().min(1).max(2048).optional(),
   metadata: metadata.optional(),
 });
 
@@ -145,6 +136,14 @@ export interface JobView {
   cancelRequested?: boolean;
   result?: JobResult;
   error?: JobError;
+  /** vod targets: VOD's processing of the video after the upload (from its event notifications). */
+  video?: JobVideo;
+}
+
+/** Where VOD's processing of a video stands: `processing` after FileUploadComplete, then `ready` or `failed`. */
+export interface JobVideo {
+  status: 'processing' | 'ready' | 'failed';
+  [detail: string]: unknown;
 }
 
 /** What the ingest queue's BullMQ job carries: ids only; the request lives in the job record. */
