@@ -12,3 +12,4 @@ export * from './events/index.js';
 export * from './cache-cipher.js';
 export * from './jobs/index.js';
 export * from './tenants/index.js';
+export * from './uploads/index.js';

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import { UnauthorizedError } from '@vod-ingest/shared';
+import { route, UnauthorizedError, type UploadRecord, type UploadStore } from '@vod-ingest/shared';
+import { redisCall } from './redis-keys.js';
 
 /** A configured API key: its tenant and the SHA-256 of the key. The key itself is not kept. */
 export interface ApiKey {
@@ -11,8 +12,10 @@ export interface ApiKey {
 /** Who is calling, as `requireApiKey` found out; kept in `res.locals.caller`. */
 export interface Caller {
   tenant: string;
-  /** A short, stable id of the API key (a SHA-256 prefix), for rate-limit keys and logs. */
+  /** A short, stable id of the API key (a SHA-256 prefix), or `upload:<id>` for a client token; for rate-limit keys and logs. */
   keyId: string;
+  /** Set when the caller presented a direct upload's client token: it may act on that upload only. */
+  upload?: UploadRecord;
 }
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -55,20 +58,38 @@ function match(keys: readonly ApiKey[], presented: string): ApiKey | undefined {
   return found;
 }
 
-/** Middleware: `Authorization: Bearer <api key>`, else 401 `UNAUTHORIZED`. Sets `res.locals.caller`. */
-export function requireApiKey(keys: readonly ApiKey[]): RequestHandler {
-  return (req, res, next) => {
+const unauthorized = (res: Response, message = 'Missing or invalid API key') => {
+  res.set('www-authenticate', 'Bearer realm="vod-ingest"');
+  return new UnauthorizedError(message);
+};
+
+/**
+ * Middleware: `Authorization: Bearer <api key>`, or a direct upload's client token (`ct_…`) when
+ * `uploads` is given, else 401 `UNAUTHORIZED`. Sets `res.locals.caller`. Routes that take API
+ * keys only put `apiKeyOnly` after it.
+ */
+export function requireApiKey(keys: readonly ApiKey[], uploads?: UploadStore): RequestHandler {
+  return route(async (req, res, next) => {
     const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
-    const key = bearer ? match(keys, bearer[1]) : undefined;
-    if (!bearer || !key) {
-      res.set('www-authenticate', 'Bearer realm="vod-ingest"');
-      return next(new UnauthorizedError('Missing or invalid API key'));
+    if (bearer && uploads && bearer[1].startsWith('ct_')) {
+      const upload = await redisCall(uploads.byClientToken(bearer[1]));
+      if (!upload) return next(unauthorized(res, 'Missing, invalid or expired client token'));
+      const caller: Caller = { tenant: upload.tenant, keyId: `upload:${upload.id}`, upload };
+      res.locals.caller = caller;
+      return next();
     }
+    const key = bearer ? match(keys, bearer[1]) : undefined;
+    if (!bearer || !key) return next(unauthorized(res));
     const caller: Caller = { tenant: key.tenant, keyId: key.sha256.subarray(0, 8).toString('hex') };
     res.locals.caller = caller;
     next();
-  };
+  });
 }
+
+/** After `requireApiKey`: a client token opens the client endpoints of its upload, nothing else (401). */
+export const apiKeyOnly: RequestHandler = (_req, res, next) => {
+  next(callerOf(res).upload ? unauthorized(res, 'A client token cannot be used here; use an API key') : undefined);
+};
 
 /** The caller `requireApiKey` authenticated. */
 export function callerOf(res: Response): Caller {

@@ -2,9 +2,10 @@ import type { Queue } from 'bullmq';
 import type { Express, RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { createBaseApp, finishApp, type JobStore, type Logger, type TenantCredentials, type Tenants, type VodApi } from '@vod-ingest/shared';
+import { createBaseApp, finishApp, type JobStore, type Logger, type TenantCredentials, type Tenants, type UploadStore, type VodApi } from '@vod-ingest/shared';
 import { requireAdminToken } from './admin-auth.js';
-import { requireApiKey, type ApiKey } from './api-keys.js';
+import { apiKeyOnly, requireApiKey, type ApiKey } from './api-keys.js';
+import { clientCors, CLIENT_PATHS } from './cors.js';
 import { credentialRoutes } from './credentials.routes.js';
 import type { IngestQueue } from './ingest.queue.js';
 import type { SourcePolicy } from './job-request.checks.js';
@@ -12,7 +13,9 @@ import { jobRoutes } from './jobs.routes.js';
 import { QUEUE_BOARD_PATH, queueBoard } from './queue-board.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit.js';
 import type { SseHub } from './sse-hub.js';
+import { uploadRoutes } from './uploads.routes.js';
 import { VideoOwners } from './video-owners.js';
+import { vodEventRoutes } from './vod-events.routes.js';
 
 export interface AppDeps {
   log: Logger;
@@ -31,6 +34,10 @@ export interface AppDeps {
   jobRateLimit: RateLimitOptions;
   /** Job records and events, on `redis`. */
   jobs: JobStore;
+  /** Direct uploads and their client tokens, on `redis`. */
+  uploads: UploadStore;
+  /** VOD's event notifications at `POST /v1/vod/events` (VOD_CALLBACK_KEY, VOD_CALLBACK_URL). */
+  vodEvents: { key?: string; callbackUrl?: string };
   queue: IngestQueue;
   /** Where sources and callbacks may come from and go to. */
   sourcePolicy: SourcePolicy;
@@ -66,7 +73,15 @@ export function createApp(deps: AppDeps): Express {
     const label: RequestHandler = (_req, res, next) => ((res.locals.metricsRoute = QUEUE_BOARD_PATH), next());
     app.use(QUEUE_BOARD_PATH, label, requireAdminToken(deps.admin.token), queueBoard(deps.admin));
   }
-  app.use('/v1', requireApiKey(deps.apiKeys));
+  const cors = clientCors(deps.tenants);
+  // Before authentication: preflights carry no credentials, VOD signs its callbacks its own way.
+  app.options(CLIENT_PATHS, cors.preflight);
+  app.use(vodEventRoutes({ log: deps.log, redis: deps.redis, jobs: deps.jobs, uploads: deps.uploads, ...deps.vodEvents }));
+  app.use('/v1', requireApiKey(deps.apiKeys, deps.uploads));
+  // A client token opens its upload's client endpoints only.
+  app.use('/v1/jobs', apiKeyOnly);
+  const limit = rateLimit(deps.redis, { ...deps.rateLimit, limitFor: (t) => deps.tenants.get(t).rateLimits.credentials }, deps.log);
+  app.use(uploadRoutes({ log: deps.log, uploads: deps.uploads, tenants: deps.tenants, policy: deps.sourcePolicy, guard: [cors.actual, limit] }));
   app.use(
     credentialRoutes({
       log: deps.log,
@@ -74,7 +89,9 @@ export function createApp(deps: AppDeps): Express {
       tenants: deps.tenants,
       vod: deps.vod,
       owners: new VideoOwners(deps.redis),
-      limit: rateLimit(deps.redis, { ...deps.rateLimit, limitFor: (t) => deps.tenants.get(t).rateLimits.credentials }, deps.log),
+      limit,
+      cors: cors.actual,
+      uploads: deps.uploads,
     }),
   );
   app.use(

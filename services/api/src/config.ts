@@ -90,6 +90,10 @@ export const apiConfigSchema = z
     ADMIN_TOKEN: adminToken,
     /** `1` lets the dashboard retry, clean, pause and remove jobs; read-only by default. */
     ADMIN_QUEUES_WRITABLE: env.bool(false),
+    /** Private key of VOD's signed event notifications (`POST /v1/vod/events`); unset: the route is off. */
+    VOD_CALLBACK_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(8, 'must be at least 8 characters').optional()),
+    /** The callback URL as set in VOD's console (it is part of the signature); default: the URL the request reached. */
+    VOD_CALLBACK_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
     LOG_LEVEL: env.logLevel(),
   })
   .transform((c, ctx) => {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import {
   AppError,
   ValidationError,
+  vodFileNameProblem,
   checkUrlTarget,
   probeUrl,
   resolveIngestPath,
@@ -65,7 +66,7 @@ function sealHeaders(tenant: string, source: JobSource, policy: SourcePolicy): s
 }
 
 /** The same checks as a url source, reported as `CALLBACK_URL_*` on `callbackUrl`. */
-async function checkCallbackUrl(raw: string, policy: SourcePolicy): Promise<void> {
+export async function checkCallbackUrl(raw: string, policy: SourcePolicy): Promise<void> {
   try {
     await checkUrlTarget(raw, { allowlist: policy.allowlist });
   } catch (err) {
@@ -81,7 +82,13 @@ function withFileName(request: JobRequest): JobRequest {
   const { source, target } = request;
   if (target.type !== 'vod' || target.fileName !== undefined) return request;
   const fileName = source.type === 'file' ? path.basename(source.path) : urlBaseName(source.url);
-  return fileName ? { ...request, target: { ...target, fileName } } : request;
+  // VOD refuses a FileName without a media extension: say so now, not after the job was recorded.
+  const problem = fileName === undefined ? 'the source has no usable file name' : vodFileNameProblem(fileName);
+  if (problem) {
+    const message = `${problem}; set target.fileName (for example clip.mp4)`;
+    throw new ValidationError('target.fileName is needed', [{ field: 'target.fileName', message }], 'VALIDATION_FAILED');
+  }
+  return { ...request, target: { ...target, fileName } };
 }
 
 function urlBaseName(raw: string): string | undefined {

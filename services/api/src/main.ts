@@ -11,6 +11,7 @@ import {
   OpenApiVodClient,
   QUEUES,
   TenantCredentials,
+  UploadStore,
 } from '@vod-ingest/shared';
 import { createApp } from './app.js';
 import { apiConfigSchema } from './config.js';
@@ -44,6 +45,8 @@ const app = createApp({
   rateLimit: { limit: config.API_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS },
   jobRateLimit: { limit: config.JOB_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS },
   jobs,
+  uploads: new UploadStore(redis, { prefix: config.KEY_PREFIX }),
+  vodEvents: { key: config.VOD_CALLBACK_KEY, callbackUrl: config.VOD_CALLBACK_URL },
   queue,
   sourcePolicy: {
     ingestRoots: config.INGEST_ROOTS,

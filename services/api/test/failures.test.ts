@@ -90,7 +90,7 @@ describe('credentials refused by the cloud', () => {
     tokens.asked.length = 0;
     const res = await post(api, '/v1/vod/upload-auth', { key: KEYS.acme, body: { title: 'Retry', fileName: 'retry.mov' } });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual(tokens.asked, ['/v1/credentials/client', `/v1/credentials/client?rejected=${encodeURIComponent(revoked.accessKeyId)}`]);
+    assert.deepEqual(tokens.asked, ['/v1/credentials/client?tenant=acme', `/v1/credentials/client?tenant=acme&rejected=${encodeURIComponent(revoked.accessKeyId)}`]);
   });
 
   test('when the fresh one is refused too: 502 CREDENTIALS_REJECTED, no second retry', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { createLogger, createRedis, createRegistry, JobStore, listen, Tenants, type TenantCredentials, type VodApi } from '@vod-ingest/shared';
+import { createLogger, createRedis, createRegistry, JobStore, listen, Tenants, UploadStore, type TenantCredentials, type VodApi } from '@vod-ingest/shared';
 import { startTestRedis, type TestRedis } from '@vod-ingest/shared/testing';
 import type { Server } from 'node:http';
 import { parseApiKeys } from '../src/api-keys.js';
@@ -44,6 +44,8 @@ before(async () => {
     rateLimit: { limit: 100, windowSeconds: 60 },
     jobRateLimit: { limit: 100, windowSeconds: 60 },
     jobs: new JobStore(conn, { prefix: PREFIX }),
+    uploads: new UploadStore(conn, { prefix: PREFIX }),
+    vodEvents: {},
     queue: brokenQueue,
     sourcePolicy: { ingestRoots: [fx.root], allowlist: [] },
     hub: new SseHub({ connect: () => createRedis(redis.url), streamKey: `${PREFIX}:events`, log }),

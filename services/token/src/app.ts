@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createBaseApp, finishApp, requireBearer, route, TENANT_NAME, ValidationError, type Logger } from '@vod-ingest/shared';
-import { credentialKey } from './profiles.js';
+import { credentialKey, isCredentialScope } from './profiles.js';
 import type { TokenBroker } from './token-broker.js';
 
 export interface TokenAppDeps {
@@ -15,9 +15,9 @@ export interface TokenAppDeps {
 }
 
 /**
- * The internal credential API: `GET /v1/credentials/{profile}[?tenant=<name>][&rejected=<accessKeyId>]`
+ * The internal credential API: `GET /v1/credentials/{profile}[?tenant=<name>[&scope=vod|object:<bucket>/<key>]][&rejected=<accessKeyId>]`
  * with the service bearer secret → the profile's current STS credential; with `tenant`, the one
- * scoped to that tenant by its session policy.
+ * scoped to that tenant by its session policy; with `scope`, narrower still (one object, or VOD only).
  */
 export function createApp(deps: TokenAppDeps): Express {
   const app = createBaseApp({
@@ -39,7 +39,11 @@ export function createApp(deps: TokenAppDeps): Express {
       if (tenant !== undefined && (typeof tenant !== 'string' || !TENANT_NAME.test(tenant))) {
         throw new ValidationError('tenant must be a tenant name', [{ field: 'tenant', problem: 'format' }]);
       }
-      const c = await deps.broker.get(credentialKey(profile, tenant), rejected);
+      const scope = req.query.scope;
+      if (scope !== undefined && (typeof scope !== 'string' || !isCredentialScope(scope) || tenant === undefined)) {
+        throw new ValidationError('scope must be vod or object:<bucket>/<key>, with a tenant', [{ field: 'scope', problem: 'format' }]);
+      }
+      const c = await deps.broker.get(credentialKey(profile, tenant, scope), rejected);
       res.set('cache-control', 'no-store');
       res.json({ accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken, expiration: c.expiration, region: c.region });
     }),

@@ -1,4 +1,4 @@
-import { NotFoundError, sessionPolicy, TENANT_NAME, ValidationError, type Tenants } from '@vod-ingest/shared';
+import { checkOssPlace, checkVodUse, NotFoundError, sessionPolicy, TENANT_NAME, ValidationError, type PolicyScope, type Tenants } from '@vod-ingest/shared';
 import type { TokenConfig } from './config.js';
 
 /** A role the token service can assume, and how. */
@@ -12,8 +12,23 @@ export interface RoleProfile {
   policy?: string;
 }
 
-/** The cache key of a profile's credential for `tenant` (or of its unscoped credential). */
-export const credentialKey = (profile: string, tenant?: string) => (tenant ? `${profile}/${tenant}` : profile);
+/**
+ * A credential narrower than the tenant's: `vod` (VOD's upload flow only, for a browser in the
+ * SDK's STS mode) or `object:<bucket>/<key>` (that one object, for a direct upload to OSS).
+ */
+export type CredentialScope = 'vod' | `object:${string}`;
+
+const SCOPE = /^(vod|object:[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\/.+)$/s;
+
+/** Checks a `scope` query value. */
+export const isCredentialScope = (s: string): s is CredentialScope => SCOPE.test(s) && Buffer.byteLength(s) <= 1100;
+
+/** The cache key of a profile's credential for `tenant` (and a narrower scope), or of its unscoped credential. */
+export function credentialKey(profile: string, tenant?: string, scope?: CredentialScope): string {
+  if (!tenant) return profile;
+  if (!scope) return `${profile}/${tenant}`;
+  return scope === 'vod' ? `${profile}/${tenant}/vod` : `${profile}/${tenant}/obj/${Buffer.from(scope.slice('object:'.length)).toString('base64url')}`;
+}
 
 /** The profile part of a credential key (`client/acme` → `client`), for metric labels. */
 export const profileOf = (key: string) => key.split('/')[0];
@@ -35,9 +50,12 @@ export class RoleProfiles {
     return [...this.base.keys()];
   }
 
-  /** The profile a credential key names; 404 for an unknown profile, 400 for a malformed tenant. */
+  /**
+   * The profile a credential key names; 404 for an unknown profile, 400 for a malformed tenant,
+   * 403 `TARGET_NOT_ALLOWED` for a scope outside the tenant's rights (a scope only ever narrows).
+   */
   resolve(key: string): RoleProfile {
-    const [profile, tenant] = key.split('/', 2) as [string, string | undefined];
+    const [profile, tenant, kind, arg] = key.split('/') as [string, string | undefined, string | undefined, string | undefined];
     const base = this.base.get(profile);
     if (!base) throw new NotFoundError(`No credential profile "${profile}"`, 'PROFILE_NOT_FOUND');
     if (tenant === undefined) return base;
@@ -47,8 +65,21 @@ export class RoleProfiles {
       roleArn: base.roleArn,
       sessionName: `${base.sessionName}-${tenant}`.slice(0, 64),
       durationSeconds: base.durationSeconds,
-      policy: sessionPolicy(this.tenants.get(tenant)),
+      policy: sessionPolicy(this.scopeOf(tenant, kind, arg)),
     };
+  }
+
+  private scopeOf(name: string, kind?: string, arg?: string): PolicyScope {
+    const tenant = this.tenants.get(name);
+    if (kind === undefined) return tenant;
+    if (kind === 'vod') {
+      checkVodUse(tenant, {});
+      return { oss: [], vod: true };
+    }
+    const [bucket, ...rest] = Buffer.from(arg ?? '', 'base64url').toString('utf8').split('/');
+    const objectKey = rest.join('/');
+    checkOssPlace(tenant, bucket, objectKey);
+    return { oss: [{ bucket, prefix: objectKey, exact: true }], vod: false };
   }
 }
 

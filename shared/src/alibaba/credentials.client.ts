@@ -10,6 +10,8 @@ export interface TokenServiceCredentialsOptions {
   profile: string;
   /** Scope the credential to this tenant's session policy; unset: the profile's unscoped credential. */
   tenant?: string;
+  /** Narrower than the tenant: `vod` or `object:<bucket>/<key>` (the token service's `scope`). */
+  scope?: string;
   /**
    * Stop using a credential in memory when less than this share of its lifetime (as seen when it
    * arrived) is left, capped at `maxEarlyMs`. Defaults to 0.25 and 5 minutes.
@@ -57,6 +59,7 @@ export class TokenServiceCredentials implements CredentialSource {
   private async fetchOnce(rejectedKeyId?: string): Promise<Credential> {
     const url = new URL(`/v1/credentials/${encodeURIComponent(this.opts.profile)}`, this.opts.url);
     if (this.opts.tenant) url.searchParams.set('tenant', this.opts.tenant);
+    if (this.opts.scope) url.searchParams.set('scope', this.opts.scope);
     if (rejectedKeyId) url.searchParams.set('rejected', rejectedKeyId);
     let res: Response;
     try {
@@ -98,9 +101,17 @@ export class TenantCredentials {
 
   /** Resolves when the token service answers its `/readyz` (Redis reachable), else throws. */
   async ready(): Promise<void> {
-    const res = await fetch(new URL('/readyz', this.opts.url), { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000) });
+    const res = await fetch(new URL('/readyz', this.opts.url), {
+      headers: { authorization: `Bearer ${this.opts.secret}` },
+      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000),
+    });
     await res.body?.cancel();
     if (!res.ok) throw new UnavailableError(`Token service not ready (${res.status})`, { code: 'TOKEN_SERVICE_UNAVAILABLE' });
+  }
+
+  /** A credential narrower than the tenant's (one direct upload's): not kept, the token service caches it. */
+  forScope(tenant: string, scope: string): CredentialSource {
+    return new TokenServiceCredentials({ ...this.opts, tenant, scope });
   }
 
   forTenant(tenant: string): CredentialSource {

@@ -1,4 +1,4 @@
-import type { JobError, JobProgress, JobResult, JobStatus, JobView } from './job.schema.js';
+import type { JobError, JobProgress, JobResult, JobStatus, JobVideo, JobView } from './job.schema.js';
 import type { JobRecord, VodPlacement } from './job.store.js';
 
 const json = <T>(s: string | undefined): T | undefined => (s ? (JSON.parse(s) as T) : undefined);
@@ -19,6 +19,7 @@ export function toRecord(h: Record<string, string>): JobRecord {
     cancelRequested: h.cancel === '1' && h.status === 'running' ? true : undefined,
     result: json<JobResult>(h.result),
     error: json<JobError>(h.error),
+    video: json<JobVideo>(h.video),
     sealedHeaders: h.sealedHeaders,
     vod: json<VodPlacement>(h.vod),
   };

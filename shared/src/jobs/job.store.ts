@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { JobEvent, JobEventType } from './job.events.js';
 import type { JobError, JobProgress, JobRequest, JobResult, JobStatus, JobView, StoredSource } from './job.schema.js';
 import { toRecord } from './job.record.js';
-import { CREATE_LUA, TRANSITION_LUA } from './job.scripts.js';
+import { CREATE_LUA, TRANSITION_LUA, VIDEO_LUA } from './job.scripts.js';
 import { jobKeys, KEY_PREFIX, type JobKeys } from './queues.js';
 
 /** What the store keeps of a job besides its view: facts for the worker, never shown. */
@@ -174,9 +174,43 @@ export class JobStore {
     return this.transition(id, ['running'], '', emit ? 'job.progress' : '', progress, { progress: JSON.stringify(progress) });
   }
 
-  /** Writes the VOD video's placement, before the first byte goes out. */
+  /** Writes the VOD video's placement, before the first byte goes out, and which job the video is (for VOD's callbacks). */
   async placeVod(id: string, vod: VodPlacement): Promise<void> {
-    await this.redis.hset(this.keys.job(id), 'vod', JSON.stringify(vod));
+    await this.redis.multi().hset(this.keys.job(id), 'vod', JSON.stringify(vod)).set(this.keys.video(vod.videoId), id, 'EX', this.ttl).exec();
+  }
+
+  /**
+   * A succeeded vod job's video finished processing (VOD's TranscodeComplete): `video.ready` or
+   * `video.failed`, once. `not-yet` while the job has not succeeded (the callback comes early).
+   */
+  async videoProcessed(id: string, video: { status: 'ready' | 'failed' } & Record<string, unknown>, now = new Date()): Promise<'written' | 'duplicate' | 'not-yet'> {
+    const type = video.status === 'ready' ? 'video.ready' : 'video.failed';
+    const reply = (await this.redis.eval(
+      VIDEO_LUA,
+      3,
+      this.keys.job(id),
+      this.keys.events,
+      this.keys.jobEvents(id),
+      'succeeded',
+      now.toISOString(),
+      JSON.stringify(video),
+      this.maxLen,
+      this.ttl,
+      JSON.stringify(video),
+      type,
+    )) as [number, string];
+    return reply[0] === 1 ? 'written' : reply[0] === 2 ? 'duplicate' : 'not-yet';
+  }
+
+  /** VOD has the job's video (FileUploadComplete): `processing` until it is ready or failed. */
+  async videoUploaded(id: string): Promise<void> {
+    await this.redis.hsetnx(this.keys.job(id), 'video', JSON.stringify({ status: 'processing' }));
+  }
+
+  /** The callbackUrl of a job or upload (`upl_…`), for webhook delivery; undefined once it expired. */
+  async callbackUrlOf(id: string): Promise<string | undefined> {
+    const raw = await this.redis.hget(id.startsWith('upl_') ? this.keys.upload(id) : this.keys.job(id), 'request');
+    return raw ? ((JSON.parse(raw) as { callbackUrl?: string }).callbackUrl ?? undefined) : undefined;
   }
 
   succeed(id: string, result: JobResult, progress: JobProgress, now = new Date()): Promise<JobEvent | null> {
@@ -226,8 +260,8 @@ export class JobStore {
     return (await this.apply(...args)).event;
   }
 
-  /** Runs the transition script: `applied` when the job was in one of `from`. */
-  private async apply(
+  /** Runs the transition script on the job: `applied` when it was in one of `from`. */
+  private apply(
     id: string,
     from: JobStatus[],
     to: JobStatus | '',
@@ -237,22 +271,48 @@ export class JobStore {
     now = new Date(),
     final = false,
   ): Promise<{ applied: boolean; event: JobEvent | null }> {
-    const reply = (await this.redis.eval(
-      TRANSITION_LUA,
-      3,
-      this.keys.job(id),
-      this.keys.events,
-      this.keys.jobEvents(id),
-      from.join(','),
-      to,
-      type,
-      now.toISOString(),
-      JSON.stringify({ ...data, ...(to ? { status: to } : {}) }),
-      this.maxLen,
-      this.ttl,
-      final ? '1' : '',
-      ...Object.entries(fields).flat(),
-    )) as [number, string];
-    return { applied: reply[0] === 1, event: reply[0] === 1 && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null };
+    const keys = { record: this.keys.job(id), events: this.keys.events, subjectEvents: this.keys.jobEvents(id) };
+    return runTransition(this.redis, keys, { from, to, type, data, fields, now, final, maxLen: this.maxLen, ttl: this.ttl });
   }
+}
+
+/** One status change of a record (a job or an upload) and its event, as `TRANSITION_LUA` runs it. */
+export interface Transition {
+  from: readonly string[];
+  /** New status, or '' to keep it. */
+  to: string;
+  /** Event to emit, or '' for none. */
+  type: JobEventType | '';
+  data: object;
+  fields: Record<string, string>;
+  now: Date;
+  /** Ends the record: it expires `ttl` seconds from now. */
+  final: boolean;
+  maxLen: number;
+  ttl: number;
+}
+
+/** Runs `TRANSITION_LUA` on `keys.record`: `applied` when it was in one of `t.from`, with the event written. */
+export async function runTransition(
+  redis: Redis,
+  keys: { record: string; events: string; subjectEvents: string },
+  t: Transition,
+): Promise<{ applied: boolean; event: JobEvent | null }> {
+  const reply = (await redis.eval(
+    TRANSITION_LUA,
+    3,
+    keys.record,
+    keys.events,
+    keys.subjectEvents,
+    t.from.join(','),
+    t.to,
+    t.type,
+    t.now.toISOString(),
+    JSON.stringify({ ...t.data, ...(t.to ? { status: t.to } : {}) }),
+    t.maxLen,
+    t.ttl,
+    t.final ? '1' : '',
+    ...Object.entries(t.fields).flat(),
+  )) as [number, string];
+  return { applied: reply[0] === 1, event: reply[0] === 1 && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null };
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type JobEvent, type JobStore, type Logger } from '@vod-ingest/shared';
+import { eventSubject, type JobEvent, type JobStore, type Logger } from '@vod-ingest/shared';
 import type { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { deliveryJobOptions, WEBHOOK_JOB_NAME, type WebhookJobData } from './webhook.job.js';
 
@@ -153,8 +153,9 @@ export class WebhookDispatcher {
 
   /** The configured endpoints and the job's callbackUrl (gone with the job once it expired). */
   private async endpointsOf(event: JobEvent, callbacks: Map<string, string | undefined>): Promise<string[]> {
-    if (!callbacks.has(event.jobId)) callbacks.set(event.jobId, (await this.opts.store.get(event.jobId))?.callbackUrl);
-    const callbackUrl = callbacks.get(event.jobId);
+    const subject = eventSubject(event);
+    if (!callbacks.has(subject)) callbacks.set(subject, await this.opts.store.callbackUrlOf(subject));
+    const callbackUrl = callbacks.get(subject);
     return [...new Set(callbackUrl ? [...this.opts.webhookUrls, callbackUrl] : this.opts.webhookUrls)];
   }
 
@@ -164,7 +165,7 @@ export class WebhookDispatcher {
     if (!fields || i < 0) return null;
     try {
       const event = JSON.parse(fields[i + 1]) as JobEvent;
-      if (typeof event?.id === 'string' && typeof event.jobId === 'string') return event;
+      if (typeof event?.id === 'string' && typeof eventSubject(event) === 'string') return event;
     } catch {
       // reported below
     }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import { eventSeq, type JobEvent } from '@vod-ingest/shared';
+import { eventSeq, eventSubject, type JobEvent } from '@vod-ingest/shared';
 
 /** What one webhook delivery job carries: the envelope and where it goes, never the secret. */
 export interface WebhookJobData {
@@ -36,11 +36,11 @@ export function eventIdAt(jobId: string, seq: number): string {
 export function parseWebhookJobData(data: unknown): WebhookJobData & { seq: number } {
   const d = data as Partial<WebhookJobData> | null;
   const event = d?.event;
-  if (!d || typeof d.url !== 'string' || !event || typeof event.id !== 'string' || typeof event.jobId !== 'string') {
+  if (!d || typeof d.url !== 'string' || !event || typeof event.id !== 'string' || typeof eventSubject(event) !== 'string') {
     throw new UnrecoverableError('webhook job data must hold an event and a url');
   }
   const seq = eventSeq(event);
-  if (!Number.isInteger(seq) || seq < 1 || event.id !== eventIdAt(event.jobId, seq)) {
+  if (!Number.isInteger(seq) || seq < 1 || event.id !== eventIdAt(eventSubject(event), seq)) {
     throw new UnrecoverableError(`webhook event id ${event.id} is not evt_<jobId>_<seq>`);
   }
   return { event, url: d.url, seq };

@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Agent } from 'undici';
-import { AppError, safeUrl, type JobEvent, type Logger } from '@vod-ingest/shared';
+import { AppError, eventSubject, safeUrl, type JobEvent, type Logger } from '@vod-ingest/shared';
 import type { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { deliveryJobId, eventIdAt, parseWebhookJobData, type WebhookJobData } from './webhook.job.js';
 import type { WebhookMetrics } from './webhook.metrics.js';
@@ -48,17 +48,17 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
     const order = await orderOf(deps, job, d);
     if (order === 'done') return 'skipped';
     if (order === 'wait') return waitForPredecessor(deps, job, d, token);
-    const log = deps.log.child({ jobId: d.event.jobId, eventId: d.event.id, attempt: job.attemptsMade + 1, endpoint: safeUrl(d.url) });
+    const log = deps.log.child({ jobId: eventSubject(d.event), eventId: d.event.id, attempt: job.attemptsMade + 1, endpoint: safeUrl(d.url) });
     return deliver(deps, job, d, log);
   };
 }
 
 /** Whether this event may go now, was done with before (a retry after a restart), or must wait. */
 async function orderOf(deps: WebhookProcessorDeps, job: Job, d: Delivery): Promise<'send' | 'done' | 'wait'> {
-  const gate = await deps.endpoints.gate(d.url, d.event.jobId);
+  const gate = await deps.endpoints.gate(d.url, eventSubject(d.event));
   if (gate >= d.seq) return 'done';
   if (gate === d.seq - 1) return 'send';
-  const prev = await deps.queue.getJobState(deliveryJobId(eventIdAt(d.event.jobId, d.seq - 1), d.url));
+  const prev = await deps.queue.getJobState(deliveryJobId(eventIdAt(eventSubject(d.event), d.seq - 1), d.url));
   // Ended without moving the gate (failed by stalling too often): nothing more comes from it.
   if (prev === 'completed' || prev === 'failed') return 'send';
   // Never queued for this endpoint (added to WEBHOOK_URLS mid-job, or trimmed from the stream
@@ -71,7 +71,7 @@ async function orderOf(deps: WebhookProcessorDeps, job: Job, d: Delivery): Promi
 async function waitForPredecessor(deps: WebhookProcessorDeps, job: Job, d: Delivery, token?: string): Promise<never> {
   await job.moveToDelayed(Date.now() + (deps.orderPollMs ?? 5000), token);
   // The predecessor may have finished, and failed to wake us, between our look and the move.
-  if ((await deps.endpoints.gate(d.url, d.event.jobId)) >= d.seq - 1) await job.promote().catch(() => {});
+  if ((await deps.endpoints.gate(d.url, eventSubject(d.event))) >= d.seq - 1) await job.promote().catch(() => {});
   throw new DelayedError();
 }
 
@@ -119,8 +119,8 @@ async function giveUpOrRetry(deps: WebhookProcessorDeps, job: Job, d: Delivery, 
 
 /** Moves the (endpoint, job) gate past this event and wakes the next event if it sleeps. */
 async function markDone(deps: WebhookProcessorDeps, d: Delivery): Promise<void> {
-  await deps.endpoints.advance(d.url, d.event.jobId, d.seq);
-  const next = await deps.queue.getJob(deliveryJobId(eventIdAt(d.event.jobId, d.seq + 1), d.url));
+  await deps.endpoints.advance(d.url, eventSubject(d.event), d.seq);
+  const next = await deps.queue.getJob(deliveryJobId(eventIdAt(eventSubject(d.event), d.seq + 1), d.url));
   // It may be waking up by itself at the same moment; then promote finds it no longer delayed.
   if (next && (await next.isDelayed())) await next.promote().catch(() => {});
 }

@@ -1,0 +1,2 @@
+export * from './upload.record.js';
+export * from './upload.store.js';
