@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { faultRuleSchema, type FaultInjector } from './faults.js';
 import { readSmallBody, sendJson } from './http-util.js';
+import type { CallbackSender } from './notify/callback-sender.js';
 import type { OssStore } from './oss/store.js';
 import type { VideoStore } from './pop/video-store.js';
 
@@ -12,12 +13,15 @@ export interface AdminDeps {
   faults: FaultInjector;
   oss: OssStore;
   videos: VideoStore;
+  callbacks: CallbackSender;
 }
 
 const rulesBody = z.object({ rules: z.array(faultRuleSchema) });
 
 /**
- * - `GET /__emulator/stats` → `{requests: {Action: n}, faults: {Action: n}, partsReplaced}`; `DELETE` resets.
+ * - `GET /__emulator/stats` → `{requests: {Action: n}, faults: {Action: n}, partsReplaced,
+ *   callbacks: {EventType: {delivered, failed, dropped}}}` (VOD notification tries that got a
+ *   200, tries that failed, events dropped after the last try); `DELETE` resets.
  * - `GET /__emulator/faults`; `POST` adds `{rules: [...]}`; `PUT` replaces; `DELETE` clears.
  * - `GET /__emulator/objects?bucket=b`, `GET /__emulator/uploads`, `GET /__emulator/videos`.
  */
@@ -27,11 +31,12 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
   try {
     switch (route) {
       case 'GET stats':
-        return sendJson(res, 200, { ...deps.faults.stats(), partsReplaced: deps.oss.partsReplaced });
+        return sendJson(res, 200, { ...deps.faults.stats(), partsReplaced: deps.oss.partsReplaced, callbacks: deps.callbacks.stats() });
       case 'DELETE stats':
         deps.faults.resetStats();
         deps.oss.partsReplaced = 0;
-        return sendJson(res, 200, { ...deps.faults.stats(), partsReplaced: 0 });
+        deps.callbacks.resetStats();
+        return sendJson(res, 200, { ...deps.faults.stats(), partsReplaced: 0, callbacks: {} });
       case 'GET faults':
         return sendJson(res, 200, { rules: deps.faults.list() });
       case 'PUT faults':

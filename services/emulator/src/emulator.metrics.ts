@@ -1,7 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { FaultInjector } from './faults.js';
 
-/** Actions the emulator serves; anything else a client names is counted as `Other`, so labels stay bounded. */
+/** Actions the emulator serves (and its simulated VOD transcode); anything else a client names is counted as `Other`, so labels stay bounded. */
 const KNOWN_ACTIONS = new Set([
   'AssumeRole',
   'CreateUploadVideo',
@@ -19,6 +19,7 @@ const KNOWN_ACTIONS = new Set([
   'ListObjects',
   'ListBuckets',
   'PostObject',
+  'Transcode',
 ]);
 
 /**

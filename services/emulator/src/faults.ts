@@ -7,6 +7,8 @@ import { CloudError } from './errors.js';
  * A fault rule: for requests of `action` (or `*`), with probability `rate`, at most `times`
  * times: wait `latencyMs`, then either drop the connection or answer `status`/`code` in the
  * API's own error format. A rule with only latency slows requests down and lets them through.
+ * Action `Transcode` names VOD's simulated processing instead of a request: `code`/`message`
+ * (or `drop`) make the transcode fail with them, `latencyMs` makes it take longer.
  */
 export const faultRuleSchema = z
   .object({
@@ -87,13 +89,17 @@ export class FaultInjector {
     return this.rules.map((r) => ({ ...r.rule, id: r.id, applied: r.applied }));
   }
 
-  /** Counts the request and decides its faults (latencies add up; the first error or drop wins). */
-  decide(action: string): FaultDecision {
-    this.requests.set(action, (this.requests.get(action) ?? 0) + 1);
+  /**
+   * Counts the request and decides its faults (latencies add up; the first error or drop wins).
+   * `internal`: a step of the emulator's own (a transcode), not a client's request — not
+   * counted as a request, and only rules that name it apply, since `*` means every request.
+   */
+  decide(action: string, opts: { internal?: boolean } = {}): FaultDecision {
+    if (!opts.internal) this.requests.set(action, (this.requests.get(action) ?? 0) + 1);
     const decision: FaultDecision = { latencyMs: 0, drop: false };
     for (const active of this.rules) {
       const { rule } = active;
-      if (rule.action !== '*' && rule.action !== action) continue;
+      if (rule.action !== action && (rule.action !== '*' || opts.internal)) continue;
       if (rule.times !== undefined && active.applied >= rule.times) continue;
       if (this.random() >= rule.rate) continue;
       active.applied++;

@@ -1,3 +1,4 @@
+import { createHmac, randomUUID } from 'node:crypto';
 import * as Core from '@alicloud/openapi-core';
 import * as StsModule from '@alicloud/sts20150401';
 import OSS from 'ali-oss';
@@ -96,4 +97,42 @@ export function ossClient(emu: TestEmulator, creds: Partial<StsCredentials> & { 
     authorizationV4: opts.v4 ?? false,
     timeout: opts.timeout ?? 120_000,
   } as OSS.Options);
+}
+
+/** aliyun-upload-vod's `aliyunEncodeURI`: encodeURIComponent plus `!'()*`, `~` kept. */
+function webSdkEncode(v: string): string {
+  return encodeURIComponent(v)
+    .replace(/\+/g, '%20').replace(/\*/g, '%2A').replace(/%7E/g, '~')
+    .replace(/!/g, '%21').replace(/\(/g, '%28').replace(/\)/g, '%29').replace(/'/g, '%27');
+}
+
+/**
+ * The URL of a VOD call exactly as Alibaba's web upload SDK (aliyun-upload-vod 1.0.6,
+ * `Data.getUploadAuth`) builds it in STS mode: every parameter in the query, sorted by name,
+ * `Format=JSON` and a `RequestId`, signed HMAC-SHA1 over `GET&%2F&<encoded query>` — and no
+ * `Timestamp`. `extra` overrides or adds parameters (a Timestamp, say) before signing.
+ */
+export function webSdkVodUrl(
+  emu: TestEmulator,
+  creds: { accessKeyId: string; accessKeySecret: string; securityToken: string },
+  action: string,
+  params: Record<string, string>,
+  extra: Record<string, string> = {},
+): string {
+  const all: Record<string, string> = {
+    AccessKeyId: creds.accessKeyId,
+    SecurityToken: creds.securityToken,
+    Action: action,
+    ...params,
+    Version: '2017-03-21',
+    Format: 'JSON',
+    SignatureMethod: 'HMAC-SHA1',
+    SignatureVersion: '1.0',
+    SignatureNonce: randomUUID(),
+    RequestId: randomUUID(),
+    ...extra,
+  };
+  const query = Object.keys(all).sort().map((k) => `${webSdkEncode(k)}=${webSdkEncode(all[k])}`).join('&');
+  const signature = createHmac('sha1', `${creds.accessKeySecret}&`).update(`GET&${webSdkEncode('/')}&${webSdkEncode(query)}`).digest('base64');
+  return `${emu.url}/?${query}&Signature=${webSdkEncode(signature)}`;
 }

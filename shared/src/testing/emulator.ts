@@ -16,6 +16,14 @@ export interface FaultRuleInput {
   retryAfterSeconds?: number;
 }
 
+/** What `GET /__emulator/stats` answers. */
+export interface EmulatorStats {
+  requests: Record<string, number>;
+  faults: Record<string, number>;
+  partsReplaced: number;
+  callbacks: Record<string, { delivered: number; failed: number; dropped: number }>;
+}
+
 /** A running emulator process with its admin API at hand. */
 export interface TestEmulator {
   readonly proc: ServiceProcess;
@@ -30,8 +38,12 @@ export interface TestEmulator {
   readonly bucket: string;
   readonly vodBucket: string;
   readonly region: string;
-  /** Requests and injected faults per action; `partsReplaced` counts UploadParts that re-sent a part OSS already held. */
-  stats(): Promise<{ requests: Record<string, number>; faults: Record<string, number>; partsReplaced: number }>;
+  /**
+   * Requests and injected faults per action; `partsReplaced` counts UploadParts that re-sent a
+   * part OSS already held; `callbacks`, per VOD event type, notification tries answered 200
+   * (`delivered`), tries that failed (`failed`) and events given up after three tries (`dropped`).
+   */
+  stats(): Promise<EmulatorStats>;
   resetStats(): Promise<void>;
   addFaults(rules: FaultRuleInput[]): Promise<void>;
   clearFaults(): Promise<void>;
@@ -44,8 +56,33 @@ export interface StartEmulatorOptions {
   tokenTtlSeconds?: number;
   /** Defaults to true. */
   admin?: boolean;
+  /** EMULATOR_CORS_ORIGINS: origins the bucket (and POP) CORS rule allows. Emulator default: `*`. */
+  corsOrigins?: string[];
+  /** EMULATOR_VOD_CALLBACK_URL: where VOD event notifications go. Emulator default: none sent. */
+  vodCallbackUrl?: string;
+  /** EMULATOR_VOD_CALLBACK_KEY: the callback's private key (signs notifications). */
+  vodCallbackKey?: string;
+  /** EMULATOR_VOD_PROCESSING_MS: simulated transcoding time. Emulator default: 2000. */
+  processingMs?: number;
+  /** EMULATOR_VOD_CALLBACK_RETRY_MS: pause before each notification retry. Emulator default: 1000. */
+  callbackRetryMs?: number;
+  /** EMULATOR_VOD_CALLBACK_TIMEOUT_MS: a notification try's deadline. Emulator default: 5000. */
+  callbackTimeoutMs?: number;
   /** More environment for the process. */
   env?: Record<string, string>;
+}
+
+/** The environment the options above stand for (only those given). */
+function optionEnv(o: StartEmulatorOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (o.tokenTtlSeconds) env.EMULATOR_TOKEN_TTL_SECONDS = String(o.tokenTtlSeconds);
+  if (o.corsOrigins) env.EMULATOR_CORS_ORIGINS = o.corsOrigins.join(',');
+  if (o.vodCallbackUrl) env.EMULATOR_VOD_CALLBACK_URL = o.vodCallbackUrl;
+  if (o.vodCallbackKey) env.EMULATOR_VOD_CALLBACK_KEY = o.vodCallbackKey;
+  if (o.processingMs !== undefined) env.EMULATOR_VOD_PROCESSING_MS = String(o.processingMs);
+  if (o.callbackRetryMs !== undefined) env.EMULATOR_VOD_CALLBACK_RETRY_MS = String(o.callbackRetryMs);
+  if (o.callbackTimeoutMs !== undefined) env.EMULATOR_VOD_CALLBACK_TIMEOUT_MS = String(o.callbackTimeoutMs);
+  return env;
 }
 
 /** Starts the emulator as a child process on a free port with its own data directory. */
@@ -65,7 +102,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     EMULATOR_DATA_DIR: dataDir,
     EMULATOR_ADMIN: options.admin === false ? '0' : '1',
     LOG_LEVEL: 'info',
-    ...(options.tokenTtlSeconds ? { EMULATOR_TOKEN_TTL_SECONDS: String(options.tokenTtlSeconds) } : {}),
+    ...optionEnv(options),
     ...options.env,
   };
   const proc = startServiceProcess('emulator', env);

@@ -1,11 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@vod-ingest/shared';
+import { OSS_EXPOSED_HEADERS, type CorsPolicy } from '../cors.js';
 import { CredentialAuthority, KeyError, ossKeyError, type ResolvedKey } from '../credentials.js';
 import { CloudError } from '../errors.js';
 import { applyFaults, type FaultInjector } from '../faults.js';
-import { drain, parseRawQuery, readSmallBody } from '../http-util.js';
+import { drain, readSmallBody } from '../http-util.js';
+import { objectUrl, parseOssRequest, type OssRequest } from './addressing.js';
 import { authorizeOss } from './authorize.js';
-import { checkRequestTime, parseOssAuthorization, verifyOssSignature, type SignedTarget } from './signature.js';
+import { getObject, listParts, objectHeaders, requireParam } from './reads.js';
+import { newRequestId, sendXml } from './reply.js';
+import { checkRequestTime, parseOssAuthorization, verifyOssSignature } from './signature.js';
 import type { ObjectMeta, OssStore } from './store.js';
 import { parseCompleteBody, toXml } from './xml.js';
 
@@ -17,59 +21,23 @@ export interface OssDeps {
   hostId: string;
   /** The emulated region: the region field of the resource names session policies match. */
   region: string;
+  /** The bucket CORS rule (every bucket shares it). */
+  cors: CorsPolicy;
+  /**
+   * Told of every object that became complete (PutObject, CompleteMultipartUpload) before the
+   * client hears of it, so what it records (a VOD video's status) is visible once the client is
+   * answered. Its failures are logged, never the upload's.
+   */
+  onObjectComplete?: (object: CompletedObject) => Promise<void>;
 }
 
-interface OssRequest extends SignedTarget {
-  action: string;
-  params: Map<string, string | null>;
-}
-
-/** Names the OSS operation a request is, as the cloud's docs and our counters call it. */
-function classify(method: string, bucket: string | undefined, key: string | undefined, params: Map<string, string | null>): string {
-  if (!bucket) return 'ListBuckets';
-  if (!key) return method === 'GET' ? 'ListObjects' : `Bucket${method}`;
-  switch (method) {
-    case 'PUT':
-      return params.has('uploadId') && params.has('partNumber') ? 'UploadPart' : 'PutObject';
-    case 'GET':
-      return params.has('uploadId') ? 'ListParts' : 'GetObject';
-    case 'HEAD':
-      return 'HeadObject';
-    case 'DELETE':
-      return params.has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
-    case 'POST':
-      if (params.has('uploads')) return 'InitiateMultipartUpload';
-      if (params.has('uploadId')) return 'CompleteMultipartUpload';
-      return 'PostObject';
-    default:
-      return `Object${method}`;
-  }
-}
-
-export function parseOssRequest(req: IncomingMessage): OssRequest {
-  const raw = req.url ?? '/';
-  const q = raw.indexOf('?');
-  const rawPath = q < 0 ? raw : raw.slice(0, q);
-  const query = parseRawQuery(q < 0 ? '' : raw.slice(q));
-  const decoded = decodePath(rawPath);
-  const slash = decoded.indexOf('/', 1);
-  const bucket = slash < 0 ? decoded.slice(1) || undefined : decoded.slice(1, slash);
-  const key = slash < 0 ? undefined : decoded.slice(slash + 1) || undefined;
-  const params = new Map(query.map((p) => [p.key, p.value]));
-  const method = (req.method ?? 'GET').toUpperCase();
-  return { method, bucket, key, query, params, action: classify(method, bucket, key, params) };
-}
-
-function decodePath(p: string): string {
-  try {
-    return decodeURIComponent(p);
-  } catch {
-    throw new CloudError(400, 'InvalidURI', 'Couldn\'t parse the specified URI.');
-  }
-}
-
-function newRequestId(): string {
-  return Array.from({ length: 24 }, () => '0123456789ABCDEF'[Math.floor(Math.random() * 16)]).join('');
+/** An object that has just become complete. */
+export interface CompletedObject {
+  bucket: string;
+  key: string;
+  size: number;
+  /** The object's URL as the client addressed it. */
+  url: string;
 }
 
 /** Serves one OSS request: faults, authentication, then the operation. */
@@ -78,9 +46,10 @@ export async function handleOss(req: IncomingMessage, res: ServerResponse, deps:
   res.setHeader('x-oss-request-id', requestId);
   res.setHeader('server', 'AliyunOSS');
   res.setHeader('date', new Date().toUTCString());
+  deps.cors.applyToAnswer(req, res, OSS_EXPOSED_HEADERS);
   let action = 'Unknown';
   try {
-    const r = parseOssRequest(req);
+    const r = parseOssRequest(req, (b) => deps.store.hasBucket(b));
     action = r.action;
     if (await applyFaults(deps.faults, action, req, (s) => ({ 'retry-after': String(s) }))) return;
     const key = authenticate(req, r, deps.authority);
@@ -119,26 +88,6 @@ function userMetaOf(req: IncomingMessage): Record<string, string> {
   return meta;
 }
 
-function objectHeaders(meta: ObjectMeta): Record<string, string> {
-  const h: Record<string, string> = {
-    etag: meta.etag,
-    'x-oss-hash-crc64ecma': meta.crc64,
-    'content-type': meta.contentType,
-    'last-modified': meta.lastModified,
-    'x-oss-object-type': meta.objectType,
-    'x-oss-storage-class': 'Standard',
-    'accept-ranges': 'bytes',
-  };
-  for (const [k, v] of Object.entries(meta.userMeta)) h[`x-oss-meta-${k}`] = v;
-  return h;
-}
-
-function requireParam(r: OssRequest, name: string): string {
-  const v = r.params.get(name);
-  if (!v) throw new CloudError(400, 'InvalidArgument', `Missing or empty ${name}.`, { ArgumentName: name });
-  return v;
-}
-
 async function execute(req: IncomingMessage, res: ServerResponse, r: OssRequest, _key: ResolvedKey, deps: OssDeps): Promise<void> {
   const { store } = deps;
   const bucket = r.bucket!;
@@ -152,6 +101,7 @@ async function execute(req: IncomingMessage, res: ServerResponse, r: OssRequest,
         userMeta: userMetaOf(req),
         contentMd5,
       });
+      await announce(req, r, meta, deps);
       res.writeHead(200, { etag: meta.etag, 'x-oss-hash-crc64ecma': meta.crc64, 'content-length': 0 });
       res.end();
       return;
@@ -186,9 +136,10 @@ async function execute(req: IncomingMessage, res: ServerResponse, r: OssRequest,
       const parts = parseCompleteBody(body);
       if (!parts) throw new CloudError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
       const meta = await store.completeUpload(bucket, objectKey, requireParam(r, 'uploadId'), parts);
+      await announce(req, r, meta, deps);
       const xml = toXml('CompleteMultipartUploadResult', {
         EncodingType: undefined,
-        Location: `${req.headers.host ? `http://${req.headers.host}` : ''}/${bucket}/${objectKey}`,
+        Location: objectUrl(req, r),
         Bucket: bucket,
         Key: objectKey,
         ETag: meta.etag,
@@ -209,88 +160,17 @@ async function execute(req: IncomingMessage, res: ServerResponse, r: OssRequest,
   }
 }
 
-async function getObject(req: IncomingMessage, res: ServerResponse, r: OssRequest, store: OssStore): Promise<void> {
-  const meta = await store.headObject(r.bucket!, r.key!);
-  const range = parseRange(req.headers.range, meta.size);
-  const headers = objectHeaders(meta);
-  if (range) {
-    res.writeHead(206, { ...headers, 'content-length': range.end - range.start + 1, 'content-range': `bytes ${range.start}-${range.end}/${meta.size}` });
-  } else {
-    res.writeHead(200, { ...headers, 'content-length': meta.size });
+async function announce(req: IncomingMessage, r: OssRequest, meta: ObjectMeta, deps: OssDeps): Promise<void> {
+  if (!deps.onObjectComplete) return;
+  try {
+    await deps.onObjectComplete({ bucket: meta.bucket, key: meta.key, size: meta.size, url: objectUrl(req, r) });
+  } catch (err) {
+    deps.log.error({ err, bucket: meta.bucket, key: meta.key }, 'ObjectCompleteHookFailed');
   }
-  if (meta.size === 0) {
-    res.end();
-    return;
-  }
-  const stream = store.readObject(r.bucket!, r.key!, range);
-  stream.on('error', () => res.destroy());
-  stream.pipe(res);
-}
-
-/**
- * A single `bytes=a-b` range. Like OSS, a syntactically invalid range is ignored (whole object);
- * one that starts past the end is 416 InvalidRange.
- */
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0) return undefined;
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-    if (m[2] !== '' && Number(m[2]) < start) return undefined;
-  }
-  if (start >= size) {
-    throw new CloudError(416, 'InvalidRange', 'The requested range cannot be satisfied.', { RangeRequested: header, ActualObjectSize: String(size) });
-  }
-  return { start, end };
-}
-
-async function listParts(res: ServerResponse, r: OssRequest, store: OssStore): Promise<void> {
-  const uploadId = requireParam(r, 'uploadId');
-  const all = await store.listParts(r.bucket!, r.key!, uploadId);
-  const maxParts = Math.min(Number(r.params.get('max-parts') ?? 1000) || 1000, 1000);
-  const marker = Number(r.params.get('part-number-marker') ?? 0) || 0;
-  const after = all.filter((p) => p.partNumber > marker);
-  const page = after.slice(0, maxParts);
-  const truncated = after.length > page.length;
-  sendXml(
-    res,
-    200,
-    toXml('ListPartsResult', {
-      Bucket: r.bucket!,
-      Key: r.key!,
-      UploadId: uploadId,
-      PartNumberMarker: marker,
-      NextPartNumberMarker: page.length ? page[page.length - 1].partNumber : marker,
-      MaxParts: maxParts,
-      IsTruncated: truncated,
-      Part: page.map((p) => ({
-        PartNumber: p.partNumber,
-        LastModified: p.lastModified,
-        ETag: p.etag,
-        HashCrc64ecma: p.crc64,
-        Size: p.size,
-      })),
-    }),
-  );
 }
 
 function notImplemented(what: string): CloudError {
   return new CloudError(501, 'NotImplemented', `${what} is not implemented by the vod-ingest emulator.`);
-}
-
-function sendXml(res: ServerResponse, status: number, xml: string, headers: Record<string, string> = {}): void {
-  const body = Buffer.from(xml);
-  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': body.length, ...headers });
-  res.end(body);
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string, deps: OssDeps, action: string): void {

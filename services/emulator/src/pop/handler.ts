@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@vod-ingest/shared';
+import { POP_EXPOSED_HEADERS, type CorsPolicy } from '../cors.js';
 import { KeyError, popKeyError, type CredentialAuthority, type ResolvedKey } from '../credentials.js';
 import { CloudError } from '../errors.js';
 import { applyFaults, type FaultInjector } from '../faults.js';
@@ -21,6 +22,8 @@ export interface PopDeps {
   sts: StsOptions;
   vod: VodOptions;
   hostId: string;
+  /** Browsers call VOD cross-origin (the web upload SDK's CreateUploadVideo). */
+  cors: CorsPolicy;
 }
 
 /** `host`: the Host the caller used, for URLs that point back at us. */
@@ -29,6 +32,9 @@ type Handler = (params: Map<string, string>, caller: ResolvedKey, host: string) 
 /** True when a request is for a POP API (STS or VOD) rather than OSS. */
 export function isPopRequest(req: IncomingMessage): boolean {
   if (req.headers['x-acs-version'] || req.headers['x-acs-action']) return true;
+  // A preflight names the headers its request will carry instead of sending them.
+  const requested = String(req.headers['access-control-request-headers'] ?? '');
+  if (req.method === 'OPTIONS' && /(^|,)\s*x-acs-/i.test(requested)) return true;
   const url = req.url ?? '/';
   return url.startsWith('/?') && /[?&]Version=/.test(url) && /[?&]Action=/.test(url);
 }
@@ -56,6 +62,7 @@ export function createPopHandler(deps: PopDeps) {
 
   return async function handlePop(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID().toUpperCase();
+    deps.cors.applyToAnswer(req, res, POP_EXPOSED_HEADERS);
     let action = 'Unknown';
     try {
       const raw = req.url ?? '/';
@@ -87,14 +94,31 @@ export function createPopHandler(deps: PopDeps) {
       const e = err instanceof CloudError ? err : new CloudError(500, 'InternalError', 'The request processing has failed due to some unknown error.');
       if (!(err instanceof CloudError)) deps.log.error({ err, action }, 'PopInternalError');
       else deps.log.debug({ action, code: e.code, status: e.status }, 'PopRequestRejected');
-      sendJson(
-        res,
-        e.status,
-        { RequestId: requestId, HostId: deps.hostId, Code: e.code, Message: e.message, Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(e.code)}` },
-        e.headers,
-      );
+      sendPopError(res, e, requestId, deps.hostId);
     }
   };
+}
+
+function sendPopError(res: ServerResponse, e: CloudError, requestId: string, hostId: string): void {
+  const recommend = `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(e.code)}`;
+  sendJson(res, e.status, { RequestId: requestId, HostId: hostId, Code: e.code, Message: e.message, Recommend: recommend }, e.headers);
+}
+
+/** Answers an `OPTIONS` preflight for a POP API before authentication, by the same CORS rule as OSS. */
+export function handlePopPreflight(req: IncomingMessage, res: ServerResponse, deps: Pick<PopDeps, 'cors' | 'hostId'>): void {
+  drain(req);
+  const verdict = deps.cors.preflight(req, POP_EXPOSED_HEADERS);
+  if (!verdict.allowed) {
+    return sendPopError(res, new CloudError(403, 'AccessForbidden', 'CORSResponse: This CORS request is not allowed.'), randomUUID().toUpperCase(), deps.hostId);
+  }
+  res.writeHead(200, { ...verdict.headers, 'content-length': 0 });
+  res.end();
+}
+
+function checkTimestamp(stamp: string): void {
+  const t = Date.parse(stamp);
+  if (Number.isNaN(t)) throw new CloudError(400, 'InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.');
+  if (Math.abs(Date.now() - t) > MAX_SKEW_MS) throw new CloudError(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
 }
 
 function authenticate(
@@ -111,10 +135,10 @@ function authenticate(
   if (!accessKeyId || (!acs3 && !params.get('Signature'))) {
     throw new CloudError(400, 'MissingParameter', 'The input parameter "AccessKeyId" or "Signature" that is mandatory for processing this request is not supplied.');
   }
-  const stamp = acs3 ? String(req.headers['x-acs-date'] ?? '') : (params.get('Timestamp') ?? '');
-  const t = Date.parse(stamp);
-  if (Number.isNaN(t)) throw new CloudError(400, 'InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.');
-  if (Math.abs(Date.now() - t) > MAX_SKEW_MS) throw new CloudError(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
+  // Alibaba's web upload SDK signs its v2 GETs without a Timestamp and VOD serves them; then the
+  // nonce alone (checked below) stops a replay. A Timestamp that is sent must be good.
+  const stamp = acs3 ? String(req.headers['x-acs-date'] ?? '') : params.get('Timestamp');
+  if (stamp !== undefined) checkTimestamp(stamp);
 
   const token = acs3 ? (req.headers['x-acs-security-token'] as string | undefined) : params.get('SecurityToken');
   let key: ResolvedKey;

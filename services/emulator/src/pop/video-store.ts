@@ -1,6 +1,9 @@
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
+/** GetVideoInfo's statuses the emulator moves a video through. */
+export type VideoStatus = 'Uploading' | 'UploadSucc' | 'Transcoding' | 'Normal' | 'TranscodeFail';
+
 export interface VideoRecord {
   videoId: string;
   title: string;
@@ -16,6 +19,8 @@ export interface VideoRecord {
   storageLocation: string;
   userData?: string;
   creationTime: string;
+  /** Absent in records written before statuses were kept: then the object's existence decides. */
+  status?: VideoStatus;
 }
 
 /** VOD's media library: one JSON file, rewritten atomically on every change. */
@@ -37,6 +42,18 @@ export class VideoStore {
 
   get(videoId: string): VideoRecord | undefined {
     return this.videos.get(videoId);
+  }
+
+  /** The video whose source file is `bucket`/`key`, if any. */
+  byObject(bucket: string, key: string): VideoRecord | undefined {
+    for (const v of this.videos.values()) if (v.bucket === bucket && v.object === key) return v;
+    return undefined;
+  }
+
+  /** Records a new status; the change is visible at once, the file follows. */
+  async setStatus(videoId: string, status: VideoStatus): Promise<void> {
+    const video = this.videos.get(videoId);
+    if (video) await this.put({ ...video, status });
   }
 
   all(): VideoRecord[] {

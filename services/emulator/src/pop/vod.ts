@@ -4,7 +4,7 @@ import type { CredentialAuthority } from '../credentials.js';
 import { CloudError } from '../errors.js';
 import type { OssStore } from '../oss/store.js';
 import { isoSeconds } from './sts.js';
-import type { VideoRecord, VideoStore } from './video-store.js';
+import type { VideoRecord, VideoStatus, VideoStore } from './video-store.js';
 
 export interface VodOptions {
   authority: CredentialAuthority;
@@ -101,6 +101,7 @@ export async function createUploadVideo(params: Map<string, string>, opts: VodOp
     storageLocation,
     userData,
     creationTime: isoSeconds(Date.now()),
+    status: 'Uploading',
   };
   await opts.videos.put(video);
   return uploadReply(video, opts, host);
@@ -110,7 +111,16 @@ export async function refreshUploadVideo(params: Map<string, string>, opts: VodO
   return uploadReply(videoOf(params, opts), opts, host);
 }
 
-/** GetVideoInfo: `Uploading` until the object exists in the VOD bucket, then `UploadSucc`. */
+/** The object decides until the video processor has recorded more (records from before it, too). */
+function statusOf(video: VideoRecord, size: number | undefined): VideoStatus {
+  if (size === undefined) return 'Uploading';
+  return !video.status || video.status === 'Uploading' ? 'UploadSucc' : video.status;
+}
+
+/**
+ * GetVideoInfo: `Uploading` until the object exists in the VOD bucket, then what the video
+ * processor recorded (`UploadSucc`, `Transcoding`, `Normal`, `TranscodeFail`).
+ */
 export async function getVideoInfo(params: Map<string, string>, opts: VodOptions): Promise<Record<string, unknown>> {
   const video = videoOf(params, opts);
   let size: number | undefined;
@@ -126,7 +136,7 @@ export async function getVideoInfo(params: Map<string, string>, opts: VodOptions
       Description: video.description,
       CateId: video.cateId,
       Tags: video.tags,
-      Status: size === undefined ? 'Uploading' : 'UploadSucc',
+      Status: statusOf(video, size),
       Size: size ?? 0,
       CreationTime: video.creationTime,
       StorageLocation: video.storageLocation,
