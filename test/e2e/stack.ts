@@ -6,6 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobEvent, JobView } from '@vod-ingest/shared';
 import {
+  freePort,
   startEmulator,
   startHttpService,
   startTestRedis,
@@ -29,6 +30,11 @@ export interface StackOptions {
   apiEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
   tokenEnv?: Record<string, string>;
+  /**
+   * VOD event notifications: the emulator sends them (after `processingMs`, default 300) to the
+   * api's `/v1/vod/events`, signed with a key both are given.
+   */
+  vodCallbacks?: { processingMs?: number };
   /** The tenants file of api, workers and token service; default: acme owns the emulator's bucket and uses VOD. */
   tenants?: (bucket: string) => Record<string, TestTenant>;
 }
@@ -56,7 +62,12 @@ export interface Stack {
 export const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const [redis, emu] = await Promise.all([startTestRedis(o.redis), startEmulator(o.emulator)]);
+  const apiPort = o.vodCallbacks ? await freePort() : 0;
+  const callbackKey = randomBytes(16).toString('hex');
+  const emulatorOptions: StartEmulatorOptions = o.vodCallbacks
+    ? { ...o.emulator, vodCallbackUrl: `http://127.0.0.1:${apiPort}/v1/vod/events`, vodCallbackKey: callbackKey, processingMs: o.vodCallbacks.processingMs ?? 300, callbackRetryMs: 300 }
+    : (o.emulator ?? {});
+  const [redis, emu] = await Promise.all([startTestRedis(o.redis), startEmulator(emulatorOptions)]);
   // By default acme owns the emulator's bucket and uses VOD; globex is an API_KEYS-only tenant (VOD, no OSS).
   const tenantsFile = writeTenantsFile(o.tenants?.(emu.bucket) ?? { acme: { vod: true, oss: [{ bucket: emu.bucket, prefix: '' }] } });
   const token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: { TENANTS_FILE: tenantsFile, ...o.tokenEnv } });
@@ -75,7 +86,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     HOST: '127.0.0.1',
     PORT: '0',
   };
-  const api = await startHttpService('api', { ...common, API_KEYS: `acme:${KEYS.acme},globex:${KEYS.globex}`, API_RATE_LIMIT: '100000', ...o.apiEnv });
+  const callbackEnv: Record<string, string> = o.vodCallbacks ? { PORT: String(apiPort), VOD_CALLBACK_KEY: callbackKey } : {};
+  const api = await startHttpService('api', { ...common, API_KEYS: `acme:${KEYS.acme},globex:${KEYS.globex}`, API_RATE_LIMIT: '100000', ...callbackEnv, ...o.apiEnv });
   const workerEnv = { ...common, OSS_ENDPOINT: emu.url, WEBHOOK_SECRET: webhookSecret, JOB_LOCK_SECONDS: '5', SHUTDOWN_GRACE_SECONDS: '10', ...o.workerEnv };
   const workers: TestService[] = [];
   const startWorker = async (env: Record<string, string> = {}) => {
