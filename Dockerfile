@@ -36,6 +36,7 @@ COPY --from=build /app/shared/dist shared/dist
 COPY --from=build /app/services/emulator/dist services/emulator/dist
 COPY --from=build /app/services/token/dist services/token/dist
 COPY --from=build /app/services/api/dist services/api/dist
+COPY --from=build /app/services/api/public services/api/public
 COPY --from=build /app/services/worker/dist services/worker/dist
 # Writable places for the non-root user; a named volume mounted on one of them starts with this owner.
 RUN mkdir -p /srv/media/inbox /var/lib/vod-ingest/emulator /app/.data \

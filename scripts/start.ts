@@ -33,12 +33,14 @@ interface LocalSecrets {
   emulatorSecret: string;
   headersKey: string;
   webhookSecret: string;
+  vodCallbackKey: string;
 }
 
 function localSecrets(): LocalSecrets {
   const file = path.join(dataDir, 'local-secrets.json');
   const fresh = () => ({
     headersKey: randomBytes(32).toString('base64'),
+    vodCallbackKey: randomBytes(18).toString('base64url'),
     webhookSecret: `whsec_${randomBytes(24).toString('base64')}`,
     apiKey: `local_${randomBytes(18).toString('base64url')}`,
     serviceSecret: randomBytes(24).toString('base64url'),
@@ -137,6 +139,9 @@ if (useEmulator) {
     EMULATOR_ACCESS_KEY_SECRET: secrets.emulatorSecret,
     EMULATOR_DATA_DIR: path.join(dataDir, 'emulator'),
     EMULATOR_PUBLIC_URL: emulatorUrl,
+    // VOD's event notifications go to the api, signed as VOD signs them.
+    EMULATOR_VOD_CALLBACK_URL: `http://127.0.0.1:${ports.api}/v1/vod/events`,
+    EMULATOR_VOD_CALLBACK_KEY: secrets.vodCallbackKey,
   }, 'EmulatorListening');
 }
 const cloud: Record<string, string> = useEmulator
@@ -185,7 +190,11 @@ await service('token', ports.token, {
   CLIENT_ROLE_ARN: env.CLIENT_ROLE_ARN ?? 'acs:ram::1000000000000000:role/vod-ingest-client',
 });
 // API_KEYS, when given, sits beside the tenants file (its tenants: VOD, no OSS target).
-await service('api', ports.api, { ...common, ...(env.API_KEYS ? { API_KEYS: env.API_KEYS } : {}) });
+await service('api', ports.api, {
+  ...common,
+  ...(env.API_KEYS ? { API_KEYS: env.API_KEYS } : {}),
+  ...(useEmulator ? { VOD_CALLBACK_KEY: secrets.vodCallbackKey } : env.VOD_CALLBACK_KEY ? { VOD_CALLBACK_KEY: env.VOD_CALLBACK_KEY } : {}),
+});
 const workerEnv = { ...common, WEBHOOK_SECRET: env.WEBHOOK_SECRET ?? secrets.webhookSecret };
 await Promise.all([service('worker-1', ports.worker, workerEnv), service('worker-2', ports.worker + 1, workerEnv)]);
 
@@ -202,6 +211,7 @@ vod-ingest is up.
 
   Inbox      ${inbox}  (file sources must be under INGEST_ROOTS)
   Workers    metrics at http://localhost:${ports.worker}/metrics and :${ports.worker + 1}
+  Demo       ${apiUrl}/demo/${ownTenants ? `#key=${secrets.apiKey}` : ''}  (upload from your browser with Alibaba's SDK)
 
   Try it:
   head -c 20000000 /dev/urandom > ${path.join(inbox, 'clip.mp4')}

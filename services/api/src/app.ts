@@ -6,6 +6,7 @@ import { createBaseApp, finishApp, type JobStore, type Logger, type TenantCreden
 import { requireAdminToken } from './admin-auth.js';
 import { apiKeyOnly, requireApiKey, type ApiKey } from './api-keys.js';
 import { clientCors, CLIENT_PATHS } from './cors.js';
+import { demoRoutes } from './demo.routes.js';
 import { credentialRoutes } from './credentials.routes.js';
 import type { IngestQueue } from './ingest.queue.js';
 import type { SourcePolicy } from './job-request.checks.js';
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): Express {
   const cors = clientCors(deps.tenants);
   // Before authentication: preflights carry no credentials, VOD signs its callbacks its own way.
   app.options(CLIENT_PATHS, cors.preflight);
+  app.use(demoRoutes());
   app.use(vodEventRoutes({ log: deps.log, redis: deps.redis, jobs: deps.jobs, uploads: deps.uploads, ...deps.vodEvents }));
   app.use('/v1', requireApiKey(deps.apiKeys, deps.uploads));
   // A client token opens its upload's client endpoints only.
