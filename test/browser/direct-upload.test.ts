@@ -11,7 +11,7 @@ describe('direct uploads from a browser with aliyun-upload-vod', { skip: skipWit
   let shortLived: UploadReply;
 
   before(async () => {
-    b = await startBrowserStack();
+    b = await startBrowserStack({ demo: true });
     const r = await b.createUpload({ target: { type: 'vod', title: 'Short-lived', fileName: 'short.mp4' }, expiresInSeconds: 60 });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     shortLived = r.body;
@@ -134,6 +134,52 @@ describe('direct uploads from a browser with aliyun-upload-vod', { skip: skipWit
     };
     assert.equal(await fromPage(b.pageOrigin), 'status 200');
     assert.equal(await fromPage(b.pageOrigin.replace('127.0.0.1', 'localhost')), 'blocked: TypeError');
+  });
+
+  test('the demo page: the API key from the URL fragment creates the upload, the SDK uploads with the client token only, the page shows the parts, upload.completed and video.ready', async () => {
+    const demo = b.demo!;
+    const file = await b.makeFile('holiday.mp4', 3 * 1024 * 1024 + 5);
+    const page = await b.browser.newPage();
+    try {
+      await page.goto(`${demo.origin}/demo`);
+      assert.equal(page.url(), `${demo.origin}/demo/`);
+      assert.equal(await page.isVisible('#no-key'), true);
+      assert.equal(await page.isDisabled('#go'), true);
+
+      await page.goto(`${demo.origin}/demo/#key=${KEYS.acme}`);
+      await page.reload();
+      assert.equal(await page.isVisible('#no-key'), false);
+      await page.setInputFiles('#file', file);
+      await page.fill('#title', 'Holiday');
+      await page.click('#go');
+      await page.locator('#log li', { hasText: 'video.ready' }).waitFor({ timeout: 60_000 });
+      const log = await page.locator('#log li').allTextContents();
+      const at = (s: string) => log.findIndex((l) => l.includes(s));
+      assert.ok(at('SDK: upload succeeded') >= 0 && at('SDK: upload succeeded') < at('video.ready'), log.join('\n'));
+      assert.ok(at('upload.completed') >= 0 && at('upload.completed') < at('video.ready'), log.join('\n'));
+      assert.match(String(await page.textContent('#parts')), /^4 parts of 1\.0 MiB done \(multipart upload \w+\)$/);
+      assert.equal(await page.textContent('#percent'), '100%');
+
+      // The key went out once, in the Authorization of POST /v1/uploads; never in a URL.
+      assert.ok(demo.requests.every((r) => !r.url.includes(KEYS.acme)));
+      const withKey = demo.requests.filter((r) => r.authorization === `Bearer ${KEYS.acme}`).map((r) => `${r.method} ${r.url}`);
+      assert.deepEqual(withKey, ['POST /v1/uploads']);
+      const uploadAuth = demo.requests.filter((r) => r.url === '/v1/vod/upload-auth');
+      assert.ok(uploadAuth.length === 1 && uploadAuth[0].authorization?.startsWith('Bearer ct_'), JSON.stringify(uploadAuth));
+
+      const id = /upl_\w+/.exec(log[0])?.[0];
+      const view = (await (await fetch(`${b.stack.api.url}/v1/uploads/${id}`, { headers: { authorization: `Bearer ${KEYS.acme}` } })).json()) as UploadReply & {
+        result?: { size?: number; videoId?: string };
+      };
+      assert.equal(view.status, 'ready');
+      assert.equal(view.target.title, 'Holiday');
+      assert.equal(view.result?.size, 3 * 1024 * 1024 + 5);
+      const { videos } = await b.stack.emu.admin<{ videos: Array<{ videoId: string; bucket: string; object: string }> }>('GET', 'videos');
+      const video = videos.find((v) => v.videoId === view.videoId)!;
+      assert.equal(await objectDigest(b.stack.emu, video.bucket, video.object), await fileDigest(file));
+    } finally {
+      await page.close();
+    }
   });
 
   test('an expired client token is 401 everywhere', async () => {

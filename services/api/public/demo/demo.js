@@ -5,8 +5,6 @@
   'use strict';
   const $ = function (id) { return document.getElementById(id); };
   const key = new URLSearchParams(location.hash.slice(1)).get('key');
-  // The statuses of GET /v1/uploads/{id} and the events they stand for.
-  const STATUS_EVENTS = { uploaded: 'upload.completed', ready: 'video.ready', failed: 'upload.failed', expired: 'upload expired' };
 
   function log(text, cls) {
     const li = document.createElement('li');
@@ -67,18 +65,21 @@
     if (text) log(text, type === 'failed' ? 'error' : '');
   }
 
-  // Polls the upload with the client token until it is ready, failed or expired.
+  // Polls the upload with the client token until it is ready, failed or expired. A poll may miss
+  // a status (VOD can be quick), so events are read from the view's fields, not its status alone.
   async function follow(upload) {
-    let last = upload.status;
+    const seen = {};
     for (;;) {
       await new Promise(function (r) { setTimeout(r, 1000); });
       const res = await fetch('/v1/uploads/' + encodeURIComponent(upload.id), { headers: { authorization: 'Bearer ' + upload.clientToken } });
       if (!res.ok) return log('GET /v1/uploads/' + upload.id + ': ' + res.status + '; stopped following', 'error');
       const view = await res.json();
-      if (view.status === last) continue;
-      last = view.status;
-      log((STATUS_EVENTS[last] || last) + (view.videoId ? ' (video ' + view.videoId + ')' : ''), STATUS_EVENTS[last] ? 'event' : '');
-      if (last === 'ready' || last === 'failed' || last === 'expired') return;
+      const once = function (name, text, cls) { if (!seen[name]) { seen[name] = true; log(text, cls); } };
+      if (view.status === 'uploading') once('uploading', 'status: uploading (video ' + view.videoId + ')');
+      if (view.result) once('completed', 'upload.completed: ' + (view.result.size === undefined ? '' : view.result.size + ' bytes ') + 'stored as video ' + view.videoId, 'event');
+      if (view.status === 'ready') return log('video.ready: VOD finished processing video ' + view.videoId, 'event');
+      if (view.status === 'failed') return log('failed: ' + (view.error ? view.error.code + ' ' + view.error.message : ''), 'error');
+      if (view.status === 'expired') return log('the upload expired before it completed', 'error');
     }
   }
 })();
