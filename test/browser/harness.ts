@@ -7,7 +7,7 @@ import type { JobEvent } from '@vod-ingest/shared';
 import { freePort } from '@vod-ingest/shared/testing';
 import { KEYS, startStack, writeRandomFile, type Stack } from '../e2e/stack.js';
 import { startReceiver, type Receiver } from '../e2e/webhook-receiver.js';
-import { startDemoServer, startPageServer, type DemoServer } from './page-server.js';
+import { startPageServer } from './page-server.js';
 import { startTlsFront, TELEMETRY_HOST, vodHost, type TlsFront } from './tls-front.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -19,8 +19,6 @@ export interface BrowserStackOptions {
   tokenTtlSeconds?: number;
   /** EMULATOR_VOD_PROCESSING_MS: from the upload to the video's processing events. Default 500. */
   processingMs?: number;
-  /** Also serve the api's demo page (see `startDemoServer`). */
-  demo?: boolean;
 }
 
 export interface UploadReply {
@@ -44,8 +42,6 @@ export interface BrowserStack {
   /** Origin of the tenant's page: allowed in acme's `origins`. */
   pageOrigin: string;
   browser: Browser;
-  /** The demo page's server, with `demo: true`. */
-  demo?: DemoServer;
   /** A scratch directory for files to pick. */
   dir: string;
   /** `POST /v1/uploads` as the tenant's backend calls it (API key). */
@@ -73,8 +69,9 @@ export async function startBrowserStack(o: BrowserStackOptions = {}): Promise<Br
   const { chromium } = await import('playwright-core');
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const vodCallbackKey = randomBytes(16).toString('hex');
-  const [hooks, callbacks, pages, apiPort, emulatorPort, demoPort] = await Promise.all([startReceiver(webhookSecret), startReceiver(webhookSecret), startPageServer(), freePort(), freePort(), freePort()]);
-  const corsOrigins = [pages.origin, ...(o.demo ? [`http://127.0.0.1:${demoPort}`] : [])];
+  const [hooks, callbacks, pages, apiPort, emulatorPort] = await Promise.all([startReceiver(webhookSecret), startReceiver(webhookSecret), startPageServer(), freePort(), freePort()]);
+  // The tenant's page, and the api's own demo page (/demo/).
+  const corsOrigins = [pages.origin, `http://127.0.0.1:${apiPort}`];
   const dir = mkdtempSync(path.join(tmpdir(), 'vod-ingest-browser-'));
   const stoppers: Array<() => Promise<unknown>> = [() => hooks.close(), () => callbacks.close(), () => pages.close(), async () => rmSync(dir, { recursive: true, force: true })];
   try {
@@ -96,8 +93,6 @@ export async function startBrowserStack(o: BrowserStackOptions = {}): Promise<Br
       workerEnv: { WEBHOOK_SECRET: webhookSecret, WEBHOOK_URLS: hooks.url },
     });
     stoppers.unshift(() => stack.stop());
-    const demo = o.demo ? await startDemoServer(stack.api.url, demoPort) : undefined;
-    if (demo) stoppers.unshift(() => demo.close());
     const front = await startTlsFront({ emulatorPort: stack.emu.port, region: stack.emu.region });
     stoppers.unshift(() => front.close());
     const browser = await chromium.launch({
@@ -117,7 +112,6 @@ export async function startBrowserStack(o: BrowserStackOptions = {}): Promise<Br
       front,
       pageOrigin: pages.origin,
       browser,
-      demo,
       dir,
       async createUpload(body, key = KEYS.acme) {
         const res = await fetch(`${stack.api.url}/v1/uploads`, {

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import express from 'express';
-import { demoFiles, demoRoutes } from '../../services/api/src/demo.routes.js';
+import { demoFiles } from '../../services/api/src/demo.routes.js';
 
 const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css' };
 
@@ -31,31 +30,3 @@ export async function startPageServer(): Promise<PageServer> {
   };
 }
 
-/** The api's demo page (`demoRoutes`) in an app of its own on `port`, with `/v1` forwarded to the api: the page sees one origin, as when app.ts serves it. */
-export interface DemoServer extends PageServer {
-  /** Every request the page made to its origin. */
-  requests: Array<{ method: string; url: string; authorization?: string }>;
-}
-
-export async function startDemoServer(apiUrl: string, port: number): Promise<DemoServer> {
-  const api = new URL(apiUrl);
-  const requests: DemoServer['requests'] = [];
-  const app = express();
-  app.use((req, _res, next) => (requests.push({ method: req.method, url: req.originalUrl, authorization: req.headers.authorization }), next()));
-  app.use(demoRoutes());
-  app.use('/v1', (req, res) => {
-    const upstream = request({ host: api.hostname, port: api.port, method: req.method, path: req.originalUrl, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
-  const server = app.listen(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    requests,
-    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-  };
-}
