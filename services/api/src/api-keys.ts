@@ -71,14 +71,14 @@ const unauthorized = (res: Response, message = 'Missing or invalid API key') => 
 export function requireApiKey(keys: readonly ApiKey[], uploads?: UploadStore): RequestHandler {
   return route(async (req, res, next) => {
     const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
-    if (bearer && uploads && bearer[1].startsWith('ct_')) {
+    const key = bearer ? match(keys, bearer[1]) : undefined;
+    if (bearer && !key && uploads && bearer[1].startsWith('ct_')) {
       const upload = await redisCall(uploads.byClientToken(bearer[1]));
       if (!upload) return next(unauthorized(res, 'Missing, invalid or expired client token'));
       const caller: Caller = { tenant: upload.tenant, keyId: `upload:${upload.id}`, upload };
       res.locals.caller = caller;
       return next();
     }
-    const key = bearer ? match(keys, bearer[1]) : undefined;
     if (!bearer || !key) return next(unauthorized(res));
     const caller: Caller = { tenant: key.tenant, keyId: key.sha256.subarray(0, 8).toString('hex') };
     res.locals.caller = caller;

@@ -37,6 +37,8 @@ export interface AppDeps {
   jobs: JobStore;
   /** Direct uploads and their client tokens, on `redis`. */
   uploads: UploadStore;
+  /** Where direct uploads to OSS land, to check them (OSS_ENDPOINT, OSS_PATH_STYLE, region). */
+  oss: { endpoint: string; pathStyle?: boolean; region: string };
   /** VOD's event notifications at `POST /v1/vod/events` (VOD_CALLBACK_KEY, VOD_CALLBACK_URL). */
   vodEvents: { key?: string; callbackUrl?: string };
   queue: IngestQueue;
@@ -83,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
   // A client token opens its upload's client endpoints only.
   app.use('/v1/jobs', apiKeyOnly);
   const limit = rateLimit(deps.redis, { ...deps.rateLimit, limitFor: (t) => deps.tenants.get(t).rateLimits.credentials }, deps.log);
-  app.use(uploadRoutes({ log: deps.log, uploads: deps.uploads, tenants: deps.tenants, policy: deps.sourcePolicy, guard: [cors.actual, limit] }));
+  app.use(uploadRoutes({ log: deps.log, uploads: deps.uploads, tenants: deps.tenants, policy: deps.sourcePolicy, guard: [cors.actual, limit], credentials: deps.credentials, oss: deps.oss }));
   app.use(
     credentialRoutes({
       log: deps.log,

@@ -64,6 +64,10 @@ export const apiConfigSchema = z
     TENANTS_FILE: tenantsFileVar,
     TOKEN_SERVICE_URL: z.string().url().default('http://127.0.0.1:3001'),
     TOKEN_SERVICE_SECRET: z.string({ error: 'required: the token service bearer secret' }).min(1),
+    /** OSS endpoint of direct uploads to OSS (checked at /complete); defaults to `https://oss-<region>.aliyuncs.com`. */
+    OSS_ENDPOINT: z.string().url().optional(),
+    /** Path-style OSS requests (an emulator reached by host name); unset: only for localhost endpoints. */
+    OSS_PATH_STYLE: env.bool(false),
     /** VOD endpoint; defaults to `vod.<region>.aliyuncs.com`. The emulator's is `http://localhost:9100`. */
     VOD_ENDPOINT: z.string().min(1).optional(),
     ALIBABA_CLOUD_REGION_ID: z.string().regex(/^[a-z]{2,}-[a-z0-9-]+$/, 'a region id such as cn-shanghai').default('cn-shanghai'),
@@ -108,6 +112,7 @@ export const apiConfigSchema = z
     ...c,
     port: c.PORT ?? c.API_PORT,
     vodEndpoint: c.VOD_ENDPOINT ?? `vod.${c.ALIBABA_CLOUD_REGION_ID}.aliyuncs.com`,
+    ossEndpoint: c.OSS_ENDPOINT ?? `https://oss-${c.ALIBABA_CLOUD_REGION_ID}.aliyuncs.com`,
   }));
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;

@@ -47,6 +47,7 @@ const app = createApp({
   jobs,
   uploads: new UploadStore(redis, { prefix: config.KEY_PREFIX }),
   vodEvents: { key: config.VOD_CALLBACK_KEY, callbackUrl: config.VOD_CALLBACK_URL },
+  oss: { endpoint: config.ossEndpoint, pathStyle: config.OSS_PATH_STYLE || undefined, region: config.ALIBABA_CLOUD_REGION_ID },
   queue,
   sourcePolicy: {
     ingestRoots: config.INGEST_ROOTS,

@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import {
+  AliOssStore,
   AppError,
   checkJobTarget,
   jobRequestSchema,
@@ -9,6 +10,7 @@ import {
   uploadView,
   validate,
   type Logger,
+  type TenantCredentials,
   type Tenants,
   type UploadRecord,
   type UploadStore,
@@ -26,6 +28,10 @@ export interface UploadRoutesDeps {
   policy: SourcePolicy;
   /** Runs before each client route (CORS, rate limit). */
   guard: RequestHandler[];
+  /** The token service's `client` profile: the one-object credential that checks an oss upload. */
+  credentials: TenantCredentials;
+  /** Where oss uploads land (OSS_ENDPOINT, OSS_PATH_STYLE). */
+  oss: { endpoint: string; pathStyle?: boolean; region: string };
 }
 
 /** Default and bounds of a client token's life. */
@@ -87,6 +93,27 @@ export function uploadRoutes(deps: UploadRoutesDeps): Router {
 
   router.get('/v1/uploads/:id', noStore, ...deps.guard, route(async (req, res) => {
     res.json(uploadView(await uploadOf(deps, res, String(req.params.id))));
+  }));
+
+  // An oss upload has no VOD to report it: the client (or the backend) says it is done, and the
+  // object itself is checked — it exists, within maxBytes — before upload.completed.
+  router.post('/v1/uploads/:id/complete', noStore, ...deps.guard, route(async (req, res) => {
+    const upload = await uploadOf(deps, res, String(req.params.id));
+    const t = upload.target;
+    if (t.type !== 'oss') throw new AppError('UPLOAD_NOT_OSS', "VOD reports a vod upload's completion itself", { status: 409 });
+    if (upload.status === 'created' || upload.status === 'uploading') {
+      const credentials = deps.credentials.forScope(upload.tenant, `object:${t.bucket}/${t.key}`);
+      const store = new AliOssStore({ ...deps.oss, bucket: t.bucket, credentials });
+      const object = await store.head(t.key);
+      if (!object) throw new AppError('UPLOAD_INCOMPLETE', `Nothing is stored at ${t.bucket}/${t.key} yet`, { status: 409 });
+      if (upload.maxBytes !== undefined && object.size > upload.maxBytes) {
+        await deps.uploads.failed(upload.id, { code: 'UPLOAD_TOO_LARGE', message: `The object is ${object.size} bytes; the upload allowed ${upload.maxBytes}`, retryable: false });
+      } else {
+        await deps.uploads.completed(upload.id, { bucket: t.bucket, key: t.key, size: object.size }, true);
+      }
+      deps.log.info({ tenant: upload.tenant, uploadId: upload.id, size: object.size }, 'UploadCompleted');
+    }
+    res.json(uploadView((await redisCall(deps.uploads.get(upload.id)))!));
   }));
 
   return router;

@@ -66,6 +66,7 @@ export function startApi(s: { redisUrl: string; emu: TestEmulator; tokenUrl: str
     TOKEN_SERVICE_URL: s.tokenUrl,
     TOKEN_SERVICE_SECRET: s.tokenSecret,
     VOD_ENDPOINT: s.emu.url,
+    OSS_ENDPOINT: s.emu.url,
     ALIBABA_CLOUD_REGION_ID: s.emu.region,
     LOG_LEVEL: 'info',
     ...env,

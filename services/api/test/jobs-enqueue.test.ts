@@ -46,6 +46,7 @@ before(async () => {
     jobs: new JobStore(conn, { prefix: PREFIX }),
     uploads: new UploadStore(conn, { prefix: PREFIX }),
     vodEvents: {},
+    oss: { endpoint: 'http://127.0.0.1:9', region: 'cn-shanghai' },
     queue: brokenQueue,
     sourcePolicy: { ingestRoots: [fx.root], allowlist: [] },
     hub: new SseHub({ connect: () => createRedis(redis.url), streamKey: `${PREFIX}:events`, log }),

@@ -135,6 +135,29 @@ describe('direct uploads: the client token', () => {
     assert.match(ticket.videoId, /^[0-9a-f]{32}$/);
   });
 
+  test('an oss upload is completed by /complete after the object is checked: upload.completed once; too big fails it', async () => {
+    const key = 'acme/direct/complete.bin';
+    const u = await createUpload({ target: { type: 'oss', bucket: emu.bucket, key }, maxBytes: 1000 });
+    const early = await call(api, 'POST', `/v1/uploads/${u.id}/complete`, { key: u.clientToken });
+    assert.deepEqual([early.status, early.body.error?.code], [409, 'UPLOAD_INCOMPLETE']);
+    const sts = (await call<StsTokenReply>(api, 'POST', '/v1/sts-tokens', { key: u.clientToken })).body;
+    await clientOss(sts, { endpoint: emu.url, bucket: emu.bucket }).put(key, Buffer.alloc(600, 1));
+    const done = await call<{ status: string; result: { size: number } }>(api, 'POST', `/v1/uploads/${u.id}/complete`, { key: u.clientToken });
+    assert.deepEqual([done.status, done.body.status, done.body.result.size], [200, 'uploaded', 600]);
+    assert.equal((await call(api, 'POST', `/v1/uploads/${u.id}/complete`, { key: KEYS.acme })).status, 200, 'again: the same answer');
+    assert.deepEqual((await eventsOf(u.id)).map((e) => e.type), ['upload.completed']);
+
+    const bigKey = 'acme/direct/big.bin';
+    const big = await createUpload({ target: { type: 'oss', bucket: emu.bucket, key: bigKey }, maxBytes: 100 });
+    const bigSts = (await call<StsTokenReply>(api, 'POST', '/v1/sts-tokens', { key: big.clientToken })).body;
+    await clientOss(bigSts, { endpoint: emu.url, bucket: emu.bucket }).put(bigKey, Buffer.alloc(101, 1));
+    const refused = await call<{ status: string; error: { code: string } }>(api, 'POST', `/v1/uploads/${big.id}/complete`, { key: big.clientToken });
+    assert.deepEqual([refused.body.status, refused.body.error.code], ['failed', 'UPLOAD_TOO_LARGE']);
+    assert.deepEqual((await eventsOf(big.id)).map((e) => e.type), ['upload.failed']);
+    const vod = await vodUpload();
+    assert.equal((await call(api, 'POST', `/v1/uploads/${vod.id}/complete`, { key: vod.clientToken })).status, 409);
+  });
+
   test('an expired client token is a 401', async () => {
     const u = await vodUpload();
     await conn.pexpire(`${PREFIX}:client-token:${createHash('sha256').update(u.clientToken).digest('hex')}`, 1);
