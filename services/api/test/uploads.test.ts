@@ -22,6 +22,7 @@ before(async () => {
   const TENANTS_FILE = writeTenantsFile({
     acme: { vod: true, oss: [{ bucket: emu.bucket, prefix: 'acme/' }], origins: [ORIGIN] },
     globex: { vod: true, origins: [OTHER_ORIGIN] },
+    limited: { vod: true, rateLimits: { credentials: 2 } },
   });
   token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: { TENANTS_FILE } });
   api = await startApi({ redisUrl: redis.url, emu, tokenUrl: token.url, tokenSecret: token.secret }, { TENANTS_FILE, VOD_CALLBACK_KEY: CALLBACK_KEY, API_RATE_LIMIT: '1000' });
@@ -165,6 +166,17 @@ describe('direct uploads: the client token', () => {
     assert.equal((await call(api, 'GET', `/v1/uploads/${u.id}`, { key: u.clientToken })).status, 401);
     assert.equal((await call(api, 'POST', '/v1/sts-tokens', { key: u.clientToken })).status, 401);
   });
+});
+
+test("a tenant's own rate limit from the tenants file wins over API_RATE_LIMIT", async () => {
+  const statuses = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await call(api, 'POST', '/v1/sts-tokens', { key: KEYS.limited });
+    statuses.push(r.status);
+    if (i === 0) assert.equal(r.headers.get('ratelimit-limit'), '2');
+  }
+  assert.deepEqual(statuses, [200, 200, 429]);
+  assert.equal((await call(api, 'POST', '/v1/sts-tokens', { key: KEYS.acme })).status, 200, 'acme keeps API_RATE_LIMIT');
 });
 
 describe('CORS on the client endpoints', () => {
