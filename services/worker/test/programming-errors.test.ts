@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { getEventListeners } from 'node:events';
 import { after, before, test } from 'node:test';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Registry } from 'prom-client';
@@ -56,7 +57,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function deps(vod: VodApi): IngestDeps {
+function deps(vod: VodApi, shutdown = new AbortController().signal): IngestDeps {
   return {
     jobs,
     tenants: new Tenants([{ name: 'acme', apiKeys: [], oss: [{ bucket: 'media-bucket', prefix: '' }], vod: {}, origins: [], rateLimits: {}, configured: true }]),
@@ -66,7 +67,7 @@ function deps(vod: VodApi): IngestDeps {
     metrics: createWorkerMetrics(new Registry()),
     log: quiet,
     defaults: { partSize: 1024 * 1024, parallel: 2, retryCount: 0, retryDurationMs: 10 },
-    shutdown: new AbortController().signal,
+    shutdown,
   };
 }
 
@@ -121,4 +122,15 @@ test('contrast: the same job with a good title meets the dead endpoint and is re
   assert.equal(r.record.status, 'queued', 'back on the queue for the next attempt');
   assert.equal(r.record.error?.code, 'NETWORK_ERROR');
   assert.equal(r.record.error?.retryable, true);
+});
+
+test("each attempt takes its listener off the worker's shared shutdown signal when it ends (no leak over many jobs)", async () => {
+  const shutdown = new AbortController();
+  const processor = createIngestProcessor(deps(throwingVod(new TypeError('boom')), shutdown.signal));
+  for (let i = 0; i < 50; i++) {
+    const { job } = (await jobs.create('acme', vodJob(`Clip ${i}`))) as { job: { id: string } };
+    const bull = { data: { jobId: job.id, tenant: 'acme' }, attemptsStarted: 1, attemptsMade: 0, opts: { attempts: 3 } } as unknown as Job<IngestJobData>;
+    await processor(bull, 'lock-token').catch(() => {});
+  }
+  assert.equal(getEventListeners(shutdown.signal, 'abort').length, 0);
 });

@@ -71,13 +71,13 @@ class IngestRun {
   }
 
   async execute(): Promise<JobResult | { status: string }> {
-    const watch = this.watchForStop();
+    const unwatch = this.watchForStop();
     try {
       return await this.upload();
     } catch (err) {
       return await this.handleFailure(err);
     } finally {
-      clearInterval(watch);
+      unwatch();
       await this.source?.cleanup().catch((err: unknown) => this.log.warn({ err }, 'SourceCleanupFailed'));
     }
   }
@@ -135,17 +135,25 @@ class IngestRun {
       .catch((err: unknown) => this.log.warn({ err }, 'ProgressNotSaved'));
   }
 
-  /** Polls the cancel flag (and follows the worker's shutdown) so the upload stops at a part boundary. */
-  private watchForStop(): NodeJS.Timeout {
+  /**
+   * Polls the cancel flag (and follows the worker's shutdown) so the upload stops at a part
+   * boundary. Returns what undoes it: the listener on the shared shutdown signal must go with the
+   * job, or every job would leave one behind.
+   */
+  private watchForStop(): () => void {
     const onShutdown = () => this.stop.abort('shutdown');
     if (this.deps.shutdown.aborted) onShutdown();
     this.deps.shutdown.addEventListener('abort', onShutdown, { once: true });
-    return setInterval(() => {
+    const timer = setInterval(() => {
       this.deps.jobs.isCancelRequested(this.record.id).then(
         (yes) => yes && !this.stop.signal.aborted && this.stop.abort('cancel'),
         () => {}, // Redis away: the next poll tries again
       );
     }, this.deps.cancelPollMs ?? 500).unref();
+    return () => {
+      clearInterval(timer);
+      this.deps.shutdown.removeEventListener('abort', onShutdown);
+    };
   }
 
   private async handleFailure(err: unknown): Promise<{ status: string }> {
