@@ -7,6 +7,10 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---- build: every dependency, tsc -b for shared and the four services --------------------------
 FROM ${NODE_IMAGE} AS build
+# g++, make and Python for node-gyp: npm ci builds the CRC-64 addon (packages/crc64-native) against
+# this Node's own headers.
+RUN apt-get update && apt-get install -y --no-install-recommends g++ make python3 \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # Manifests first, so the npm ci layer is reused until a dependency changes.
 COPY package.json package-lock.json ./
@@ -15,7 +19,10 @@ COPY services/emulator/package.json services/emulator/
 COPY services/token/package.json services/token/
 COPY services/api/package.json services/api/
 COPY services/worker/package.json services/worker/
+COPY packages/crc64-native/ packages/crc64-native/
 RUN npm ci --no-audit --no-fund
+# The toolchain is here, so an addon that did not build is a broken image, not a fallback.
+RUN node -p "'crc64-native kernel: ' + require('@vod-ingest/crc64-native').kernel"
 COPY tsconfig.base.json tsconfig.build.json ./
 COPY shared/ shared/
 COPY services/ services/
@@ -31,7 +38,11 @@ COPY services/emulator/package.json services/emulator/
 COPY services/token/package.json services/token/
 COPY services/api/package.json services/api/
 COPY services/worker/package.json services/worker/
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY packages/crc64-native/package.json packages/crc64-native/
+# No toolchain here: the addon built in the build stage is copied in below.
+RUN CRC64_NATIVE_SKIP_BUILD=1 npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/packages/crc64-native/index.js packages/crc64-native/
+COPY --from=build /app/packages/crc64-native/build/Release/crc64_native.node packages/crc64-native/build/Release/
 COPY --from=build /app/shared/dist shared/dist
 COPY --from=build /app/services/emulator/dist services/emulator/dist
 COPY --from=build /app/services/token/dist services/token/dist

@@ -1,12 +1,14 @@
 /**
  * CRC-64/ECMA throughput, side by side with MD5 (which OSS ETags need anyway) and the npm
- * implementations, on the same buffer in one run. Not a timed test: it prints MB/s and ratios.
+ * implementations, on the same buffer in one run: vod-ingest's Crc64 with its addon (what runs in
+ * production when the addon is built) and with the JS code forced (its fallback). Not a timed
+ * test: it prints MB/s and the ratios to MD5 and to the JS code.
  *   npm run bench:crc64 [-- --mib 256 --rounds 3]
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { Crc64 } from '@vod-ingest/shared';
+import { Crc64, crc64Backend, useCrc64Native } from '@vod-ingest/shared';
 
 const { values } = parseArgs({ options: { mib: { type: 'string', default: '256' }, rounds: { type: 'string', default: '3' } } });
 const size = Number(values.mib) * 1024 * 1024;
@@ -21,10 +23,22 @@ function chunked(b: Buffer, each: (c: Buffer) => void): void {
 }
 /** `sample`: time on only this many bytes (for implementations too slow for the whole buffer). */
 type Impl = { name: string; run: (b: Buffer) => unknown; sample?: number };
+function vodIngest(native: boolean): (b: Buffer) => unknown {
+  return (b) => {
+    useCrc64Native(native);
+    const c = new Crc64();
+    chunked(b, (x) => c.update(x));
+    useCrc64Native(true);
+    return c.digestString();
+  };
+}
+const backend = crc64Backend();
 const impls: Impl[] = [
-  { name: 'vod-ingest Crc64 (slicing-by-8, JS)', run: (b) => { const c = new Crc64(); chunked(b, (x) => c.update(x)); return c.digestString(); } },
+  { name: 'vod-ingest Crc64 (slicing-by-8, JS)', run: vodIngest(false) },
   { name: 'node:crypto md5 (OpenSSL, native)', run: (b) => { const h = createHash('md5'); chunked(b, (x) => h.update(x)); return h.digest('hex'); } },
 ];
+if (backend.native) impls.push({ name: `vod-ingest Crc64 (addon, ${backend.kernel})`, run: vodIngest(true) });
+else console.log(`(no addon row: ${backend.reason})`);
 // Optional comparisons: the npm packages, when installed (devDependencies).
 for (const [name, load, sample] of [
   // Per-chunk calls (throughput only; their running-CRC APIs differ).
@@ -39,10 +53,12 @@ for (const [name, load, sample] of [
   }
 }
 
-// The npm packages must agree on the check value before they are timed.
+// Every CRC row must agree with the JS code on the check value, and the addon also on a long
+// unaligned slice (its carry-less path starts at 256 bytes), before it is timed.
 const check = Buffer.from('123456789');
-const expected = new Crc64().update(check).digest();
-for (const impl of impls.slice(2)) {
+const expected = vodIngest(false)(check);
+const slice = buf.subarray(3, 3 + CHUNK + 5);
+for (const impl of impls.filter((i) => i !== impls[1])) {
   let got: unknown;
   try {
     got = impl.run(check);
@@ -51,8 +67,9 @@ for (const impl of impls.slice(2)) {
     continue;
   }
   const asBig = typeof got === 'bigint' ? got : typeof got === 'string' ? BigInt(/^[0-9]+$/.test(got) ? got : `0x${got}`) : BigInt(String(got));
-  if (asBig !== expected) console.log(`warning: ${impl.name} gives ${String(got)} for "123456789"`);
+  if (asBig.toString() !== expected) console.log(`warning: ${impl.name} gives ${String(got)} for "123456789"`);
 }
+if (backend.native && vodIngest(true)(slice) !== vodIngest(false)(slice)) throw new Error('the addon disagrees with the JS code');
 
 function mbps(impl: Impl): number {
   const data = impl.sample ? buf.subarray(0, impl.sample) : buf;
@@ -69,5 +86,6 @@ function mbps(impl: Impl): number {
 
 console.log(`CRC-64 vs MD5 on one ${values.mib} MiB buffer, best of ${rounds} (Node ${process.version})`);
 const results = impls.map((i) => ({ name: i.name, mbps: mbps(i) }));
-const md5 = results[1].mbps;
-for (const r of results) console.log(`${r.name.padEnd(40)} ${r.mbps.toFixed(r.mbps < 10 ? 3 : 0).padStart(8)} MB/s   ratio to md5 ${(r.mbps / md5).toFixed(r.mbps / md5 < 0.01 ? 5 : 2)}`);
+const [jsCode, md5] = [results[0].mbps, results[1].mbps];
+const ratio = (x: number): string => x.toFixed(x < 0.01 ? 5 : 2).padStart(7);
+for (const r of results) console.log(`${r.name.padEnd(40)} ${r.mbps.toFixed(r.mbps < 10 ? 3 : 0).padStart(8)} MB/s   ratio to md5 ${ratio(r.mbps / md5)}   to JS ${ratio(r.mbps / jsCode)}`);

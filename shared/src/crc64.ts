@@ -2,10 +2,18 @@
  * CRC-64/XZ ("CRC-64/ECMA-182" as OSS names it in `x-oss-hash-crc64ecma`): ECMA-182 polynomial,
  * reflected, init and xor-out all ones. Check value of "123456789" is 0x995DC9BBDF1939FA.
  *
- * The 64-bit state is kept as two unsigned 32-bit halves so the hot loop stays in V8's small
- * integer arithmetic (BigInt is ~50x slower); bytes are consumed 8 at a time with eight
- * lookup tables ("slicing-by-8"). `bench/crc64.bench.ts` measures it against MD5.
+ * Buffers of `NATIVE_MIN_BYTES` and more go to the `@vod-ingest/crc64-native` addon (carry-less
+ * multiplication, ~15x this JS code) when it is built and passes its check values at load;
+ * otherwise, and for short buffers, the JS code below does the work. `useCrc64Native(false)`
+ * forces the JS code (tests, benchmarks). `bench/crc64.bench.ts` measures both against MD5.
+ *
+ * JS code: the 64-bit state is kept as two unsigned 32-bit halves so the hot loop stays in V8's
+ * small integer arithmetic (BigInt is ~50x slower); bytes are consumed 8 at a time with eight
+ * lookup tables ("slicing-by-8").
  */
+import { loadCrc64Native, type Crc64Native } from './crc64.native.js';
+
+export { crc64Combine, crc64CombineAll } from './crc64.combine.js';
 
 const POLY_LO = 0xd7870f42; // reflected ECMA-182 polynomial 0xC96C5795D7870F42
 const POLY_HI = 0xc96c5795;
@@ -87,6 +95,34 @@ function crcWords(words: Int32Array, lo: number, hi: number): void {
   regHi = hi;
 }
 
+/** The JS code: advances the register (lo, hi) over `buf`, leaving it in regLo/regHi. */
+function updateJs(buf: Uint8Array, lo: number, hi: number): void {
+  const n = buf.length;
+  const end8 = n - (n & 7);
+  for (let i = 0; i < end8; i += SCRATCH_BYTES) {
+    crcWords(wordsOf(buf, i, Math.min(end8 - i, SCRATCH_BYTES)), lo, hi);
+    lo = regLo;
+    hi = regHi;
+  }
+  for (let i = end8; i < n; i++) {
+    const idx = (lo ^ buf[i]) & 0xff;
+    lo = ((lo >>> 8) | (hi << 24)) ^ L0[idx];
+    hi = (hi >>> 8) ^ H0[idx];
+  }
+  regLo = lo >>> 0;
+  regHi = hi >>> 0;
+}
+
+/** Below this length the JS loop costs less than a call into the addon. */
+const NATIVE_MIN_BYTES = 64;
+/** The register handed to the addon as [lo, hi], updated in place (no allocation per call). */
+const NATIVE_STATE = new Uint32Array(2);
+const loaded: Crc64Native | Error = loadCrc64Native((bytes) => {
+  updateJs(bytes, 0xffffffff, 0xffffffff);
+  return (BigInt((~regHi) >>> 0) << 32n) | BigInt((~regLo) >>> 0);
+});
+let native: Crc64Native | null = loaded instanceof Error ? null : loaded;
+
 /** Incremental CRC-64/XZ. `update` as bytes arrive, `digest` at the end (may be called again). */
 export class Crc64 {
   // Internal (non-inverted) register halves.
@@ -96,25 +132,18 @@ export class Crc64 {
   length = 0;
 
   update(buf: Uint8Array): this {
-    let lo = this.lo;
-    let hi = this.hi;
-    const n = buf.length;
-    const end8 = n - (n & 7);
-    for (let i = 0; i < end8; i += SCRATCH_BYTES) {
-      crcWords(wordsOf(buf, i, Math.min(end8 - i, SCRATCH_BYTES)), lo, hi);
-      lo = regLo;
-      hi = regHi;
+    if (native !== null && buf.length >= NATIVE_MIN_BYTES) {
+      NATIVE_STATE[0] = this.lo;
+      NATIVE_STATE[1] = this.hi;
+      native.update(NATIVE_STATE, buf);
+      this.lo = NATIVE_STATE[0];
+      this.hi = NATIVE_STATE[1];
+    } else {
+      updateJs(buf, this.lo, this.hi);
+      this.lo = regLo;
+      this.hi = regHi;
     }
-    let i = end8;
-    while (i < n) {
-      const idx = (lo ^ buf[i]) & 0xff;
-      lo = ((lo >>> 8) | (hi << 24)) ^ L0[idx];
-      hi = (hi >>> 8) ^ H0[idx];
-      i++;
-    }
-    this.lo = lo >>> 0;
-    this.hi = hi >>> 0;
-    this.length += n;
+    this.length += buf.length;
     return this;
   }
 
@@ -134,66 +163,26 @@ export function crc64(buf: Uint8Array): string {
   return new Crc64().update(buf).digestString();
 }
 
-// --- combine: crc(A ++ B) from crc(A), crc(B) and len(B), without the bytes (zlib's method) ---
-
-const MASK64 = (1n << 64n) - 1n;
-const POLY64 = 0xc96c5795d7870f42n;
-
-function gf2MatrixTimes(mat: bigint[], vec: bigint): bigint {
-  let sum = 0n;
-  let i = 0;
-  while (vec !== 0n) {
-    if (vec & 1n) sum ^= mat[i];
-    vec >>= 1n;
-    i++;
-  }
-  return sum;
+/** Which code computes CRC-64 in this process. */
+export interface Crc64Backend {
+  /** True when buffers of 64 bytes and more go to the addon. */
+  native: boolean;
+  /** "pclmul" or "pmull" (carry-less multiply), "table" (the addon's portable C), or "js". */
+  kernel: string;
+  /** Why the addon is not in use, when it is not. */
+  reason?: string;
 }
 
-function gf2MatrixSquare(square: bigint[], mat: bigint[]): void {
-  for (let n = 0; n < 64; n++) square[n] = gf2MatrixTimes(mat, mat[n]);
-}
-
-/** `byteOps[k]`: the operator that appends 2^k zero bytes to a CRC register; built once, on demand. */
-const byteOps: bigint[][] = [];
-
-function byteOp(k: number): bigint[] {
-  while (byteOps.length <= k) {
-    const next: bigint[] = new Array(64).fill(0n);
-    if (byteOps.length === 0) {
-      let op: bigint[] = new Array(64).fill(0n);
-      op[0] = POLY64; // operator for one zero bit
-      for (let n = 1; n < 64; n++) op[n] = 1n << BigInt(n - 1);
-      for (let bits = 1; bits < 8; bits *= 2) {
-        const sq: bigint[] = new Array(64).fill(0n);
-        gf2MatrixSquare(sq, op);
-        op = sq;
-      }
-      byteOps.push(op);
-      continue;
-    }
-    gf2MatrixSquare(next, byteOps[byteOps.length - 1]);
-    byteOps.push(next);
-  }
-  return byteOps[k];
+export function crc64Backend(): Crc64Backend {
+  if (native !== null) return { native: true, kernel: native.kernel };
+  return { native: false, kernel: 'js', reason: loaded instanceof Error ? loaded.message : 'turned off by useCrc64Native(false)' };
 }
 
 /**
- * CRC-64/XZ of the concatenation A ++ B, given crc(A), crc(B) and the length of B in bytes.
- * Used to derive a multipart object's CRC from its parts' CRCs. zlib's method, with the squared
- * operators kept between calls (an upload of thousands of parts combines them all).
+ * Turns the addon off (false: the JS code for every buffer) or back on (true: only if it loaded
+ * and passed its checks). For tests and benchmarks; the default is on. Returns whether it is in use.
  */
-export function crc64Combine(crc1: bigint, crc2: bigint, len2: number | bigint): bigint {
-  let len = BigInt(len2);
-  if (len === 0n) return crc1;
-  let c1 = crc1 & MASK64;
-  for (let k = 0; len !== 0n; k++, len >>= 1n) if (len & 1n) c1 = gf2MatrixTimes(byteOp(k), c1);
-  return (c1 ^ crc2) & MASK64;
-}
-
-/** Combines a list of `(crc, length)` pieces in order; the CRC of nothing is 0. */
-export function crc64CombineAll(pieces: Array<{ crc: bigint; size: number }>): bigint {
-  let acc = 0n;
-  for (const p of pieces) acc = crc64Combine(acc, p.crc, p.size);
-  return acc;
+export function useCrc64Native(enabled: boolean): boolean {
+  native = enabled && !(loaded instanceof Error) ? loaded : null;
+  return native !== null;
 }
