@@ -14,7 +14,8 @@ const forbidden = (code: string, message: string) => new AppError(code, message,
 /**
  * Resolves a `file` source: an absolute path whose real location (symlinks followed) lies under
  * one of `roots` (INGEST_ROOTS) and is a readable regular file. `..` segments, symlinks that
- * escape, directories, devices, FIFOs and sockets are refused with their own codes.
+ * escape, directories, devices, FIFOs and sockets are refused with their own codes; so is an
+ * empty file (`SOURCE_EMPTY`: neither OSS nor VOD takes a 0-byte video).
  */
 export async function resolveIngestPath(raw: string, roots: readonly string[]): Promise<ResolvedFile> {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 4096 || raw.includes('\0')) {
@@ -43,6 +44,9 @@ export async function resolveIngestPath(raw: string, roots: readonly string[]): 
   if (!st.isFile()) {
     const kind = st.isDirectory() ? 'a directory' : 'not a regular file (device, FIFO or socket)';
     throw new ValidationError(`source.path is ${kind}`, [{ field: 'source.path', message: kind }], 'SOURCE_NOT_REGULAR_FILE');
+  }
+  if (st.size === 0) {
+    throw new ValidationError('source.path is an empty file (0 bytes): there is nothing to upload', [{ field: 'source.path', message: 'empty file' }], 'SOURCE_EMPTY');
   }
   try {
     await access(real, constants.R_OK);

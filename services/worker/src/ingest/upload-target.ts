@@ -1,5 +1,6 @@
 import {
   AliOssStore,
+  AppError,
   toCreateUploadVideoParams,
   withCredential,
   type CredentialSource,
@@ -48,7 +49,7 @@ export async function openTarget(deps: TargetDeps, job: JobRecord, size: number,
   const ingest = deps.ingest.forTenant(job.tenant);
   if (t.type === 'oss') {
     const credentials = countRefreshes(ingest, () => deps.metrics.credentialRefreshes.inc({ source: 'token' }));
-    const store = new AliOssStore({ endpoint: deps.ossEndpoint, pathStyle: deps.ossPathStyle, bucket: t.bucket, region: deps.region, credentials });
+    const store = namingMissingBucket(new AliOssStore({ endpoint: deps.ossEndpoint, pathStyle: deps.ossPathStyle, bucket: t.bucket, region: deps.region, credentials }), t.bucket);
     return { type: 'oss', store: meteredStore(store, deps.metrics, 'oss'), bucket: t.bucket, key: t.key, contentType: t.contentType, meta: t.metadata };
   }
   const ticket = job.vod
@@ -65,6 +66,30 @@ export async function openTarget(deps: TargetDeps, job: JobRecord, size: number,
   );
   const store = new AliOssStore({ endpoint: ticket.address.endpoint, pathStyle: deps.ossPathStyle, bucket: ticket.address.bucket, region: ticket.auth.region || deps.region, credentials });
   return { type: 'vod', store: meteredStore(store, deps.metrics, 'vod'), bucket: ticket.address.bucket, key: ticket.address.fileName, videoId: ticket.videoId };
+}
+
+/**
+ * `store` with OSS's `NoSuchBucket` ("The specified bucket does not exist.", naming none) said
+ * with the bucket's name, and never retried: no later attempt finds the bucket there.
+ */
+function namingMissingBucket(store: ObjectStore, bucket: string): ObjectStore {
+  const named = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== 'NoSuchBucket') throw err;
+      throw new AppError('NoSuchBucket', `The OSS bucket "${bucket}" does not exist`, { status: err.status, retryable: false, requestId: err.requestId, cause: err });
+    }
+  };
+  return {
+    initiate: (key, opts) => named(() => store.initiate(key, opts)),
+    uploadPart: (key, uploadId, n, size, body) => named(() => store.uploadPart(key, uploadId, n, size, body)),
+    listParts: (key, uploadId) => named(() => store.listParts(key, uploadId)),
+    complete: (key, uploadId, parts) => named(() => store.complete(key, uploadId, parts)),
+    abort: (key, uploadId) => named(() => store.abort(key, uploadId)),
+    put: (key, size, body, opts) => named(() => store.put(key, size, body, opts)),
+    head: (key) => named(() => store.head(key)),
+  };
 }
 
 /** `source` with each replacement after a rejection counted. */

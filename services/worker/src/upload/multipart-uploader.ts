@@ -73,6 +73,8 @@ const isNoSuchUpload = (err: unknown) => (err as { code?: string }).code === 'No
  * OSS no longer knows (`NoSuchUpload`) is started again, once.
  */
 export async function uploadObject(deps: UploaderDeps, req: UploadRequest): Promise<UploadOutcome> {
+  // A url source can download to nothing; no attempt would ever upload it.
+  if (req.source.size === 0) throw new AppError('SOURCE_EMPTY', 'The source is empty (0 bytes): there is nothing to upload', { status: 400 });
   const plan = planParts(req.source.size, req.partSize);
   if (plan.single) {
     const info = await withRetries(req, 'put', () => deps.store.put(req.key, req.source.size, () => req.source.read(0, req.source.size), { contentType: req.contentType, meta: req.meta }));
