@@ -17,7 +17,10 @@ function nodeGypScript() {
   }
 }
 
-/** The running Node's own headers: an npm `nodedir` setting, else the install prefix of this node binary. */
+/**
+ * The running Node's own headers: an npm `nodedir` setting, else the install prefix of this node
+ * binary (official tarballs, the node Docker images and Debian's nodejs ship include/node there).
+ */
 function nodeDir() {
   if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
   const prefix = path.resolve(path.dirname(process.execPath), '..');
@@ -29,8 +32,10 @@ function main() {
   const gyp = nodeGypScript();
   if (!gyp) return console.warn('crc64-native: node-gyp not found; CRC-64 uses the JS code');
   const dir = nodeDir();
+  // node-gyp lets npm_config_* variables override its flags, so the directory goes in both.
   const args = [gyp, 'rebuild', ...(dir ? [`--nodedir=${dir}`] : [])];
-  const r = spawnSync(process.execPath, args, { cwd: __dirname, stdio: 'inherit' });
+  const env = dir ? { ...process.env, npm_config_nodedir: dir } : process.env;
+  const r = spawnSync(process.execPath, args, { cwd: __dirname, env, stdio: 'inherit' });
   if (r.status !== 0) return console.warn(`crc64-native: build failed (node-gyp exit ${r.status}); CRC-64 uses the JS code`);
   try {
     console.log(`crc64-native: built, kernel ${require('./index.js').kernel}`);
