@@ -11,6 +11,7 @@ import { credentialRoutes } from './credentials.routes.js';
 import type { IngestQueue } from './ingest.queue.js';
 import type { SourcePolicy } from './job-request.checks.js';
 import { jobRoutes } from './jobs.routes.js';
+import { openApiRoutes } from './openapi/openapi.routes.js';
 import { QUEUE_BOARD_PATH, queueBoard } from './queue-board.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit.js';
 import type { SseHub } from './sse-hub.js';
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   // Before authentication: preflights carry no credentials, VOD signs its callbacks its own way.
   app.options(CLIENT_PATHS, cors.preflight);
   app.use(demoRoutes());
+  app.use(openApiRoutes());
   app.use(vodEventRoutes({ log: deps.log, redis: deps.redis, jobs: deps.jobs, uploads: deps.uploads, ...deps.vodEvents }));
   app.use('/v1', requireApiKey(deps.apiKeys, deps.uploads));
   // A client token opens its upload's client endpoints only.

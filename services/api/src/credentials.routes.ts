@@ -122,7 +122,7 @@ function scopeOf(upload: UploadRecord): string {
 }
 
 /** What a client may add to its upload's own fields when asking for UploadAuth: the file's name and size. */
-const directUploadAuthBody = uploadAuthBody.partial().pick({ fileName: true, fileSize: true }).passthrough();
+export const directUploadAuthBody = uploadAuthBody.partial().pick({ fileName: true, fileSize: true }).passthrough();
 
 /**
  * UploadAuth for a direct upload to VOD: CreateUploadVideo with the upload's fields the first time

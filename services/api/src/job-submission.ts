@@ -18,7 +18,7 @@ export interface Submitted {
 }
 
 /** Printable ASCII, 1..255 characters, no leading or trailing space. */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
 
 /** The `Idempotency-Key` header, when sent; anything but 1..255 printable characters is a 400. */
 export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {

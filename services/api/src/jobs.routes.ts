@@ -25,7 +25,7 @@ export interface JobRoutesDeps {
   submitLimit: RequestHandler;
 }
 
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   status: z.enum(JOB_STATUSES).optional(),
   limit: z
     .string()

@@ -37,7 +37,7 @@ export interface UploadRoutesDeps {
 /** Default and bounds of a client token's life. */
 export const UPLOAD_TTL = { default: 3600, min: 60, max: 24 * 3600 };
 
-const uploadBody = z.strictObject({
+export const uploadBody = z.strictObject({
   target: jobRequestSchema.shape.target,
   /** Largest object the client may upload. */
   maxBytes: z.number().int().positive().max(5 * 1024 ** 4).optional(),

@@ -11,6 +11,7 @@ import {
   type TestRedis,
   type TestService,
 } from '@vod-ingest/shared/testing';
+import { replyProblem } from './openapi.check.js';
 
 /** API keys the tests configure: tenant → key. */
 export const KEYS = {
@@ -94,7 +95,11 @@ export async function call<T = Record<string, unknown>>(
     body: o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
+  const body = text ? JSON.parse(text) : {};
+  // Every reply a test sees must be what the OpenAPI document says.
+  const problem = replyProblem(method, urlPath, res.status, res.headers.get('content-type'), text ? body : undefined);
+  if (problem) throw new Error(problem);
+  return { status: res.status, headers: res.headers, body };
 }
 
 /** `POST` to the api as a client app would. */
