@@ -1,30 +1,177 @@
 /**
- * `npm start`: the local stack in one command — Redis (REDIS_URL, else one already on 6379, else a
- * `redis-server` child with its data in .data/redis), the emulator (unless ALIBABA_CLOUD_ACCESS_KEY_ID
- * points at the real cloud), the token service, the api and two workers (WORKER_PORT and the next
- * port). Prints the API URL, the local API key and a job to try; Ctrl-C stops everything.
+ * `npm start`: the local stack in one command — Redis (REDIS_URL, else its own `redis-server` on a
+ * free port with its data in .data/redis; never whatever answers on 6379), the emulator (unless
+ * ALIBABA_CLOUD_ACCESS_KEY_ID points at the real cloud), the token service, the api and two
+ * workers (WORKER_PORT and the next port). Says "up" only once every service answers `/readyz`
+ * with 200, then prints the API URL, the local API key, the queue admin and a job to try.
+ *
+ * Any child that fails to start (a port taken, Redis unreachable, a bad setting) stops the whole
+ * stack: one line says why, the exit code is 1. SIGINT, SIGTERM and SIGHUP stop every child —
+ * services first, Redis last. VOD_INGEST_DATA_DIR (default `.data`) holds everything it keeps.
  * Services run from their TypeScript sources (no build needed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { waitForPort } from '@vod-ingest/shared/testing';
+import { freePort, waitForPort } from '@vod-ingest/shared/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dataDir = path.join(root, '.data');
-mkdirSync(dataDir, { recursive: true });
 const env = process.env;
+const dataDir = path.resolve(env.VOD_INGEST_DATA_DIR ?? path.join(root, '.data'));
 const ports = {
   api: Number(env.API_PORT ?? 3000),
   token: Number(env.TOKEN_PORT ?? 3001),
   worker: Number(env.WORKER_PORT ?? 3002),
   emulator: Number(env.EMULATOR_PORT ?? 9100),
 };
+const LOCAL_BUCKET = 'vod-ingest-media';
+/** How long services get to answer /readyz before the start counts as failed. */
+const READY_TIMEOUT_MS = 90_000;
+/** A worker's own shutdown grace is 25 s + 5 s; past this it is killed. */
+const STOP_GRACE_MS = 35_000;
 
-/** Secrets of the local stack, generated once and kept in .data so restarts keep them. */
+// ---------------------------------------------------------------------------------------------
+// Children: each in its own process group, so a terminal's Ctrl-C reaches only us and we stop
+// them in order (services before the Redis they hand jobs back to).
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  /** Non-JSON stderr lines: a service's one-line start-up error, or a config error listing. */
+  errors: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>;
+  done: boolean;
+}
+
+const children: Child[] = [];
+let stopping = false;
+let up = false;
+
+function spawnChild(name: string, command: string, args: string[], childEnv: Record<string, string>): Child {
+  const proc = spawn(command, args, { cwd: root, env: { ...env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const c: Child = {
+    name,
+    proc,
+    errors: [],
+    done: false,
+    exited: new Promise((resolve) => {
+      proc.once('exit', (code, signal) => resolve({ code, signal }));
+      proc.once('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
+    }),
+  };
+  children.push(c);
+  forwardLines(proc.stdout!, (line) => process.stdout.write(`[${name}] ${line}\n`));
+  forwardLines(proc.stderr!, (line) => {
+    if (!line.startsWith('{')) c.errors.push(line);
+    process.stdout.write(`[${name}] ${line}\n`);
+  });
+  void c.exited.then((exit) => {
+    c.done = true;
+    if (stopping) return;
+    if (exit.spawnError) return fail(`cannot run ${command}: ${(exit.spawnError as { code?: string }).code ?? exit.spawnError.message}${command === 'redis-server' ? ' (install redis-server, or set REDIS_URL)' : ''}`);
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    const said = c.errors.length === 1 ? `: ${c.errors[0]}` : c.errors.length > 1 ? `: ${c.errors[0].replace(/:$/, '')} (see [${name}] above)` : '';
+    fail(`${name} ${how}${said}`);
+  });
+  return c;
+}
+
+function forwardLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const line of lines) if (line) onLine(line);
+  });
+  stream.on('end', () => buf && onLine(buf));
+}
+
+/** One line on stderr, every child stopped, exit 1. */
+function fail(reason: string): void {
+  if (stopping) return;
+  process.stderr.write(`vod-ingest ${up ? 'stopped' : 'did not start'}: ${reason}\n`);
+  void stopAll(1);
+}
+
+/** Stops services (all at once), then Redis; a second signal kills what is left. Exits. */
+async function stopAll(code: number): Promise<never> {
+  stopping = true;
+  const stop = async (c: Child) => {
+    if (c.done) return;
+    c.proc.kill('SIGTERM');
+    const timer = setTimeout(() => c.proc.kill('SIGKILL'), STOP_GRACE_MS);
+    const exit = await c.exited;
+    clearTimeout(timer);
+    if (exit.signal === 'SIGKILL') {
+      process.stderr.write(`vod-ingest: ${c.name} did not stop within ${STOP_GRACE_MS / 1000} s and was killed\n`);
+      code = code || 1;
+    } else if (exit.code !== 0 && exit.signal !== 'SIGTERM') {
+      process.stderr.write(`vod-ingest: ${c.name} stopped with ${exit.signal ?? `code ${exit.code}`}\n`);
+      code = code || 1;
+    }
+  };
+  await Promise.all(children.filter((c) => c.name !== 'redis').map(stop));
+  await Promise.all(children.filter((c) => c.name === 'redis').map(stop));
+  process.stdout.write(`vod-ingest stopped${code ? ` (exit code ${code})` : ''}.\n`);
+  process.exit(code);
+}
+
+function onStopRequest(why: string): void {
+  if (stopping) {
+    for (const c of children) if (!c.done) c.proc.kill('SIGKILL');
+    return;
+  }
+  process.stdout.write(`\nvod-ingest: ${why}, stopping every service…\n`);
+  void stopAll(0);
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => onStopRequest(signal));
+// npm runs us under `sh -c`, which dies of the SIGTERM npm forwards without passing it on: when
+// whoever started us is gone, stop as if signalled.
+const parentPid = process.ppid;
+setInterval(() => process.ppid !== parentPid && !stopping && onStopRequest('our parent process exited'), 250).unref();
+
+/** Runs `services/<name>/src/main.ts`; `worker-2` is a second process of `services/worker`. */
+function service(name: string, port: number, childEnv: Record<string, string>): Child {
+  const entry = path.join('services', name.replace(/-\d+$/, ''), 'src', 'main.ts');
+  return spawnChild(name, process.execPath, ['--conditions=development', '--import', 'tsx', entry], { PORT: String(port), ...childEnv });
+}
+
+/** Resolves once every service answers `GET /readyz` with 200; fails the start after READY_TIMEOUT_MS. */
+async function allReady(services: Array<{ name: string; port: number }>): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const last = new Map<string, string>();
+  const waiting = new Set(services.map((s) => s.name));
+  while (waiting.size > 0) {
+    if (stopping) await new Promise(() => {}); // a child failed: stopAll exits
+    if (Date.now() > deadline) {
+      const detail = [...waiting].map((n) => `${n} (${last.get(n) ?? 'no answer'})`).join(', ');
+      throw new Error(`not ready within ${READY_TIMEOUT_MS / 1000} s: ${detail}`);
+    }
+    await Promise.all(
+      services
+        .filter((s) => waiting.has(s.name))
+        .map(async (s) => {
+          try {
+            const res = await fetch(`http://127.0.0.1:${s.port}/readyz`, { signal: AbortSignal.timeout(3000) });
+            if (res.status === 200) waiting.delete(s.name);
+            else last.set(s.name, `${res.status} ${await res.text()}`);
+          } catch (err) {
+            last.set(s.name, (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
+          }
+        }),
+    );
+    if (waiting.size > 0) await sleep(250);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stack.
+
+/** Secrets of the local stack, generated once and kept in the data directory so restarts keep them. */
 interface LocalSecrets {
   apiKey: string;
   serviceSecret: string;
@@ -34,11 +181,12 @@ interface LocalSecrets {
   headersKey: string;
   webhookSecret: string;
   vodCallbackKey: string;
+  adminToken: string;
 }
 
 function localSecrets(): LocalSecrets {
   const file = path.join(dataDir, 'local-secrets.json');
-  const fresh = () => ({
+  const fresh = (): LocalSecrets => ({
     headersKey: randomBytes(32).toString('base64'),
     vodCallbackKey: randomBytes(18).toString('base64url'),
     webhookSecret: `whsec_${randomBytes(24).toString('base64')}`,
@@ -47,6 +195,7 @@ function localSecrets(): LocalSecrets {
     cacheKey: randomBytes(32).toString('base64'),
     emulatorKeyId: `LTAI5tLocal${randomBytes(6).toString('hex')}`,
     emulatorSecret: randomBytes(24).toString('base64url'),
+    adminToken: `admin_${randomBytes(18).toString('base64url')}`,
   });
   // Secrets added by later versions are generated for an older file too.
   const s: LocalSecrets = { ...fresh(), ...(existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalSecrets>) : {}) };
@@ -54,110 +203,21 @@ function localSecrets(): LocalSecrets {
   return s;
 }
 
-function answers(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect(port, host);
-    sock.once('connect', () => (sock.destroy(), resolve(true)));
-    sock.once('error', () => resolve(false));
-  });
+/** A `redis-server` of our own on a free port, its data (AOF) in the data directory. */
+async function ownRedis(): Promise<string> {
+  const dir = path.join(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  spawnChild('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--loglevel', 'warning'], {});
+  await waitForPort(port, '127.0.0.1', 10_000);
+  return `redis://127.0.0.1:${port}`;
 }
 
-const children: Array<{ name: string; child: ChildProcess }> = [];
-let stopping = false;
-
-function run(name: string, command: string, args: string[], childEnv: Record<string, string>, readyLine?: string): Promise<void> {
-  const child = spawn(command, args, { cwd: root, env: { ...env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push({ name, child });
-  return new Promise((resolve, reject) => {
-    const onLine = (line: string) => {
-      if (!line) return;
-      process.stdout.write(`[${name}] ${line}\n`);
-      if (readyLine && line.includes(`"msg":"${readyLine}"`)) resolve();
-    };
-    for (const stream of [child.stdout!, child.stderr!]) {
-      let buf = '';
-      stream.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const lines = buf.split('\n');
-        buf = lines.pop()!;
-        lines.forEach(onLine);
-      });
-    }
-    child.once('exit', (code) => {
-      if (!stopping) {
-        console.error(`[${name}] exited with ${code}; stopping the stack`);
-        void shutdown(1);
-      }
-      reject(new Error(`${name} exited`));
-    });
-    if (!readyLine) resolve();
-  });
-}
-
-/** Runs `services/<name>/src/main.ts`; `worker-2` is a second process of `services/worker`. */
-function service(name: string, port: number, childEnv: Record<string, string>, readyLine = 'Listening'): Promise<void> {
-  const entry = path.join('services', name.replace(/-\d+$/, ''), 'src', 'main.ts');
-  return run(name, process.execPath, ['--conditions=development', '--import', 'tsx', entry], { PORT: String(port), ...childEnv }, readyLine);
-}
-
-async function shutdown(code: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  for (const { child } of [...children].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    child.kill('SIGTERM');
-    await new Promise((r) => {
-      const t = setTimeout(() => (child.kill('SIGKILL'), r(null)), 10_000);
-      child.once('exit', () => (clearTimeout(t), r(null)));
-    });
-  }
-  process.exit(code);
-}
-process.on('SIGINT', () => void shutdown(0));
-process.on('SIGTERM', () => void shutdown(0));
-
-const secrets = localSecrets();
-
-let redisUrl = env.REDIS_URL;
-if (!redisUrl) {
-  if (await answers(6379)) {
-    redisUrl = 'redis://127.0.0.1:6379';
-  } else {
-    const redisDir = path.join(dataDir, 'redis');
-    mkdirSync(redisDir, { recursive: true });
-    await run('redis', 'redis-server', ['--port', '6379', '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec'], {});
-    await waitForPort(6379);
-    redisUrl = 'redis://127.0.0.1:6379';
-  }
-}
-
-const useEmulator = !env.ALIBABA_CLOUD_ACCESS_KEY_ID;
-const emulatorUrl = `http://localhost:${ports.emulator}`;
-if (useEmulator) {
-  await service('emulator', ports.emulator, {
-    EMULATOR_ACCESS_KEY_ID: secrets.emulatorKeyId,
-    EMULATOR_ACCESS_KEY_SECRET: secrets.emulatorSecret,
-    EMULATOR_DATA_DIR: path.join(dataDir, 'emulator'),
-    EMULATOR_PUBLIC_URL: emulatorUrl,
-    // VOD's event notifications go to the api, signed as VOD signs them.
-    EMULATOR_VOD_CALLBACK_URL: `http://127.0.0.1:${ports.api}/v1/vod/events`,
-    EMULATOR_VOD_CALLBACK_KEY: secrets.vodCallbackKey,
-  }, 'EmulatorListening');
-}
-const cloud: Record<string, string> = useEmulator
-  ? {
-      ALIBABA_CLOUD_ACCESS_KEY_ID: secrets.emulatorKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: secrets.emulatorSecret,
-      STS_ENDPOINT: emulatorUrl,
-      VOD_ENDPOINT: emulatorUrl,
-      OSS_ENDPOINT: emulatorUrl,
-    }
-  : {};
 /**
  * TENANTS_FILE when given; else one written for the local tenant: its key, the emulator's bucket
  * (the whole of it) and VOD — what the walk-through below uses.
  */
-function tenantsFile(): string {
+function tenantsFile(secrets: LocalSecrets): string {
   if (env.TENANTS_FILE) return path.resolve(env.TENANTS_FILE);
   const file = path.join(dataDir, 'tenants.json');
   const local = {
@@ -169,54 +229,98 @@ function tenantsFile(): string {
   writeFileSync(file, JSON.stringify({ tenants: { local } }, null, 2));
   return file;
 }
-const LOCAL_BUCKET = 'vod-ingest-media';
 
-const inbox = env.INGEST_ROOTS ?? path.join(dataDir, 'inbox');
-if (!env.INGEST_ROOTS) mkdirSync(inbox, { recursive: true });
-const common = {
-  REDIS_URL: redisUrl,
-  TOKEN_SERVICE_URL: `http://127.0.0.1:${ports.token}`,
-  TOKEN_SERVICE_SECRET: env.TOKEN_SERVICE_SECRET ?? secrets.serviceSecret,
-  INGEST_ROOTS: inbox,
-  SOURCE_HEADERS_KEY: env.SOURCE_HEADERS_KEY ?? secrets.headersKey,
-  TENANTS_FILE: tenantsFile(),
-  ...cloud,
-};
+async function main(): Promise<void> {
+  mkdirSync(dataDir, { recursive: true });
+  const secrets = localSecrets();
+  const ownsRedis = !env.REDIS_URL;
+  const redisUrl = env.REDIS_URL || (await ownRedis());
 
-await service('token', ports.token, {
-  ...common,
-  TOKEN_CACHE_KEY: env.TOKEN_CACHE_KEY ?? secrets.cacheKey,
-  ALIBABA_CLOUD_ROLE_ARN: env.ALIBABA_CLOUD_ROLE_ARN ?? 'acs:ram::1000000000000000:role/vod-ingest-worker',
-  CLIENT_ROLE_ARN: env.CLIENT_ROLE_ARN ?? 'acs:ram::1000000000000000:role/vod-ingest-client',
-});
-// API_KEYS, when given, sits beside the tenants file (its tenants: VOD, no OSS target).
-await service('api', ports.api, {
-  ...common,
-  ...(env.API_KEYS ? { API_KEYS: env.API_KEYS } : {}),
-  ...(useEmulator ? { VOD_CALLBACK_KEY: secrets.vodCallbackKey } : env.VOD_CALLBACK_KEY ? { VOD_CALLBACK_KEY: env.VOD_CALLBACK_KEY } : {}),
-});
-const workerEnv = { ...common, WEBHOOK_SECRET: env.WEBHOOK_SECRET ?? secrets.webhookSecret };
-await Promise.all([service('worker-1', ports.worker, workerEnv), service('worker-2', ports.worker + 1, workerEnv)]);
+  const useEmulator = !env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  const emulatorUrl = `http://localhost:${ports.emulator}`;
+  if (useEmulator) {
+    service('emulator', ports.emulator, {
+      EMULATOR_ACCESS_KEY_ID: secrets.emulatorKeyId,
+      EMULATOR_ACCESS_KEY_SECRET: secrets.emulatorSecret,
+      EMULATOR_DATA_DIR: path.join(dataDir, 'emulator'),
+      EMULATOR_PUBLIC_URL: emulatorUrl,
+      // VOD's event notifications go to the api, signed as VOD signs them.
+      EMULATOR_VOD_CALLBACK_URL: `http://127.0.0.1:${ports.api}/v1/vod/events`,
+      EMULATOR_VOD_CALLBACK_KEY: secrets.vodCallbackKey,
+    });
+    // The token service asks STS for credentials as soon as it runs.
+    await allReady([{ name: 'emulator', port: ports.emulator }]);
+  }
+  const cloud: Record<string, string> = useEmulator
+    ? {
+        ALIBABA_CLOUD_ACCESS_KEY_ID: secrets.emulatorKeyId,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: secrets.emulatorSecret,
+        STS_ENDPOINT: emulatorUrl,
+        VOD_ENDPOINT: emulatorUrl,
+        OSS_ENDPOINT: emulatorUrl,
+      }
+    : {};
 
-const apiUrl = `http://localhost:${ports.api}`;
-const ownTenants = !env.TENANTS_FILE;
-const key = ownTenants ? secrets.apiKey : '<your key>';
-console.log(`
-vod-ingest is up.
+  const inbox = env.INGEST_ROOTS ?? path.join(dataDir, 'inbox');
+  if (!env.INGEST_ROOTS) mkdirSync(inbox, { recursive: true });
+  const common = {
+    REDIS_URL: redisUrl,
+    TOKEN_SERVICE_URL: `http://127.0.0.1:${ports.token}`,
+    TOKEN_SERVICE_SECRET: env.TOKEN_SERVICE_SECRET ?? secrets.serviceSecret,
+    INGEST_ROOTS: inbox,
+    SOURCE_HEADERS_KEY: env.SOURCE_HEADERS_KEY ?? secrets.headersKey,
+    TENANTS_FILE: tenantsFile(secrets),
+    ...cloud,
+  };
+  const adminToken = env.ADMIN_TOKEN || secrets.adminToken;
+  service('token', ports.token, {
+    ...common,
+    TOKEN_CACHE_KEY: env.TOKEN_CACHE_KEY ?? secrets.cacheKey,
+    ALIBABA_CLOUD_ROLE_ARN: env.ALIBABA_CLOUD_ROLE_ARN ?? 'acs:ram::1000000000000000:role/vod-ingest-worker',
+    CLIENT_ROLE_ARN: env.CLIENT_ROLE_ARN ?? 'acs:ram::1000000000000000:role/vod-ingest-client',
+  });
+  // API_KEYS, when given, sits beside the tenants file (its tenants: VOD, no OSS target).
+  service('api', ports.api, {
+    ...common,
+    ADMIN_TOKEN: adminToken,
+    ...(env.API_KEYS ? { API_KEYS: env.API_KEYS } : {}),
+    ...(useEmulator ? { VOD_CALLBACK_KEY: secrets.vodCallbackKey } : env.VOD_CALLBACK_KEY ? { VOD_CALLBACK_KEY: env.VOD_CALLBACK_KEY } : {}),
+  });
+  const workerEnv = { ...common, WEBHOOK_SECRET: env.WEBHOOK_SECRET ?? secrets.webhookSecret };
+  service('worker-1', ports.worker, workerEnv);
+  service('worker-2', ports.worker + 1, workerEnv);
+  await allReady([
+    { name: 'token', port: ports.token },
+    { name: 'api', port: ports.api },
+    { name: 'worker-1', port: ports.worker },
+    { name: 'worker-2', port: ports.worker + 1 },
+  ]);
+  up = true;
+
+  const apiUrl = `http://localhost:${ports.api}`;
+  const ownTenants = !env.TENANTS_FILE;
+  const key = ownTenants ? secrets.apiKey : '<your key>';
+  const clip = path.join(inbox, 'clip.mp4');
+  console.log(`
+vod-ingest is up (every service answers /readyz).
   API        ${apiUrl}
   API key    ${ownTenants ? `${secrets.apiKey}  (tenant "local": OSS bucket ${LOCAL_BUCKET}, VOD)` : '(from TENANTS_FILE / API_KEYS)'}
   Tenants    ${common.TENANTS_FILE}
-  Redis      ${redisUrl}
-  Cloud      ${useEmulator ? `emulator at ${emulatorUrl}` : 'Alibaba Cloud (ALIBABA_CLOUD_ACCESS_KEY_ID is set)'}
+  Redis      ${redisUrl}${ownsRedis ? `  (its own, data in ${path.join(dataDir, 'redis')})` : '  (REDIS_URL)'}
+  Cloud      ${useEmulator ? `emulator at ${emulatorUrl}, bucket ${LOCAL_BUCKET}` : 'Alibaba Cloud (ALIBABA_CLOUD_ACCESS_KEY_ID is set)'}
+  Admin      ${apiUrl}/admin/queues  ${env.ADMIN_TOKEN ? '(ADMIN_TOKEN)' : `(user admin, password ${adminToken}; or Authorization: Bearer)`}
 
   Inbox      ${inbox}  (file sources must be under INGEST_ROOTS)
   Workers    metrics at http://localhost:${ports.worker}/metrics and :${ports.worker + 1}
   Demo       ${apiUrl}/demo/${ownTenants ? `#key=${secrets.apiKey}` : ''}  (upload from your browser with Alibaba's SDK)
 
   Try it:
-  head -c 20000000 /dev/urandom > ${path.join(inbox, 'clip.mp4')}
+  head -c 20000000 /dev/urandom > ${clip}
   curl -s -X POST ${apiUrl}/v1/jobs -H "Authorization: Bearer ${key}" -H 'Content-Type: application/json' \\
-    -d '{"source":{"type":"file","path":"${path.join(inbox, 'clip.mp4')}"},"target":{"type":"vod","title":"My clip"}}'
+    -d '{"source":{"type":"file","path":"${clip}"},"target":{"type":"vod","title":"My clip"}}'
   curl -s ${apiUrl}/v1/jobs/<id> -H "Authorization: Bearer ${key}"
 
 Ctrl-C stops everything.`);
+}
+
+main().catch((err: unknown) => fail((err as Error)?.message ?? String(err)));

@@ -5,13 +5,16 @@ import {
   createRedis,
   createRegistry,
   handleShutdown,
+  isRetryable,
   JobStore,
   listen,
   loadConfig,
   OpenApiVodClient,
   QUEUES,
+  startOrExit,
   TenantCredentials,
   UploadStore,
+  waitForRedis,
 } from '@vod-ingest/shared';
 import { createApp } from './app.js';
 import { apiConfigSchema } from './config.js';
@@ -21,8 +24,8 @@ import { SseHub } from './sse-hub.js';
 const config = loadConfig(apiConfigSchema, 'api');
 const log = createLogger('api', { level: config.LOG_LEVEL });
 
-const redis = createRedis(config.REDIS_URL, { blocking: false, name: 'api' });
-redis.on('error', (err) => log.warn({ code: (err as { code?: string }).code }, 'RedisError'));
+const redis = createRedis(config.REDIS_URL, { blocking: false, name: 'api', log });
+await startOrExit('api', () => waitForRedis(redis, config.REDIS_URL));
 const jobs = new JobStore(redis, { prefix: config.KEY_PREFIX });
 // The producer shares the fail-fast connection: an add while Redis is away fails (503), never hangs.
 const queue = new BullIngestQueue(redis, { prefix: config.KEY_PREFIX, attempts: config.JOB_ATTEMPTS, backoffSeconds: config.JOB_BACKOFF_SECONDS });
@@ -31,7 +34,8 @@ if (config.INGEST_ROOTS.length === 0) log.warn('FileSourcesDisabled');
 if (!config.SOURCE_HEADERS_KEY) log.warn('SourceHeadersDisabled');
 // The dashboard's own queue handles (ingest and webhooks), on the fail-fast connection like the producer's.
 const boardQueues = config.ADMIN_TOKEN ? [QUEUES.ingest, QUEUES.webhooks].map((name) => new Queue(name, { connection: redis, prefix: config.KEY_PREFIX })) : [];
-for (const q of boardQueues) q.on('error', (err) => log.warn({ queue: q.name, code: (err as { code?: string }).code }, 'QueueBoardRedisError'));
+// Connection errors are the shared connection's, logged there at a bounded rate; only others here.
+for (const q of boardQueues) q.on('error', (err) => isRetryable(err) || log.warn({ queue: q.name, code: (err as { code?: string }).code }, 'QueueBoardRedisError'));
 if (config.ADMIN_TOKEN) log.info({ writable: config.ADMIN_QUEUES_WRITABLE }, 'QueueBoardEnabled');
 
 const app = createApp({
@@ -59,7 +63,7 @@ const app = createApp({
   admin: config.ADMIN_TOKEN ? { token: config.ADMIN_TOKEN, queues: boardQueues, writable: config.ADMIN_QUEUES_WRITABLE } : undefined,
 });
 
-const { server, port } = await listen(app, config.port, config.HOST);
+const { server, port } = await startOrExit('api', () => listen(app, config.port, config.HOST));
 log.info({ port }, 'Listening');
 // Event streams never end by themselves: end them first, so the server can close.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => hub.close());

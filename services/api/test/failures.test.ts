@@ -70,12 +70,14 @@ before(async () => {
   tokens = new ScriptedTokenService(emu);
   await tokens.start();
   const base = { redisUrl: redis.url, emu, tokenUrl: tokens.url, tokenSecret: tokens.secret };
-  const [deadRedis, deadToken] = await Promise.all([freePort(), freePort()]);
+  // An api does not start without Redis (it exits, saying so): this one loses its Redis once running.
+  const [goneRedis, deadToken] = await Promise.all([startTestRedis(), freePort()]);
   [api, noRedis, noToken] = await Promise.all([
     startApi(base),
-    startApi({ ...base, redisUrl: `redis://127.0.0.1:${deadRedis}` }),
+    startApi({ ...base, redisUrl: goneRedis.url }),
     startApi({ ...base, tokenUrl: `http://127.0.0.1:${deadToken}` }),
   ]);
+  await goneRedis.stop();
 });
 after(async () => {
   await Promise.all([api?.stop(), noRedis?.stop(), noToken?.stop()]);

@@ -1,4 +1,4 @@
-import { createLogger, loadConfig } from '@vod-ingest/shared';
+import { createLogger, listen, loadConfig, startOrExit } from '@vod-ingest/shared';
 import { createEmulator } from './app.js';
 import { emulatorConfigSchema } from './config.js';
 
@@ -28,17 +28,14 @@ const emulator = await createEmulator({
   log,
 });
 
-emulator.server.listen(config.port, config.EMULATOR_HOST, () => {
-  const addr = emulator.server.address();
-  const port = addr && typeof addr === 'object' ? addr.port : config.port;
-  // The host only: a callback URL may carry credentials or a token in its path or query.
-  const callback = config.EMULATOR_VOD_CALLBACK_URL;
-  const notifications = callback ? { vodCallbackHost: new URL(callback).host, vodCallbackSigned: Boolean(config.EMULATOR_VOD_CALLBACK_KEY) } : {};
-  log.info(
-    { port, admin: config.EMULATOR_ADMIN, vodBucket: emulator.vodBucket, buckets: config.EMULATOR_BUCKETS, corsOrigins: config.EMULATOR_CORS_ORIGINS, ...notifications },
-    'EmulatorListening',
-  );
-});
+const { port } = await startOrExit('emulator', () => listen(emulator.server, config.port, config.EMULATOR_HOST));
+// The host only: a callback URL may carry credentials or a token in its path or query.
+const callback = config.EMULATOR_VOD_CALLBACK_URL;
+const notifications = callback ? { vodCallbackHost: new URL(callback).host, vodCallbackSigned: Boolean(config.EMULATOR_VOD_CALLBACK_KEY) } : {};
+log.info(
+  { port, admin: config.EMULATOR_ADMIN, vodBucket: emulator.vodBucket, buckets: config.EMULATOR_BUCKETS, corsOrigins: config.EMULATOR_CORS_ORIGINS, ...notifications },
+  'EmulatorListening',
+);
 
 function shutdown(signal: string): void {
   log.info({ signal }, 'EmulatorStopping');

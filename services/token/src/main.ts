@@ -1,4 +1,4 @@
-import { CacheCipher, createLogger, createRedis, createRegistry, handleShutdown, listen, loadConfig, Tenants } from '@vod-ingest/shared';
+import { CacheCipher, createLogger, createRedis, createRegistry, handleShutdown, listen, loadConfig, startOrExit, Tenants, waitForRedis } from '@vod-ingest/shared';
 import { createApp } from './app.js';
 import { tokenConfigSchema } from './config.js';
 import { profilesFromConfig, RoleProfiles } from './profiles.js';
@@ -9,8 +9,8 @@ import { createTokenMetrics } from './token.metrics.js';
 
 const config = loadConfig(tokenConfigSchema, 'token');
 const log = createLogger('token', { level: config.LOG_LEVEL });
-const redis = createRedis(config.REDIS_URL, { blocking: false, name: 'token' });
-redis.on('error', (err) => log.warn({ code: (err as { code?: string }).code }, 'RedisError'));
+const redis = createRedis(config.REDIS_URL, { blocking: false, name: 'token', log });
+await startOrExit('token', () => waitForRedis(redis, config.REDIS_URL));
 const registry = createRegistry('token');
 const profiles = new RoleProfiles(profilesFromConfig(config), new Tenants(config.TENANTS_FILE));
 const cipher = new CacheCipher(config.TOKEN_CACHE_KEY);
@@ -34,7 +34,7 @@ broker = new TokenBroker({
 broker.startBackgroundRefresh(1000);
 
 const app = createApp({ log, registry, redis, broker, serviceSecret: config.TOKEN_SERVICE_SECRET });
-const { server, port } = await listen(app, config.port, config.HOST);
+const { server, port } = await startOrExit('token', () => listen(app, config.port, config.HOST));
 log.info({ port, profiles: profiles.names(), tenants: config.TENANTS_FILE.length, encryptedCache: cipher.encrypted }, 'Listening');
 
 handleShutdown(server, log, async () => {

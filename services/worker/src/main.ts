@@ -13,8 +13,10 @@ import {
   loadConfig,
   OpenApiVodClient,
   QUEUES,
+  startOrExit,
   TenantCredentials,
   Tenants,
+  waitForRedis,
 } from '@vod-ingest/shared';
 import { workerConfigSchema } from './config.js';
 import { spoolUrlSource } from './sources/url-source.js';
@@ -25,8 +27,8 @@ import { createWorkerMetrics, type QueueCounts } from './worker.metrics.js';
 
 const config = loadConfig(workerConfigSchema, 'worker');
 const log = createLogger('worker', { level: config.LOG_LEVEL });
-const connection = createRedis(config.REDIS_URL, { blocking: true, name: 'worker' });
-connection.on('error', (err) => log.warn({ code: (err as { code?: string }).code }, 'RedisError'));
+const connection = createRedis(config.REDIS_URL, { blocking: true, name: 'worker', log });
+await startOrExit('worker', () => waitForRedis(connection, config.REDIS_URL));
 const registry = createRegistry('worker');
 const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX });
 const ingestCredentials = new TenantCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'ingest' });
@@ -97,7 +99,7 @@ const app = finishApp(
   }),
   log,
 );
-const { server, port } = await listen(app, config.port, config.HOST);
+const { server, port } = await startOrExit('worker', () => listen(app, config.port, config.HOST));
 log.info({ port, concurrency: config.WORKER_CONCURRENCY }, 'Listening');
 
 const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;

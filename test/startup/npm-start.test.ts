@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { freePort, REPO_ROOT, startTestRedis, type TestRedis } from '@vod-ingest/shared/testing';
+
+/**
+ * `npm start` as a newcomer runs it, as real processes: every run gets its own ports, data
+ * directory and a marker in its environment, which every process it starts inherits — so a
+ * survivor is found in /proc even after it was re-parented.
+ */
+interface Run {
+  marker: string;
+  dataDir: string;
+  ports: { api: number; token: number; worker: number; emulator: number };
+  output(): string;
+  stderr(): string;
+  /** Resolves with npm's exit. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  pid: number;
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
+}
+
+const runs: Run[] = [];
+
+async function npmStart(extraEnv: Record<string, string>): Promise<Run> {
+  const marker = randomBytes(8).toString('hex');
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'vod-ingest-start-'));
+  const ports = { api: await freePort(), token: await freePort(), worker: await freePortPair(), emulator: await freePort() };
+  const proc = spawn('npm', ['start'], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      VOD_INGEST_TEST_RUN: marker,
+      VOD_INGEST_DATA_DIR: dataDir,
+      API_PORT: String(ports.api),
+      TOKEN_PORT: String(ports.token),
+      WORKER_PORT: String(ports.worker),
+      EMULATOR_PORT: String(ports.emulator),
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => ((err += d.toString()), (out += d.toString())));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const run: Run = {
+    marker,
+    dataDir,
+    ports,
+    pid: proc.pid!,
+    output: () => out,
+    stderr: () => err,
+    exited,
+    async waitFor(text, timeoutMs = 60_000) {
+      for (const end = Date.now() + timeoutMs; !out.includes(text); await sleep(100)) {
+        if (Date.now() > end) throw new Error(`no "${text}" within ${timeoutMs} ms; output:\n${out}`);
+      }
+    },
+  };
+  runs.push(run);
+  return run;
+}
+
+/** A port P with P + 1 free too (the second worker's). */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    const next = await hold(p + 1).catch(() => undefined);
+    if (next) return await new Promise((r) => next.close(() => r(p)));
+  }
+}
+
+/** A listener on 0.0.0.0:port, as another program holding the port would be. */
+function hold(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(port, '0.0.0.0', () => resolve(srv));
+  });
+}
+
+/** Live (non-zombie) processes whose environment carries the run's marker. */
+function survivors(marker: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`VOD_INGEST_TEST_RUN=${marker}`)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
+      found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').trim()}`);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+async function noSurvivors(run: Run, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (survivors(run.marker).length > 0 && Date.now() < end) await sleep(100);
+  assert.deepEqual(survivors(run.marker), [], `processes of the run left behind; output:\n${run.output()}`);
+}
+
+/** npm start failed: exit ≠ 0, the one line saying why, no stack trace, nothing left running. */
+async function failedWith(run: Run, line: RegExp): Promise<void> {
+  const exit = await Promise.race([run.exited, sleep(60_000, undefined, { ref: false }).then(() => undefined)]);
+  assert.ok(exit, `npm start did not end; output:\n${run.output()}`);
+  assert.notEqual(exit.code, 0, run.output());
+  const reasons = run.stderr().split('\n').filter((l) => l.startsWith('vod-ingest did not start:'));
+  assert.equal(reasons.length, 1, run.output());
+  assert.match(reasons[0], line);
+  assert.doesNotMatch(run.output(), /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace');
+  assert.doesNotMatch(run.output(), /vod-ingest is up/);
+  await noSurvivors(run);
+}
+
+describe('npm start', () => {
+  let redis: TestRedis;
+  before(async () => {
+    redis = await startTestRedis();
+  });
+  after(async () => {
+    for (const run of runs) {
+      for (const s of survivors(run.marker)) process.kill(Number(s.split(' ')[0]), 'SIGKILL');
+      rmSync(run.dataDir, { recursive: true, force: true });
+    }
+    await redis?.stop();
+  });
+
+  it('stops everything with one line and exit 1 when the api port is taken', async () => {
+    const port = await freePort();
+    const holder = await hold(port);
+    try {
+      const run = await npmStart({ REDIS_URL: redis.url, API_PORT: String(port) });
+      await failedWith(run, new RegExp(`^vod-ingest did not start: api exited with code 1: api: port ${port} is already in use`));
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('stops everything with one line and exit 1 when the token port is taken', async () => {
+    const port = await freePort();
+    const holder = await hold(port);
+    try {
+      const run = await npmStart({ REDIS_URL: redis.url, TOKEN_PORT: String(port) });
+      await failedWith(run, new RegExp(`^vod-ingest did not start: token exited with code 1: token: port ${port} is already in use`));
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('stops everything with one line and exit 1 when Redis cannot be reached', async () => {
+    const closed = await freePort();
+    const run = await npmStart({ REDIS_URL: `redis://127.0.0.1:${closed}` });
+    await failedWith(run, new RegExp(`^vod-ingest did not start: \\w+ exited with code 1: \\w+: cannot reach Redis at redis://127\\.0\\.0\\.1:${closed}: ECONNREFUSED$`));
+    // A bounded wait: a handful of lines, not a flood of reconnect errors.
+    assert.ok(run.output().split('\n').filter((l) => l.includes('RedisError')).length <= 8, run.output());
+  });
+
+  it('stops everything with one line and exit 1 on a bad setting, after the service lists it', async () => {
+    const run = await npmStart({ REDIS_URL: redis.url, API_RATE_LIMIT: 'abc' });
+    await failedWith(run, /^vod-ingest did not start: api exited with code 1: api: Invalid configuration/);
+    assert.match(run.output(), /\[api\]\s+- API_RATE_LIMIT: /);
+  });
+
+  it('starts its own Redis, says "up" once every service is ready, prints the admin token, and stops on SIGTERM to npm', async () => {
+    const run = await npmStart({});
+    await run.waitFor('vod-ingest is up', 90_000);
+    const { ports } = run;
+    for (const port of [ports.emulator, ports.token, ports.api, ports.worker, ports.worker + 1]) {
+      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200, `port ${port}`);
+    }
+    // Its own Redis on a free port (never 6379), its data in the data directory.
+    const redisLine = /Redis\s+redis:\/\/127\.0\.0\.1:(\d+)\s+\(its own, data in (.+)\)/.exec(run.output());
+    assert.ok(redisLine, run.output());
+    assert.notEqual(redisLine[1], '6379');
+    assert.equal(redisLine[2], path.join(run.dataDir, 'redis'));
+    assert.match(run.output(), /bucket vod-ingest-media/);
+    // The queue admin answers with the printed password, which is kept with the other local secrets.
+    const admin = /Admin\s+(http:\S+\/admin\/queues)\s+\(user admin, password (\S+);/.exec(run.output());
+    assert.ok(admin, run.output());
+    assert.equal(JSON.parse(readFileSync(path.join(run.dataDir, 'local-secrets.json'), 'utf8')).adminToken, admin[2]);
+    const basic = Buffer.from(`admin:${admin[2]}`).toString('base64');
+    assert.equal((await fetch(admin[1], { headers: { authorization: `Basic ${basic}` } })).status, 200);
+    assert.equal((await fetch(admin[1])).status, 401);
+    assert.match(run.output(), /Demo\s+http:\S+\/demo\//);
+
+    process.kill(run.pid, 'SIGTERM');
+    await run.exited;
+    await run.waitFor('vod-ingest stopped.', 45_000);
+    assert.doesNotMatch(run.output(), /vod-ingest stopped \(exit code/);
+    assert.doesNotMatch(run.stderr(), /was killed|stopped with/);
+    await noSurvivors(run);
+    assert.ok(existsSync(path.join(run.dataDir, 'redis', 'appendonlydir')), 'Redis kept its data in the data directory');
+  });
+});
