@@ -52,13 +52,15 @@ let up = false;
 
 function spawnChild(name: string, command: string, args: string[], childEnv: Record<string, string>): Child {
   const proc = spawn(command, args, { cwd: root, env: { ...env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Its last words (the line saying why it failed) may arrive just after 'exit'.
+  const stderrEnded = new Promise((resolve) => proc.stderr!.once('close', resolve));
   const c: Child = {
     name,
     proc,
     errors: [],
     done: false,
     exited: new Promise((resolve) => {
-      proc.once('exit', (code, signal) => resolve({ code, signal }));
+      proc.once('exit', (code, signal) => void Promise.race([stderrEnded, sleep(200)]).then(() => resolve({ code, signal })));
       proc.once('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
     }),
   };
