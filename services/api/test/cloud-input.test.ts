@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TestService } from '@vod-ingest/shared/testing';
 import { KEYS, startApi, startStack, type Stack } from './helpers.js';
-import { call, ingestFixture, inspect, type IngestFixture } from './jobs.helpers.js';
+import { call, ingestFixture, assertNothingRecorded, type IngestFixture } from './jobs.helpers.js';
 
 // Input Alibaba Cloud would refuse (or take as junk), and input that used to reach it or to answer
 // a 500: each is a 4xx with its own code, naming the field, before anything is recorded, enqueued
@@ -213,15 +213,7 @@ describe('input the cloud would refuse is refused at the api, with its own code 
 
   test('afterwards: nothing recorded or enqueued, VOD never asked, no 500 logged, the api healthy', async () => {
     assert.ok(cases.length >= 120, `${cases.length} cases`);
-    const ins = inspect(stack.redis.url, PREFIX);
-    try {
-      assert.deepEqual(await ins.jobKeys(), []);
-      const counts = await ins.queue.getJobCounts();
-      assert.ok(Object.values(counts).every((n) => n === 0), JSON.stringify(counts));
-      assert.equal(await ins.redis.exists(ins.store.keys.events), 0, 'no event written');
-    } finally {
-      await ins.close();
-    }
+    await assertNothingRecorded(stack.redis.url, PREFIX);
     const stats = await stack.emu.stats();
     assert.equal(stats.requests.CreateUploadVideo ?? 0, 0, 'no CreateUploadVideo reached the emulator');
     assert.equal(stats.requests.RefreshUploadVideo ?? 0, 0, 'no RefreshUploadVideo reached the emulator');

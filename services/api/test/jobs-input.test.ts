@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freePort, type TestService } from '@vod-ingest/shared/testing';
 import { KEYS, startApi, startStack, type Stack } from './helpers.js';
-import { call, httpServer, ingestFixture, inspect, type IngestFixture } from './jobs.helpers.js';
+import { call, httpServer, ingestFixture, assertNothingRecorded, type IngestFixture } from './jobs.helpers.js';
 
 const PREFIX = '{vit-input}';
 
@@ -147,15 +147,7 @@ describe('POST /v1/jobs refuses malformed requests', () => {
 
   test('afterwards: nothing was recorded or enqueued, and the api is healthy', async () => {
     assert.ok(cases.length >= 40, `${cases.length} cases`);
-    const ins = inspect(stack.redis.url, PREFIX);
-    try {
-      assert.deepEqual(await ins.jobKeys(), []);
-      const counts = await ins.queue.getJobCounts();
-      assert.ok(Object.values(counts).every((n) => n === 0), JSON.stringify(counts));
-      assert.equal(await ins.redis.exists(ins.store.keys.events), 0, 'no event written');
-    } finally {
-      await ins.close();
-    }
+    await assertNothingRecorded(stack.redis.url, PREFIX);
     for (const s of [api, bare]) assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
     assert.doesNotMatch(api.proc.output(), /"level":"error"/);
   });

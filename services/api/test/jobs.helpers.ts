@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -62,6 +63,19 @@ export function inspect(redisUrl: string, prefix: string) {
       redis.disconnect();
     },
   };
+}
+
+/** Asserts what a refused request must leave under `prefix`: no job record, no queue entry, no event. */
+export async function assertNothingRecorded(redisUrl: string, prefix: string): Promise<void> {
+  const ins = inspect(redisUrl, prefix);
+  try {
+    assert.deepEqual(await ins.jobKeys(), []);
+    const counts = await ins.queue.getJobCounts();
+    assert.ok(Object.values(counts).every((n) => n === 0), JSON.stringify(counts));
+    assert.equal(await ins.redis.exists(ins.store.keys.events), 0, 'no event written');
+  } finally {
+    await ins.close();
+  }
 }
 
 export interface SseMessage {
