@@ -161,7 +161,7 @@ describe('npm start', () => {
   it('stops everything with one line and exit 1 when Redis cannot be reached', async () => {
     const closed = await freePort();
     const run = await npmStart({ REDIS_URL: `redis://127.0.0.1:${closed}` });
-    await failedWith(run, new RegExp(`^vod-ingest did not start: \\w+ exited with code 1: \\w+: cannot reach Redis at redis://127\\.0\\.0\\.1:${closed}: ECONNREFUSED$`));
+    await failedWith(run, new RegExp(`^vod-ingest did not start: [\\w-]+ exited with code 1: \\w+: cannot reach Redis at redis://127\\.0\\.0\\.1:${closed}: ECONNREFUSED$`));
     // A bounded wait: a handful of lines, not a flood of reconnect errors.
     assert.ok(run.output().split('\n').filter((l) => l.includes('RedisError')).length <= 8, run.output());
   });
