@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Credential, Logger } from '@vod-ingest/shared';
-import type { CacheCipher } from '@vod-ingest/shared';
+import type { CacheCipher, Credential, Logger } from '@vod-ingest/shared';
 
 /** A cached credential with when we received it (its lifetime is `expiresAt - issuedAt`). */
 export interface CachedCredential {

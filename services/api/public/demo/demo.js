@@ -27,7 +27,7 @@
       log('POST /v1/uploads → ' + upload.id + '; the page now holds only its client token (until ' + upload.expiresAt + ')');
       $('progress-box').hidden = false;
       VodIngestUpload.start({ apiUrl: location.origin, upload: upload, file: file, mode: 'auth', onEvent: show });
-      follow(upload);
+      void follow(upload);
     } catch (err) {
       log(err.message, 'error');
       $('go').disabled = false;

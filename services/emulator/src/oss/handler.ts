@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@vod-ingest/shared';
 import { OSS_EXPOSED_HEADERS, type CorsPolicy } from '../cors.js';
-import { CredentialAuthority, KeyError, ossKeyError, type ResolvedKey } from '../credentials.js';
+import { type CredentialAuthority, KeyError, ossKeyError, type ResolvedKey } from '../credentials.js';
 import { CloudError } from '../errors.js';
 import { applyFaults, type FaultInjector } from '../faults.js';
 import { drain, readSmallBody } from '../http-util.js';

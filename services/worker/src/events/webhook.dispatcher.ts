@@ -59,7 +59,7 @@ export class WebhookDispatcher {
 
   /** Starts reading in the background; the consumer group is created (or re-created) as needed. */
   start(): void {
-    if (this.loop) return;
+    if (this.loop !== undefined) return;
     this.running = true;
     this.loop = this.run();
   }

@@ -77,7 +77,7 @@ export async function uploadObject(deps: UploaderDeps, req: UploadRequest): Prom
   if (req.source.size === 0) throw new AppError('SOURCE_EMPTY', 'The source is empty (0 bytes): there is nothing to upload', { status: 400 });
   const plan = planParts(req.source.size, req.partSize);
   if (plan.single) {
-    const info = await withRetries(req, 'put', () => deps.store.put(req.key, req.source.size, () => req.source.read(0, req.source.size), { contentType: req.contentType, meta: req.meta }));
+    const info = await withRetries(req, () => deps.store.put(req.key, req.source.size, () => req.source.read(0, req.source.size), { contentType: req.contentType, meta: req.meta }));
     req.onProgress?.({ bytesUploaded: info.size, bytesTotal: info.size, partsUploaded: 1, partsTotal: 1 });
     return { ...info, partsSent: 1 };
   }
@@ -107,7 +107,7 @@ async function uploadMultipart(deps: UploaderDeps, req: UploadRequest, plan: Par
   const worker = async () => {
     while (next < pending.length && !req.signal?.aborted) {
       const range = pending[next++];
-      const part = await withRetries(req, `part ${range.partNumber}`, () =>
+      const part = await withRetries(req, () =>
         deps.store.uploadPart(req.key, uploadId, range.partNumber, range.end - range.start, () => req.source.read(range.start, range.end)),
       );
       await deps.checkpoints.savePart(req.jobId, part);
@@ -118,7 +118,7 @@ async function uploadMultipart(deps: UploaderDeps, req: UploadRequest, plan: Par
   };
   await Promise.all(Array.from({ length: Math.min(req.parallel ?? 5, pending.length || 1) }, worker));
   if (done.size < plan.parts.length) throw new UploadPausedError();
-  const info = await withRetries(req, 'complete', () => deps.store.complete(req.key, uploadId, [...done.values()]));
+  const info = await withRetries(req, () => deps.store.complete(req.key, uploadId, [...done.values()]));
   return { ...info, uploadId, partsSent: sent };
 }
 
@@ -135,7 +135,7 @@ async function resumeOrStart(deps: UploaderDeps, req: UploadRequest, plan: PartP
       deps.log.warn({ jobId: req.jobId, uploadId: cp.uploadId }, 'CheckpointUploadGone');
     }
   }
-  const uploadId = await withRetries(req, 'initiate', () => deps.store.initiate(req.key, { contentType: req.contentType, meta: req.meta }));
+  const uploadId = await withRetries(req, () => deps.store.initiate(req.key, { contentType: req.contentType, meta: req.meta }));
   await deps.checkpoints.begin(req.jobId, { uploadId, key: req.key, size: req.source.size, partSize: plan.partSize });
   return { uploadId, done: new Map() };
 }
@@ -170,7 +170,7 @@ async function localCrc(source: ByteSource, range: PartRange): Promise<string> {
 }
 
 /** Retries retryable failures (5xx, network, throttling, CRC mismatch) with doubling backoff and jitter. */
-async function withRetries<T>(req: UploadRequest, what: string, call: () => Promise<T>): Promise<T> {
+async function withRetries<T>(req: UploadRequest, call: () => Promise<T>): Promise<T> {
   const retries = req.retryCount ?? 3;
   const base = req.retryDurationMs ?? 2000;
   for (let attempt = 0; ; attempt++) {
