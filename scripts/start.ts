@@ -233,6 +233,11 @@ function tenantsFile(secrets: LocalSecrets): string {
 }
 
 async function main(): Promise<void> {
+  // Against Alibaba Cloud the roles are real ones: the made-up defaults below are for the emulator only.
+  const missingArns = env.ALIBABA_CLOUD_ACCESS_KEY_ID ? ['ALIBABA_CLOUD_ROLE_ARN', 'CLIENT_ROLE_ARN'].filter((name) => !env[name]) : [];
+  if (missingArns.length > 0) {
+    return fail(`ALIBABA_CLOUD_ACCESS_KEY_ID is set (Alibaba Cloud mode) but ${missingArns.join(' and ')} ${missingArns.length > 1 ? 'are' : 'is'} not: set the RAM role ARN${missingArns.length > 1 ? 's' : ''} (acs:ram::<account-id>:role/<name>), or unset ALIBABA_CLOUD_ACCESS_KEY_ID to use the emulator`);
+  }
   mkdirSync(dataDir, { recursive: true });
   const secrets = localSecrets();
   const ownsRedis = !env.REDIS_URL;
