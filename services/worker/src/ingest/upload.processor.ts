@@ -1,9 +1,10 @@
 import { DelayedError, UnrecoverableError, type Job, type Processor } from 'bullmq';
 import { z } from 'zod';
-import { AppError, checkJobTarget, isRetryable, TERMINAL_STATUSES, validate, type Tenants, type IngestJobData, type JobError, type JobProgress, type JobRecord, type JobResult, type JobStore, type Logger } from '@vod-ingest/shared';
+import { checkJobTarget, TERMINAL_STATUSES, validate, type Tenants, type IngestJobData, type JobError, type JobProgress, type JobRecord, type JobResult, type JobStore, type Logger } from '@vod-ingest/shared';
 import type { CheckpointStore } from '../upload/checkpoint.store.js';
 import { uploadObject, UploadPausedError } from '../upload/multipart-uploader.js';
 import { reasonLabel, type WorkerMetrics } from '../worker.metrics.js';
+import { describeJobFailure } from './job-failure.js';
 import { openSource, type OpenedSource, type SourceDeps } from './job-source.js';
 import { openTarget, type TargetDeps, type UploadTarget } from './upload-target.js';
 
@@ -207,14 +208,7 @@ class IngestRun {
 
   /** The job's error as users see it; a source that changed under us is said so, not retried. */
   private async describe(err: unknown): Promise<JobError> {
-    if (this.source && !(await this.source.unchanged())) {
-      return { code: 'SOURCE_CHANGED', message: 'The source file disappeared or changed size during the upload', retryable: false };
-    }
-    if (err instanceof AppError) return { code: err.code, message: err.message, retryable: err.retryable };
-    const code = (err as { code?: string }).code;
-    if (code === 'ENOENT') return { code: 'SOURCE_NOT_FOUND', message: 'The source file no longer exists', retryable: false };
-    if (isRetryable(err)) return { code: code ?? 'NETWORK_ERROR', message: 'A network error interrupted the upload', retryable: true };
-    return { code: 'INTERNAL_ERROR', message: 'The worker failed unexpectedly; see its logs', retryable: false };
+    return describeJobFailure(err, !this.source || (await this.source.unchanged()));
   }
 
   private ended(outcome: 'succeeded' | 'failed' | 'canceled'): void {
