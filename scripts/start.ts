@@ -20,6 +20,8 @@ import { freePort, waitForPort } from '@vod-ingest/shared/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
+/** What every child inherits: our environment without the long-term RAM key (only the token service is given it). */
+const { ALIBABA_CLOUD_ACCESS_KEY_ID: _keyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: _keySecret, ...inherited } = env;
 const dataDir = path.resolve(env.VOD_INGEST_DATA_DIR ?? path.join(root, '.data'));
 const ports = {
   api: Number(env.API_PORT ?? 3000),
@@ -51,7 +53,7 @@ let stopping = false;
 let up = false;
 
 function spawnChild(name: string, command: string, args: string[], childEnv: Record<string, string>): Child {
-  const proc = spawn(command, args, { cwd: root, env: { ...env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(command, args, { cwd: root, env: { ...inherited, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   // Its last words (the line saying why it failed) may arrive just after 'exit'.
   const stderrEnded = new Promise((resolve) => proc.stderr!.once('close', resolve));
   const c: Child = {
@@ -258,10 +260,12 @@ async function main(): Promise<void> {
     // The token service asks STS for credentials as soon as it runs.
     await allReady([{ name: 'emulator', port: ports.emulator }]);
   }
+  // The long-term key goes to the token service alone (SPEC: its only holder).
+  const longTermKey: Record<string, string> = useEmulator
+    ? { ALIBABA_CLOUD_ACCESS_KEY_ID: secrets.emulatorKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: secrets.emulatorSecret }
+    : { ALIBABA_CLOUD_ACCESS_KEY_ID: env.ALIBABA_CLOUD_ACCESS_KEY_ID ?? '', ALIBABA_CLOUD_ACCESS_KEY_SECRET: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? '' };
   const cloud: Record<string, string> = useEmulator
     ? {
-        ALIBABA_CLOUD_ACCESS_KEY_ID: secrets.emulatorKeyId,
-        ALIBABA_CLOUD_ACCESS_KEY_SECRET: secrets.emulatorSecret,
         STS_ENDPOINT: emulatorUrl,
         VOD_ENDPOINT: emulatorUrl,
         OSS_ENDPOINT: emulatorUrl,
@@ -282,6 +286,7 @@ async function main(): Promise<void> {
   const adminToken = env.ADMIN_TOKEN || secrets.adminToken;
   service('token', ports.token, {
     ...common,
+    ...longTermKey,
     TOKEN_CACHE_KEY: env.TOKEN_CACHE_KEY ?? secrets.cacheKey,
     ALIBABA_CLOUD_ROLE_ARN: env.ALIBABA_CLOUD_ROLE_ARN ?? 'acs:ram::1000000000000000:role/vod-ingest-worker',
     CLIENT_ROLE_ARN: env.CLIENT_ROLE_ARN ?? 'acs:ram::1000000000000000:role/vod-ingest-client',

@@ -193,6 +193,15 @@ describe('npm start', () => {
     assert.equal((await fetch(admin[1], { headers: { authorization: `Basic ${basic}` } })).status, 200);
     assert.equal((await fetch(admin[1])).status, 401);
     assert.match(run.output(), /Demo\s+http:\S+\/demo\//);
+    // The long-term RAM key reaches the token service alone.
+    const holders = survivors(run.marker)
+      .map((line) => ({ cmd: line, env: readFileSync(`/proc/${line.split(' ')[0]}/environ`, 'latin1').split('\0') }))
+      .filter((p) => /services\/(token|api|worker)\/src\/main\.ts/.test(p.cmd));
+    assert.equal(holders.length, 4, holders.map((h) => h.cmd).join('\n'));
+    for (const h of holders) {
+      const hasKey = h.env.some((v) => v.startsWith('ALIBABA_CLOUD_ACCESS_KEY_SECRET='));
+      assert.equal(hasKey, h.cmd.includes('services/token/'), `${h.cmd}: the RAM key only in the token service`);
+    }
 
     process.kill(run.pid, 'SIGTERM');
     await run.exited;
