@@ -7,6 +7,7 @@ export * from './alibaba/index.js';
 export * from './http/index.js';
 export * from './validation.js';
 export * from './alibaba/credential-retry.js';
+export * from './retry.js';
 export * from './sources/index.js';
 export * from './events/index.js';
 export * from './cache-cipher.js';

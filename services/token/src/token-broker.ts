@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AlibabaError, UnavailableError, type Credential, type Logger } from '@vod-ingest/shared';
+import { AlibabaError, retry, UnavailableError, type Credential, type Logger } from '@vod-ingest/shared';
 import { profileOf, type RoleProfile, type RoleProfiles } from './profiles.js';
 import type { StsApi } from './sts.client.js';
 import type { CachedCredential, TokenCache } from './token-cache.js';
@@ -14,7 +14,7 @@ export interface BrokerTimings {
   waitForPeerMs?: number;
   /** AssumeRole attempts per refresh (throttling, 5xx, network). Defaults to 3. */
   stsAttempts?: number;
-  /** First retry delay; doubles, with jitter. Defaults to 200 ms. */
+  /** First retry delay; doubles, with jitter (see `retry` in shared), each capped at 30 s. Defaults to 200 ms. */
   stsBackoffMs?: number;
   /** Pause for every replica after a failed refresh. Defaults to 2 s (or what STS asked). */
   coolDownMs?: number;
@@ -167,29 +167,33 @@ export class TokenBroker {
     const { sts, cache, metrics, log, timings } = this.deps;
     const label = { profile: profileOf(profile) };
     const attempts = timings.stsAttempts ?? 3;
+    const stsRetryable = (err: unknown) => (err instanceof AlibabaError ? err.retryable : true);
     let lastErr: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const end = metrics.assumeRoleDuration.startTimer(label);
-      try {
-        const credential = await sts.assumeRole(this.profile(profile));
-        end({ outcome: 'success' });
-        metrics.assumeRoleCalls.inc({ ...label, outcome: 'success' });
-        const entry: CachedCredential = { credential, issuedAt: Date.now(), expiresAt: Date.parse(credential.expiration) };
-        await cache.write(profile, entry, this.safetyMargin(entry));
-        this.remember(profile, entry);
-        log.info({ profile, accessKeyId: credential.accessKeyId, expiration: credential.expiration, attempt }, 'CredentialRefreshed');
-        return entry;
-      } catch (err) {
-        const outcome = err instanceof AlibabaError && /Throttling/i.test(err.code) ? 'throttled' : 'error';
-        end({ outcome });
-        metrics.assumeRoleCalls.inc({ ...label, outcome });
-        lastErr = err;
-        const retryable = err instanceof AlibabaError ? err.retryable : true;
-        log.warn({ profile, attempt, code: (err as { code?: string }).code, retryable }, 'AssumeRoleFailed');
-        if (!retryable || attempt === attempts) break;
-        const backoff = (timings.stsBackoffMs ?? 200) * 2 ** (attempt - 1);
-        await sleep(backoff + Math.random() * backoff);
-      }
+    try {
+      return await retry(
+        async (attempt) => {
+          const end = metrics.assumeRoleDuration.startTimer(label);
+          try {
+            const credential = await sts.assumeRole(this.profile(profile));
+            end({ outcome: 'success' });
+            metrics.assumeRoleCalls.inc({ ...label, outcome: 'success' });
+            const entry: CachedCredential = { credential, issuedAt: Date.now(), expiresAt: Date.parse(credential.expiration) };
+            await cache.write(profile, entry, this.safetyMargin(entry));
+            this.remember(profile, entry);
+            log.info({ profile, accessKeyId: credential.accessKeyId, expiration: credential.expiration, attempt }, 'CredentialRefreshed');
+            return entry;
+          } catch (err) {
+            const outcome = err instanceof AlibabaError && /Throttling/i.test(err.code) ? 'throttled' : 'error';
+            end({ outcome });
+            metrics.assumeRoleCalls.inc({ ...label, outcome });
+            log.warn({ profile, attempt, code: (err as { code?: string }).code, retryable: stsRetryable(err) }, 'AssumeRoleFailed');
+            throw err;
+          }
+        },
+        { retries: attempts - 1, baseMs: timings.stsBackoffMs ?? 200, retryable: stsRetryable },
+      );
+    } catch (err) {
+      lastErr = err;
     }
     const asked = lastErr instanceof AlibabaError ? lastErr.retryAfterMs : undefined;
     const coolDownMs = Math.max(asked ?? 0, timings.coolDownMs ?? 2000);

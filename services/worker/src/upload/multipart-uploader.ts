@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError, Crc64, isRetryable, type Logger, type ObjectInfo, type ObjectStore, type UploadedPart } from '@vod-ingest/shared';
+import { AppError, Crc64, isRetryable, retry, type Logger, type ObjectInfo, type ObjectStore, type UploadedPart } from '@vod-ingest/shared';
 import type { CheckpointStore, UploadCheckpoint } from './checkpoint.store.js';
 import { planParts, type PartPlan, type PartRange } from './part-plan.js';
 
@@ -34,12 +33,12 @@ export interface UploadRequest {
   parallel?: number;
   /** Retries per part on retryable errors. Defaults to 3. */
   retryCount?: number;
-  /** First retry delay (ms), doubling. Defaults to 2000. */
+  /** First retry delay (ms), doubling, with jitter, each wait capped at 30 s. Defaults to 2000. */
   retryDurationMs?: number;
   contentType?: string;
   /** User metadata, stored as `x-oss-meta-*`. */
   meta?: Record<string, string>;
-  /** Aborting stops at a part boundary: parts in flight finish and are checkpointed. */
+  /** Aborting stops at a part boundary: calls in flight finish and are checkpointed; a retry's wait ends at once. */
   signal?: AbortSignal;
   onProgress?: (p: UploadProgress) => void;
   onPartRetry?: (reason: string) => void;
@@ -169,18 +168,20 @@ async function localCrc(source: ByteSource, range: PartRange): Promise<string> {
   return crc.digestString();
 }
 
-/** Retries retryable failures (5xx, network, throttling, CRC mismatch) with doubling backoff and jitter. */
-async function withRetries<T>(req: UploadRequest, call: () => Promise<T>): Promise<T> {
-  const retries = req.retryCount ?? 3;
-  const base = req.retryDurationMs ?? 2000;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      if (attempt >= retries || !isRetryable(err) || isNoSuchUpload(err)) throw err;
-      req.onPartRetry?.((err as { code?: string }).code ?? 'UNKNOWN');
-      const delay = base * 2 ** attempt;
-      await sleep(delay / 2 + Math.random() * delay);
-    }
-  }
+/** Longest wait between two tries of one call, whatever retryDurationMs and retryCount ask. */
+const MAX_RETRY_DELAY_MS = 30_000;
+
+/**
+ * Retries retryable failures (5xx, network, throttling, CRC mismatch) with capped, doubling,
+ * jittered backoff; an aborted signal ends a wait at once (the call's last error is thrown).
+ */
+function withRetries<T>(req: UploadRequest, call: () => Promise<T>): Promise<T> {
+  return retry(call, {
+    retries: req.retryCount ?? 3,
+    baseMs: req.retryDurationMs ?? 2000,
+    maxDelayMs: MAX_RETRY_DELAY_MS,
+    retryable: (err) => isRetryable(err) && !isNoSuchUpload(err),
+    onRetry: (err) => req.onPartRetry?.((err as { code?: string }).code ?? 'UNKNOWN'),
+    signal: req.signal,
+  });
 }
