@@ -20,12 +20,15 @@ COPY services/token/package.json services/token/
 COPY services/api/package.json services/api/
 COPY services/worker/package.json services/worker/
 COPY packages/crc64-native/ packages/crc64-native/
+COPY packages/cli/package.json packages/cli/
 RUN npm ci --no-audit --no-fund
 # The toolchain is here, so an addon that did not build is a broken image, not a fallback.
 RUN node -p "'crc64-native kernel: ' + require('@vod-ingest/crc64-native').kernel"
 COPY tsconfig.base.json tsconfig.build.json ./
 COPY shared/ shared/
 COPY services/ services/
+# tsconfig.build.json builds the CLI too (it is not part of the runtime image).
+COPY packages/cli/ packages/cli/
 RUN npm run build
 
 # ---- runtime: production dependencies, compiled output, package.json files ---------------------
