@@ -66,6 +66,28 @@ describe('vod-ingest CLI against npm start', () => {
     }
   });
 
+  it('jobs cancel of a running job: the watching submit exits 1 at canceled', async () => {
+    const file = path.join(stack.inbox, 'long.mp4');
+    writeFileSync(file, Buffer.alloc(20 * 1024 ** 2, 5));
+    await stack.admin('PUT', 'faults', { rules: [{ action: 'UploadPart', rate: 1, latencyMs: 150 }] });
+    try {
+      const watching = startCli(['submit', file, '--part-size', '1MiB', '--parallel', '1', '--watch'], env);
+      for (const end = Date.now() + 30_000; !/job\.started/.test(watching.run.stderr); await sleep(20)) {
+        assert.ok(Date.now() < end && watching.run.code === null, `the job did not start: ${watching.run.stderr}`);
+      }
+      const id = watching.run.stdout.split('\n')[0];
+      const cancel = await cli(['jobs', 'cancel', id], env);
+      assert.equal(cancel.code, 0, cancel.stderr);
+      assert.equal(cancel.stdout, `${id} cancel requested (it stops at a part boundary)\n`);
+      const r = await watching.done;
+      assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^${id} canceled`, 'm'));
+      assert.match(r.stderr, /job\.canceled/);
+    } finally {
+      await stack.admin('DELETE', 'faults');
+    }
+  });
+
   it('an oss target the tenant may not use is refused at once: exit 3, one line, no job', async () => {
     const file = path.join(stack.inbox, 'elsewhere.mp4');
     writeFileSync(file, 'x'.repeat(1000));
