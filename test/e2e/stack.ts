@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobEvent, JobView } from '@vod-ingest/shared';
 import {
   freePort,
+  getVideoInfo,
   startEmulator,
   startHttpService,
   startTestRedis,
@@ -203,7 +204,7 @@ export async function writeRandomFile(file: string, size: number): Promise<void>
 
 /** VOD GetVideoInfo through openapi-core, with an `ingest` credential from the token service. */
 export async function videoInfo(stack: Stack, videoId: string): Promise<{ status: string; size?: number }> {
-  const { OpenApiVodClient, TokenServiceCredentials } = await import('@vod-ingest/shared');
+  const { TokenServiceCredentials } = await import('@vod-ingest/shared');
   const credential = await new TokenServiceCredentials({ url: stack.token.url, secret: stack.token.secret, profile: 'ingest' }).get();
-  return new OpenApiVodClient({ endpoint: stack.emu.hostPort, region: stack.emu.region }).getVideoInfo(credential, videoId);
+  return getVideoInfo({ endpoint: stack.emu.hostPort, region: stack.emu.region }, credential, videoId);
 }

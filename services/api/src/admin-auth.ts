@@ -1,17 +1,16 @@
-import { AppError, safeEqual, UnauthorizedError } from '@vod-ingest/shared';
+import { AppError, bearerToken, safeEqual, UnauthorizedError } from '@vod-ingest/shared';
 import type { RequestHandler } from 'express';
 
 /** The user name HTTP Basic must carry; the password is the admin token. */
 export const ADMIN_USER = 'admin';
 
-const BEARER = /^Bearer +(\S+) *$/i;
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** What `authorization` presents: a bearer token, or the user and password of HTTP Basic. */
 function presented(authorization = ''): { user?: string; token: string } | undefined {
-  const bearer = BEARER.exec(authorization);
-  if (bearer) return { token: bearer[1] };
+  const bearer = bearerToken(authorization);
+  if (bearer !== undefined) return { token: bearer };
   const basic = BASIC.exec(authorization);
   const decoded = basic ? Buffer.from(basic[1], 'base64').toString('utf8') : '';
   const colon = decoded.indexOf(':');

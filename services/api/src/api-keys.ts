@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import { route, UnauthorizedError, type UploadRecord, type UploadStore } from '@vod-ingest/shared';
+import { bearerToken, route, UnauthorizedError, type UploadRecord, type UploadStore } from '@vod-ingest/shared';
 import { redisCall } from './redis-keys.js';
 
 /** A configured API key: its tenant and the SHA-256 of the key. The key itself is not kept. */
@@ -70,10 +70,10 @@ const unauthorized = (res: Response, message = 'Missing or invalid API key') => 
  */
 export function requireApiKey(keys: readonly ApiKey[], uploads?: UploadStore): RequestHandler {
   return route(async (req, res, next) => {
-    const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
-    const key = bearer ? match(keys, bearer[1]) : undefined;
-    if (bearer && !key && uploads && bearer[1].startsWith('ct_')) {
-      const upload = await redisCall(uploads.byClientToken(bearer[1]));
+    const bearer = bearerToken(req.headers.authorization);
+    const key = bearer !== undefined ? match(keys, bearer) : undefined;
+    if (bearer !== undefined && !key && uploads && bearer.startsWith('ct_')) {
+      const upload = await redisCall(uploads.byClientToken(bearer));
       if (!upload) return next(unauthorized(res, 'Missing, invalid or expired client token'));
       const caller: Caller = { tenant: upload.tenant, keyId: `upload:${upload.id}`, upload };
       res.locals.caller = caller;

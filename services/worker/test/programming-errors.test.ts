@@ -89,7 +89,6 @@ const throwingVod = (err: Error): VodApi => ({
     throw err;
   },
   refreshUploadVideo: async () => assert.fail('not called'),
-  getVideoInfo: async () => assert.fail('not called'),
 });
 
 function assertFailedForGood(r: Awaited<ReturnType<typeof attempt>>, code: string) {

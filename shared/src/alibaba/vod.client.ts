@@ -36,7 +36,6 @@ export interface VodUploadTicket {
 export interface VodApi {
   createUploadVideo(credential: Credential, params: CreateUploadVideoParams): Promise<VodUploadTicket>;
   refreshUploadVideo(credential: Credential, videoId: string): Promise<VodUploadTicket>;
-  getVideoInfo(credential: Credential, videoId: string): Promise<{ videoId: string; status: string; size?: number; title?: string }>;
 }
 
 function decode<T>(b64: unknown, what: string): T {
@@ -81,11 +80,5 @@ export class OpenApiVodClient implements VodApi {
 
   async refreshUploadVideo(credential: Credential, videoId: string): Promise<VodUploadTicket> {
     return ticket(await callPop(this.options, credential, VOD_VERSION, 'RefreshUploadVideo', { VideoId: videoId }));
-  }
-
-  async getVideoInfo(credential: Credential, videoId: string) {
-    const body = await callPop(this.options, credential, VOD_VERSION, 'GetVideoInfo', { VideoId: videoId });
-    const v = (body.Video ?? {}) as { VideoId?: string; Status?: string; Size?: number; Title?: string };
-    return { videoId: String(v.VideoId ?? videoId), status: String(v.Status ?? ''), size: v.Size, title: v.Title };
   }
 }

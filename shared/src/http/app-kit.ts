@@ -133,11 +133,22 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
+const BEARER = /^Bearer +(\S+) *$/i;
+
+/**
+ * The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, RFC 7235;
+ * the token has no whitespace), or undefined for no header or another scheme. The one Bearer
+ * parser: service secrets, API keys, client tokens and the admin token all go through it.
+ */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return BEARER.exec(authorization ?? '')?.[1];
+}
+
 /** Middleware: requires `Authorization: Bearer <secret>` (service-to-service calls). */
 export function requireBearer(secret: string): RequestHandler {
   return (req, _res, next) => {
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    if (!m || !safeEqual(m[1], secret)) return next(new UnauthorizedError());
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined || !safeEqual(token, secret)) return next(new UnauthorizedError());
     next();
   };
 }

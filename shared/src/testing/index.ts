@@ -4,3 +4,4 @@ export * from './service-process.js';
 export * from './emulator.js';
 export * from './services.js';
 export * from './tenants.js';
+export * from './vod-info.js';
