@@ -260,7 +260,7 @@ async function main(): Promise<void> {
     // The token service asks STS for credentials as soon as it runs.
     await allReady([{ name: 'emulator', port: ports.emulator }]);
   }
-  // The long-term key goes to the token service alone (SPEC: its only holder).
+  // The long-term key goes to the token service alone (its only holder).
   const longTermKey: Record<string, string> = useEmulator
     ? { ALIBABA_CLOUD_ACCESS_KEY_ID: secrets.emulatorKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: secrets.emulatorSecret }
     : { ALIBABA_CLOUD_ACCESS_KEY_ID: env.ALIBABA_CLOUD_ACCESS_KEY_ID ?? '', ALIBABA_CLOUD_ACCESS_KEY_SECRET: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? '' };

@@ -144,7 +144,7 @@ describe('docker-compose.yml', { skip }, () => {
     const env = Object.fromEntries(APP.map((n) => [n, envOf(services[n])])) as Record<(typeof APP)[number], Record<string, string>>;
     const emulatorUrl = `http://emulator:${env.emulator.PORT}`;
     const tokenUrl = `http://token:${env.token.PORT}`;
-    assert.ok(env.token.TOKEN_CACHE_KEY, 'the stack configures TOKEN_CACHE_KEY (SPEC section 4)');
+    assert.ok(env.token.TOKEN_CACHE_KEY, 'the stack configures TOKEN_CACHE_KEY (cached secrets encrypted)');
     for (const name of ['api', 'worker'] as const) {
       assert.equal(env[name].TOKEN_SERVICE_SECRET, env.token.TOKEN_SERVICE_SECRET, `${name} TOKEN_SERVICE_SECRET`);
       assert.equal(env[name].TOKEN_SERVICE_URL, tokenUrl, `${name} TOKEN_SERVICE_URL`);

@@ -278,7 +278,7 @@ describe('the Grafana dashboard against the metrics the services export', () => 
     assert.deepEqual(problems, [], problems.join('\n'));
   });
 
-  test('the panels SPEC section 6 asks for are there', () => {
+  test('the panels the README promises are there', () => {
     const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr ?? '');
     const uses = (metric: string) => exprs.some((e) => parseExpr(e).metrics.includes(metric));
     for (const metric of [

@@ -42,7 +42,7 @@ const noStore: RequestHandler = (_req, res, next) => {
 };
 
 /**
- * The jobs API (SPEC section 3): submit, read, list, cancel, and follow a job's events. Use after
+ * The jobs API (see /openapi.json): submit, read, list, cancel, and follow a job's events. Use after
  * `requireApiKey`; every route sees only the caller's tenant's jobs (another's is a 404).
  */
 export function jobRoutes(deps: JobRoutesDeps): Router {

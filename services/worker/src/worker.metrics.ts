@@ -13,7 +13,7 @@ export interface WorkerMetrics {
 export type QueueCounts = () => Promise<Record<string, Record<string, number>>>;
 
 /**
- * The worker's series (SPEC section 6). Labels stay bounded: target is `vod|oss`, outcome a
+ * The worker's series (README: Metrics and the Grafana dashboard). Labels stay bounded: target is `vod|oss`, outcome a
  * terminal status, reason an error code; never a job id.
  */
 export function createWorkerMetrics(registry: Registry, queueCounts?: QueueCounts): WorkerMetrics {

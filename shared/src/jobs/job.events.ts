@@ -5,7 +5,7 @@ export type JobEventType = (typeof JOB_EVENT_TYPES)[number] | (typeof UPLOAD_EVE
 export const TERMINAL_EVENT_TYPES: readonly JobEventType[] = ['job.succeeded', 'job.failed', 'job.canceled'];
 
 /**
- * The event envelope (SPEC section 5), the same on the stream, over SSE and in webhooks.
+ * The event envelope, the same on the stream, over SSE and in webhooks.
  * `id` is `evt_<subject>_<seq>`: unique, stable across redeliveries (the webhook-id), and `seq`
  * orders one subject's events (1, 2, 3, ...). The subject is a job (`jobId`) or a direct upload
  * (`uploadId`); exactly one of the two is present.

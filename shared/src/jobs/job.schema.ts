@@ -70,7 +70,7 @@ const metadata = z
   .refine((m) => Object.keys(m).length <= 50, 'at most 50 entries')
   .refine((m) => JSON.stringify(m).length <= 4096, 'at most 4 KiB as JSON');
 
-/** The body of `POST /v1/jobs` (SPEC section 3). Unknown fields are refused, so typos surface. */
+/** The body of `POST /v1/jobs` (its OpenAPI document: /openapi.json). Unknown fields are refused, so typos surface. */
 export const jobRequestSchema = z.strictObject({
   source: z.discriminatedUnion('type', [fileSource, urlSource], { error: 'source.type must be "file" or "url"' }),
   target: z.discriminatedUnion('type', [vodTarget, ossTarget], { error: 'target.type must be "vod" or "oss"' }),
@@ -118,7 +118,7 @@ export interface JobError {
   retryable: boolean;
 }
 
-/** `GET /v1/jobs/{id}` (SPEC section 3). */
+/** `GET /v1/jobs/{id}`: the job view. */
 export interface JobView {
   id: string;
   status: JobStatus;

@@ -23,7 +23,7 @@ export function openApiDocument(): OpenApiDocument {
     servers: [{ url: '/' }],
     security: [{ apiKey: [] }],
     tags: [
-      { name: 'jobs', description: 'Ingest jobs (SPEC section 3)' },
+      { name: 'jobs', description: 'Ingest jobs' },
       { name: 'uploads', description: 'Direct uploads from browsers and apps' },
       { name: 'credentials', description: "Credentials for Alibaba's upload SDKs" },
       { name: 'vod-events', description: "VOD's event notifications" },

@@ -35,7 +35,7 @@ const CALLBACK_URL_400 = SOURCE_URL_400.map((c) => c.replace('SOURCE_URL_', 'CAL
 const CREDENTIAL_5XX = ['TOKEN_SERVICE_UNAVAILABLE', 'CREDENTIALS_UNAVAILABLE'];
 const badGateway = error("Alibaba Cloud or the token service refused or failed (Alibaba's own code is passed through when it has one).", ['CREDENTIALS_REJECTED', 'TOKEN_SERVICE_ERROR', 'VOD_BAD_REPLY', 'ALIBABA_BAD_REPLY', 'NETWORK_ERROR']);
 
-/** Operations under `/v1/jobs` (SPEC section 3). */
+/** Operations under `/v1/jobs` (the jobs API). */
 const jobs: Obj = {
   '/v1/jobs': {
     post: {

@@ -1,7 +1,7 @@
 /** OSS multipart limits. */
 export const MIN_PART_SIZE = 100 * 1024;
 export const MAX_PARTS = 10_000;
-/** Default part size (SPEC example): 8 MiB. */
+/** Default part size (as the api documents): 8 MiB. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
 export interface PartRange {
