@@ -35,16 +35,41 @@ function vodIngest(native: boolean): (b: Buffer) => unknown {
 const backend = crc64Backend();
 const impls: Impl[] = [
   { name: 'vod-ingest Crc64 (slicing-by-8, JS)', run: vodIngest(false) },
-  { name: 'node:crypto md5 (OpenSSL, native)', run: (b) => { const h = createHash('md5'); chunked(b, (x) => h.update(x)); return h.digest('hex'); } },
+  {
+    name: 'node:crypto md5 (OpenSSL, native)',
+    run: (b) => {
+      const h = createHash('md5');
+      chunked(b, (x) => h.update(x));
+      return h.digest('hex');
+    },
+  },
 ];
 if (backend.native) impls.push({ name: `vod-ingest Crc64 (addon, ${backend.kernel})`, run: vodIngest(true) });
 else console.log(`(no addon row: ${backend.reason})`);
 // Optional comparisons: the npm packages, when installed (devDependencies).
 for (const [name, load, sample] of [
   // Per-chunk calls (throughput only; their running-CRC APIs differ).
-  ['crc64-ecma182.js (npm, wasm)', () => { const m = require('crc64-ecma182.js'); return (b: Buffer) => { let r: unknown; chunked(b, (x) => (r = m.crc64(x))); return r; }; }],
+  [
+    'crc64-ecma182.js (npm, wasm)',
+    () => {
+      const m = require('crc64-ecma182.js');
+      return (b: Buffer) => {
+        let r: unknown;
+        chunked(b, (x) => (r = m.crc64(x)));
+        return r;
+      };
+    },
+  ],
   // BigInt per byte: ~0.05 MB/s, so it is timed on 16 KiB only.
-  ['crc64-ecma (npm, BigInt)', () => { const m = require('crc64-ecma'); const f = m.crc64 ?? m.default ?? m; return (b: Buffer) => f(b); }, 16 * 1024],
+  [
+    'crc64-ecma (npm, BigInt)',
+    () => {
+      const m = require('crc64-ecma');
+      const f = m.crc64 ?? m.default ?? m;
+      return (b: Buffer) => f(b);
+    },
+    16 * 1024,
+  ],
 ] as Array<[string, () => (b: Buffer) => unknown, number?]>) {
   try {
     impls.push({ name, run: load(), sample });
@@ -88,4 +113,7 @@ console.log(`CRC-64 vs MD5 on one ${values.mib} MiB buffer, best of ${rounds} (N
 const results = impls.map((i) => ({ name: i.name, mbps: mbps(i) }));
 const [jsCode, md5] = [results[0].mbps, results[1].mbps];
 const ratio = (x: number): string => x.toFixed(x < 0.01 ? 5 : 2).padStart(7);
-for (const r of results) console.log(`${r.name.padEnd(40)} ${r.mbps.toFixed(r.mbps < 10 ? 3 : 0).padStart(8)} MB/s   ratio to md5 ${ratio(r.mbps / md5)}   to JS ${ratio(r.mbps / jsCode)}`);
+for (const r of results)
+  console.log(
+    `${r.name.padEnd(40)} ${r.mbps.toFixed(r.mbps < 10 ? 3 : 0).padStart(8)} MB/s   ratio to md5 ${ratio(r.mbps / md5)}   to JS ${ratio(r.mbps / jsCode)}`,
+  );

@@ -31,7 +31,12 @@ const WORKERS = 2;
 /** WORKER_CONCURRENCY of each worker; the worker's default is 2. */
 const PER_WORKER = Number(process.env.BENCH_WORKER_CONCURRENCY ?? '2');
 /** What the api gives every ingest job (services/api/src/ingest.queue.ts with its config defaults). */
-const API_JOB_OPTIONS: JobsOptions = { attempts: 5, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { age: 86_400, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } };
+const API_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 5000 },
+  removeOnComplete: { age: 86_400, count: 10_000 },
+  removeOnFail: { age: 7 * 86_400 },
+};
 setGlobalDispatcher(new Agent({ connections: submitters, keepAliveTimeout: 30_000 }));
 
 /** One job: when its submit started (client clock), was accepted, started and ended (ms since the epoch). */
@@ -127,7 +132,10 @@ interface Summary {
 function summarize(ts: Timing[]): Summary {
   const first = Math.min(...ts.map((t) => t.submitMs));
   const latency = ts.map((t) => t.endedMs - t.submitMs).sort((a, b) => a - b);
-  const service = ts.filter((t) => t.startedMs !== undefined).map((t) => t.endedMs - t.startedMs!).sort((a, b) => a - b);
+  const service = ts
+    .filter((t) => t.startedMs !== undefined)
+    .map((t) => t.endedMs - t.startedMs!)
+    .sort((a, b) => a - b);
   return {
     perSecond: ts.length / ((Math.max(...ts.map((t) => t.endedMs)) - first) / 1000),
     acceptedPerSecond: ts.length / ((Math.max(...ts.map((t) => t.acceptedMs)) - first) / 1000),
@@ -142,9 +150,18 @@ function summarize(ts: Timing[]): Summary {
 function report(name: string, results: Result[]): Summary {
   const all = results.map((r) => summarize(r.timings));
   const m = (k: keyof Summary) => median(all.map((s) => s[k]));
-  const s: Summary = { perSecond: m('perSecond'), acceptedPerSecond: m('acceptedPerSecond'), p50: m('p50'), p99: m('p99'), serviceP50: m('serviceP50'), serviceP99: m('serviceP99') };
+  const s: Summary = {
+    perSecond: m('perSecond'),
+    acceptedPerSecond: m('acceptedPerSecond'),
+    p50: m('p50'),
+    p99: m('p99'),
+    serviceP50: m('serviceP50'),
+    serviceP99: m('serviceP99'),
+  };
   const last = results[results.length - 1]!;
-  console.log(`${name.padEnd(52)} ${s.perSecond.toFixed(0).padStart(6)} jobs/s   submit→done p50 ${s.p50.toFixed(0).padStart(6)} ms  p99 ${s.p99.toFixed(0).padStart(6)} ms`);
+  console.log(
+    `${name.padEnd(52)} ${s.perSecond.toFixed(0).padStart(6)} jobs/s   submit→done p50 ${s.p50.toFixed(0).padStart(6)} ms  p99 ${s.p99.toFixed(0).padStart(6)} ms`,
+  );
   console.log(`  started→done p50 ${s.serviceP50.toFixed(0)} ms  p99 ${s.serviceP99.toFixed(0)} ms   submits accepted at ${s.acceptedPerSecond.toFixed(0)}/s`);
   console.log(`  CPU (share of one core): ${formatCpu(last.cpu, last.wall)}   Redis commands per job ${(last.redisCommands / total).toFixed(1)}`);
   return s;
@@ -181,7 +198,9 @@ try {
   );
   const a = report(`vod-ingest: API → queue → ${WORKERS} workers × ${PER_WORKER}, 256 KiB PUT`, results.ours);
   const b = report(`bare BullMQ: Queue + Worker × ${WORKERS * PER_WORKER}, no-op`, results.bull);
-  console.log(`ratio ours/BullMQ: throughput ${(a.perSecond / b.perSecond).toFixed(3)}x, p50 ${(a.p50 / b.p50).toFixed(1)}x, p99 ${(a.p99 / b.p99).toFixed(1)}x`);
+  console.log(
+    `ratio ours/BullMQ: throughput ${(a.perSecond / b.perSecond).toFixed(3)}x, p50 ${(a.p50 / b.p50).toFixed(1)}x, p99 ${(a.p99 / b.p99).toFixed(1)}x`,
+  );
 } finally {
   await bull.close();
   await tail.close();

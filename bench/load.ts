@@ -40,7 +40,11 @@ export function quantile(sorted: number[], p: number): number {
 }
 
 /** The median of unsorted values. */
-export const median = (values: number[]) => quantile([...values].sort((a, b) => a - b), 0.5);
+export const median = (values: number[]) =>
+  quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 
 /**
  * A closed loop over a fixed amount of work: `concurrency` loops take the indexes 0..count-1 in

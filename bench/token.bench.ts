@@ -38,7 +38,9 @@ try {
   const direct = await closedLoop(clients, seconds, async () => Boolean((await sts.assumeRole(profile)).accessKeyId));
   const assumeRolesDirect = (await emu.stats()).requests.AssumeRole ?? 0;
 
-  console.log(`Token service vs direct AssumeRole, ${clients} concurrent clients, ${seconds} s each (Node ${process.version}, ${(await import('node:os')).cpus().length} cores)`);
+  console.log(
+    `Token service vs direct AssumeRole, ${clients} concurrent clients, ${seconds} s each (Node ${process.version}, ${(await import('node:os')).cpus().length} cores)`,
+  );
   console.log(formatLoad('token service, warm cache (GET /v1/credentials)', cached) + `   AssumeRole calls ${assumeRolesCached}`);
   console.log(formatLoad('direct STS AssumeRole (emulator, no cache)', direct) + `   AssumeRole calls ${assumeRolesDirect}`);
   console.log(`ratio token/direct: throughput ${(cached.perSecond / direct.perSecond).toFixed(2)}x, p99 ${(cached.p99ms / direct.p99ms).toFixed(2)}x`);

@@ -30,7 +30,11 @@ interface Run {
 /** Our pipeline: submit, then the ms at which the worker wrote `job.succeeded` (see JobEventTail). */
 function pipelineUploader(stack: Stack, tail: JobEventTail, file: string): Uploader {
   return async (key) => {
-    const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key }, upload: { partSize, parallel } });
+    const r = await stack.submit({
+      source: { type: 'file', path: file },
+      target: { type: 'oss', bucket: stack.emu.bucket, key },
+      upload: { partSize, parallel },
+    });
     if (r.status !== 202) throw new Error(`submit: ${r.status} ${JSON.stringify(r.body)}`);
     const t = await tail.wait(r.body.id);
     if (t.type !== 'job.succeeded') throw new Error(`job ${r.body.id} ended ${t.type}: ${JSON.stringify((await stack.job(r.body.id)).error)}`);
@@ -73,7 +77,13 @@ try {
   const file = path.join(stack.inbox, 'bench-upload.bin');
   await writeRandomFile(file, size);
   const oss = await adminOss(stack.emu, stack.emu.bucket);
-  const pids = { worker: stack.workers[0]!.proc.pid, api: stack.api.proc.pid, token: stack.token.proc.pid, emulator: stack.emu.proc.pid, redis: findRedisPid(Number(new URL(stack.redis.url).port)) };
+  const pids = {
+    worker: stack.workers[0]!.proc.pid,
+    api: stack.api.proc.pid,
+    token: stack.token.proc.pid,
+    emulator: stack.emu.proc.pid,
+    redis: findRedisPid(Number(new URL(stack.redis.url).port)),
+  };
   const meter = new CpuMeter({ ...pids, 'bench (ali-oss)': process.pid });
   const ours = pipelineUploader(stack, tail, file);
   const aliOss: Uploader = async (key) => (await oss.multipartUpload(key, file, { partSize, parallel }), Date.now());
@@ -92,7 +102,9 @@ try {
     await oss.delete(`bench/ali-oss-${r}.bin`);
   }
 
-  console.log(`\nUpload of ${size / MiB} MiB, part size ${partSize / MiB} MiB, parallel ${parallel}, ${rounds} rounds each ABAB after one warm-up each (Node ${process.version}, ${cpus().length} cores, Redis ${stack.redis.kind}, load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)})`);
+  console.log(
+    `\nUpload of ${size / MiB} MiB, part size ${partSize / MiB} MiB, parallel ${parallel}, ${rounds} rounds each ABAB after one warm-up each (Node ${process.version}, ${cpus().length} cores, Redis ${stack.redis.kind}, load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)})`,
+  );
   const a = report('vod-ingest: API → queue → worker (submit→succeeded)', runs.ours);
   const b = report('ali-oss multipartUpload (in the bench process)', runs.aliOss);
   console.log(`ratio ours/ali-oss: ${(a / b).toFixed(2)}x`);

@@ -75,7 +75,10 @@ function spawnChild(name: string, command: string, args: string[], childEnv: Rec
   void c.exited.then((exit) => {
     c.done = true;
     if (stopping) return;
-    if (exit.spawnError) return fail(`cannot run ${command}: ${(exit.spawnError as { code?: string }).code ?? exit.spawnError.message}${command === 'redis-server' ? ' (install redis-server, or set REDIS_URL)' : ''}`);
+    if (exit.spawnError)
+      return fail(
+        `cannot run ${command}: ${(exit.spawnError as { code?: string }).code ?? exit.spawnError.message}${command === 'redis-server' ? ' (install redis-server, or set REDIS_URL)' : ''}`,
+      );
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     const said = c.errors.length === 1 ? `: ${c.errors[0]}` : c.errors.length > 1 ? `: ${c.errors[0].replace(/:$/, '')} (see [${name}] above)` : '';
     fail(`${name} ${how}${said}`);
@@ -212,7 +215,12 @@ async function ownRedis(): Promise<string> {
   const dir = path.join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  spawnChild('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--loglevel', 'warning'], {});
+  spawnChild(
+    'redis',
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--loglevel', 'warning'],
+    {},
+  );
   await waitForPort(port, '127.0.0.1', 10_000);
   return `redis://127.0.0.1:${port}`;
 }
@@ -238,7 +246,9 @@ async function main(): Promise<void> {
   // Against Alibaba Cloud the roles are real ones: the made-up defaults below are for the emulator only.
   const missingArns = env.ALIBABA_CLOUD_ACCESS_KEY_ID ? ['ALIBABA_CLOUD_ROLE_ARN', 'CLIENT_ROLE_ARN'].filter((name) => !env[name]) : [];
   if (missingArns.length > 0) {
-    return fail(`ALIBABA_CLOUD_ACCESS_KEY_ID is set (Alibaba Cloud mode) but ${missingArns.join(' and ')} ${missingArns.length > 1 ? 'are' : 'is'} not: set the RAM role ARN${missingArns.length > 1 ? 's' : ''} (acs:ram::<account-id>:role/<name>), or unset ALIBABA_CLOUD_ACCESS_KEY_ID to use the emulator`);
+    return fail(
+      `ALIBABA_CLOUD_ACCESS_KEY_ID is set (Alibaba Cloud mode) but ${missingArns.join(' and ')} ${missingArns.length > 1 ? 'are' : 'is'} not: set the RAM role ARN${missingArns.length > 1 ? 's' : ''} (acs:ram::<account-id>:role/<name>), or unset ALIBABA_CLOUD_ACCESS_KEY_ID to use the emulator`,
+    );
   }
   mkdirSync(dataDir, { recursive: true });
   const secrets = localSecrets();

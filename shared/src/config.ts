@@ -45,8 +45,7 @@ export const env = {
   /** A TCP port (0 lets the OS pick one). */
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   /** A positive integer with a default. */
-  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-    z.coerce.number().int().min(min).max(max).default(fallback),
+  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback),
   /** `1`/`true`/`yes` or `0`/`false`/`no`; anything else is an error. */
   bool: (fallback: boolean) =>
     z
@@ -58,7 +57,14 @@ export const env = {
     z
       .string()
       .optional()
-      .transform((v) => (v === undefined ? fallback : v.split(',').map((s) => s.trim()).filter(Boolean))),
+      .transform((v) =>
+        v === undefined
+          ? fallback
+          : v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+      ),
   /** pino log level. Defaults to `info`. */
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };

@@ -46,7 +46,7 @@ function js(buf: Uint8Array): bigint {
 function direct(fn: Crc64Native['update'], buf: Uint8Array): bigint {
   const state = new Uint32Array([0xffffffff, 0xffffffff]);
   fn(state, buf);
-  return (BigInt((~state[1]) >>> 0) << 32n) | BigInt((~state[0]) >>> 0);
+  return (BigInt(~state[1] >>> 0) << 32n) | BigInt(~state[0] >>> 0);
 }
 
 test('the addon is built, in use, and takes the carry-less path where the CPU has one', () => {
@@ -82,7 +82,12 @@ test('native equals JS for every length 0..10,000 at every alignment 0..15', () 
 
 test('native equals JS on MiB buffers at alignments 0..15', () => {
   const backing = randomBytes(9 * 1024 * 1024 + 16);
-  for (const [n, offset] of [[1 << 20, 0], [(3 << 20) + 5, 3], [(8 << 20) + 13, 9], [(9 << 20), 16]]) {
+  for (const [n, offset] of [
+    [1 << 20, 0],
+    [(3 << 20) + 5, 3],
+    [(8 << 20) + 13, 9],
+    [9 << 20, 16],
+  ]) {
     const view = backing.subarray(offset, offset + n);
     assert.equal(new Crc64().update(view).digest(), js(view), `offset ${offset}, length ${n}`);
   }
@@ -153,7 +158,11 @@ test('the install step builds against the local Node headers, and exits 0 when t
     assert.doesNotMatch(ok.stdout + ok.stderr, /download|http/i);
 
     writeFileSync(path.join(dir, 'failing-gyp.js'), 'process.exit(3)');
-    const failed = spawnSync(process.execPath, ['install.js'], { cwd: dir, env: { ...env, npm_config_node_gyp: path.join(dir, 'failing-gyp.js') }, encoding: 'utf8' });
+    const failed = spawnSync(process.execPath, ['install.js'], {
+      cwd: dir,
+      env: { ...env, npm_config_node_gyp: path.join(dir, 'failing-gyp.js') },
+      encoding: 'utf8',
+    });
     assert.equal(failed.status, 0, failed.stderr);
     assert.match(failed.stderr, /build failed \(node-gyp exit 3\); CRC-64 uses the JS code/);
   } finally {

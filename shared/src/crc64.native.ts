@@ -21,7 +21,7 @@ const LONG_CHECK = Uint8Array.from({ length: 1000 }, (_, i) => (i * i + 7) & 0xf
 function digestOf(native: Crc64Native, bytes: Uint8Array): bigint {
   const state = new Uint32Array([0xffffffff, 0xffffffff]);
   native.update(state, bytes);
-  return (BigInt((~state[1]) >>> 0) << 32n) | BigInt((~state[0]) >>> 0);
+  return (BigInt(~state[1] >>> 0) << 32n) | BigInt(~state[0] >>> 0);
 }
 
 /**
@@ -35,7 +35,10 @@ export function loadCrc64Native(jsDigest: (bytes: Uint8Array) => bigint): Crc64N
   } catch (err) {
     return err as Error;
   }
-  for (const [bytes, want] of [[CHECK, CHECK_VALUE], [LONG_CHECK, jsDigest(LONG_CHECK)]] as const) {
+  for (const [bytes, want] of [
+    [CHECK, CHECK_VALUE],
+    [LONG_CHECK, jsDigest(LONG_CHECK)],
+  ] as const) {
     const got = digestOf(native, bytes);
     if (got !== want) return new Error(`crc64-native (${native.kernel}) gives ${got} for a check value, not ${want}`);
   }

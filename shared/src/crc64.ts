@@ -85,11 +85,23 @@ function crcWords(words: Int32Array, lo: number, hi: number): void {
     const xl = lo ^ words[w];
     const xh = hi ^ words[w + 1];
     lo =
-      L7[xl & 0xff] ^ L6[(xl >>> 8) & 0xff] ^ L5[(xl >>> 16) & 0xff] ^ L4[xl >>> 24] ^
-      L3[xh & 0xff] ^ L2[(xh >>> 8) & 0xff] ^ L1[(xh >>> 16) & 0xff] ^ L0[xh >>> 24];
+      L7[xl & 0xff] ^
+      L6[(xl >>> 8) & 0xff] ^
+      L5[(xl >>> 16) & 0xff] ^
+      L4[xl >>> 24] ^
+      L3[xh & 0xff] ^
+      L2[(xh >>> 8) & 0xff] ^
+      L1[(xh >>> 16) & 0xff] ^
+      L0[xh >>> 24];
     hi =
-      H7[xl & 0xff] ^ H6[(xl >>> 8) & 0xff] ^ H5[(xl >>> 16) & 0xff] ^ H4[xl >>> 24] ^
-      H3[xh & 0xff] ^ H2[(xh >>> 8) & 0xff] ^ H1[(xh >>> 16) & 0xff] ^ H0[xh >>> 24];
+      H7[xl & 0xff] ^
+      H6[(xl >>> 8) & 0xff] ^
+      H5[(xl >>> 16) & 0xff] ^
+      H4[xl >>> 24] ^
+      H3[xh & 0xff] ^
+      H2[(xh >>> 8) & 0xff] ^
+      H1[(xh >>> 16) & 0xff] ^
+      H0[xh >>> 24];
   }
   regLo = lo;
   regHi = hi;
@@ -119,7 +131,7 @@ const NATIVE_MIN_BYTES = 64;
 const NATIVE_STATE = new Uint32Array(2);
 const loaded: Crc64Native | Error = loadCrc64Native((bytes) => {
   updateJs(bytes, 0xffffffff, 0xffffffff);
-  return (BigInt((~regHi) >>> 0) << 32n) | BigInt((~regLo) >>> 0);
+  return (BigInt(~regHi >>> 0) << 32n) | BigInt(~regLo >>> 0);
 });
 let native: Crc64Native | null = loaded instanceof Error ? null : loaded;
 
@@ -149,7 +161,7 @@ export class Crc64 {
 
   /** The CRC as an unsigned 64-bit BigInt. */
   digest(): bigint {
-    return (BigInt((~this.hi) >>> 0) << 32n) | BigInt((~this.lo) >>> 0);
+    return (BigInt(~this.hi >>> 0) << 32n) | BigInt(~this.lo >>> 0);
   }
 
   /** The CRC as OSS sends it: an unsigned decimal string. */

@@ -146,7 +146,10 @@ describe('odd spellings in URLs are classified as the address they are dialled a
       const url = new URL(`http://${spelled}/`);
       assert.equal(hostOf(url), host);
       assert.equal(isForbiddenAddress(host), true);
-      assert.throws(() => checkUrlHop(url.href, { allowlist: [] }), (e: { code?: string }) => e.code === 'SOURCE_URL_FORBIDDEN_ADDRESS');
+      assert.throws(
+        () => checkUrlHop(url.href, { allowlist: [] }),
+        (e: { code?: string }) => e.code === 'SOURCE_URL_FORBIDDEN_ADDRESS',
+      );
     });
   }
 

@@ -29,7 +29,10 @@ const store = (credentials: CredentialSource = source()) => new AliOssStore({ en
 /** Hands out an already-expired credential first, as a worker holding one across a long part would. */
 class ExpiredFirst implements CredentialSource {
   rejections = 0;
-  constructor(private stale: Credential, private readonly inner: CredentialSource) {}
+  constructor(
+    private stale: Credential,
+    private readonly inner: CredentialSource,
+  ) {}
   async get() {
     return this.stale;
   }
@@ -54,7 +57,10 @@ test('multipart through the store: streamed parts, ListParts, Complete; CRC-64 c
   }
   assert.equal(parts[0].crc64, crc64(bytes.subarray(0, 150 * 1024)));
   const listed = await s.listParts('store/multi.bin', uploadId);
-  assert.deepEqual(listed.map((p) => [p.partNumber, p.crc64, p.size]), parts.map((p) => [p.partNumber, p.crc64, p.size]));
+  assert.deepEqual(
+    listed.map((p) => [p.partNumber, p.crc64, p.size]),
+    parts.map((p) => [p.partNumber, p.crc64, p.size]),
+  );
   const done = await s.complete('store/multi.bin', uploadId, parts);
   assert.equal(done.crc64, crc64(bytes));
   assert.equal(done.size, size);

@@ -109,7 +109,13 @@ describe('SDK errors: a programming error is never a retryable network error', (
   });
 
   test('isProgrammingError / isRetryable', () => {
-    for (const err of [new URIError('x'), new RangeError('x'), new TypeError('x'), new SyntaxError('x'), Object.assign(new TypeError('bad'), { code: 'ERR_INVALID_CHAR' })]) {
+    for (const err of [
+      new URIError('x'),
+      new RangeError('x'),
+      new TypeError('x'),
+      new SyntaxError('x'),
+      Object.assign(new TypeError('bad'), { code: 'ERR_INVALID_CHAR' }),
+    ]) {
       assert.equal(isProgrammingError(err), true, String(err));
       assert.equal(isRetryable(err), false, String(err));
     }

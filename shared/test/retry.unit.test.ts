@@ -5,10 +5,22 @@ import { AppError, backoffDelay, retry } from '../src/index.js';
 const transient = () => new AppError('UPSTREAM_5XX', 'try again', { retryable: true });
 
 test('backoffDelay doubles from baseMs, stays within ±50% and never exceeds the cap', () => {
-  assert.equal(backoffDelay(0, 100, 10_000, () => 0.5), 100);
-  assert.equal(backoffDelay(3, 100, 10_000, () => 0.5), 800);
-  assert.equal(backoffDelay(3, 100, 10_000, () => 0), 400);
-  assert.equal(backoffDelay(3, 100, 10_000, () => 1), 1200);
+  assert.equal(
+    backoffDelay(0, 100, 10_000, () => 0.5),
+    100,
+  );
+  assert.equal(
+    backoffDelay(3, 100, 10_000, () => 0.5),
+    800,
+  );
+  assert.equal(
+    backoffDelay(3, 100, 10_000, () => 0),
+    400,
+  );
+  assert.equal(
+    backoffDelay(3, 100, 10_000, () => 1),
+    1200,
+  );
   // The uploader's worst case the job schema allows: 60 s doubled 9 times is capped.
   for (const r of [0, 0.5, 0.999]) assert.ok(backoffDelay(9, 60_000, 30_000, () => r) <= 30_000);
 });

@@ -29,7 +29,25 @@ before(async () => {
 after(() => server.close());
 
 test('forbidden address ranges, IPv4 and IPv6', () => {
-  for (const a of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.100.100.200', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '224.0.0.1', '::7f00:1', '::ffff:0:7f00:1', '64:ff9b::7f00:1', '2002:7f00:1::']) {
+  for (const a of [
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.20.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.100.100.200',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fd00::1',
+    'fe80::1',
+    '::ffff:127.0.0.1',
+    '224.0.0.1',
+    '::7f00:1',
+    '::ffff:0:7f00:1',
+    '64:ff9b::7f00:1',
+    '2002:7f00:1::',
+  ]) {
     assert.ok(isForbiddenAddress(a), a);
   }
   for (const a of ['8.8.8.8', '47.100.1.1', '2400:3200::1']) assert.ok(!isForbiddenAddress(a), a);
@@ -81,7 +99,14 @@ test('the probe HEADs each hop; headers go to the first origin only; a name reso
   ]);
 
   seen.length = 0;
-  await assert.rejects(probeUrl(`http://localhost:${port}/final`, { allowlist: [] }), (e: { code?: string; status?: number }) => e.code === 'SOURCE_URL_FORBIDDEN_ADDRESS' && e.status === 403);
+  await assert.rejects(
+    probeUrl(`http://localhost:${port}/final`, { allowlist: [] }),
+    (e: { code?: string; status?: number }) => e.code === 'SOURCE_URL_FORBIDDEN_ADDRESS' && e.status === 403,
+  );
   await assert.rejects(probeUrl(`${base}/to-other-origin`, { allowlist: ['127.0.0.1'] }), (e: { code?: string }) => e.code === 'SOURCE_URL_FORBIDDEN_ADDRESS');
-  assert.deepEqual(seen.map((s) => s.url), ['/to-other-origin'], 'localhost was never requested');
+  assert.deepEqual(
+    seen.map((s) => s.url),
+    ['/to-other-origin'],
+    'localhost was never requested',
+  );
 });

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fileDigest, KEYS, objectDigest, until, videoInfo } from '../e2e/stack.js';
-import { eventsOf, skipWithoutChromium, startBrowserStack, startUpload, uploadOutcome, type BrowserStack, type PageEvent, type UploadReply } from './harness.js';
+import {
+  eventsOf,
+  skipWithoutChromium,
+  startBrowserStack,
+  startUpload,
+  uploadOutcome,
+  type BrowserStack,
+  type PageEvent,
+  type UploadReply,
+} from './harness.js';
 
 // Alibaba's web upload SDK in Chromium, on the tenant's page (another origin than the api),
 // uploading through a direct upload with nothing but the upload's client token.
@@ -125,7 +134,11 @@ describe('direct uploads from a browser with aliyun-upload-vod', { skip: skipWit
       try {
         await page.goto(`${origin}/`);
         return await page.evaluate(
-          (a) => fetch(a.url, { headers: { authorization: `Bearer ${a.token}` } }).then((r) => `status ${r.status}`, (e: Error) => `blocked: ${e.name}`),
+          (a) =>
+            fetch(a.url, { headers: { authorization: `Bearer ${a.token}` } }).then(
+              (r) => `status ${r.status}`,
+              (e: Error) => `blocked: ${e.name}`,
+            ),
           { url, token: clientToken },
         );
       } finally {
@@ -193,7 +206,11 @@ describe('direct uploads from a browser with aliyun-upload-vod', { skip: skipWit
   test('an expired client token is 401 everywhere', async () => {
     const left = Date.parse(shortLived.expiresAt) - Date.now();
     if (left > 0) await new Promise((r) => setTimeout(r, left + 1000));
-    for (const [method, p] of [['GET', `/v1/uploads/${shortLived.id}`], ['POST', '/v1/vod/upload-auth'], ['POST', '/v1/sts-tokens']]) {
+    for (const [method, p] of [
+      ['GET', `/v1/uploads/${shortLived.id}`],
+      ['POST', '/v1/vod/upload-auth'],
+      ['POST', '/v1/sts-tokens'],
+    ]) {
       const res = await fetch(`${b.stack.api.url}${p}`, { method, headers: { authorization: `Bearer ${shortLived.clientToken}` } });
       assert.equal(res.status, 401, `${method} ${p}`);
     }

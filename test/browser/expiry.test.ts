@@ -29,7 +29,10 @@ describe('credentials expiring mid-upload in the browser', { skip: skipWithoutCh
       const done = events.find((e) => e.type === 'succeeded') as PageEvent;
       const expired = events.filter((e) => e.type === 'expired');
       assert.ok(expired.length >= 1, `onUploadTokenExpired never fired: ${JSON.stringify(events.filter((e) => e.type !== 'progress'))}`);
-      assert.ok(expired.every((e) => e.videoId === done.videoId), 'the same video throughout');
+      assert.ok(
+        expired.every((e) => e.videoId === done.videoId),
+        'the same video throughout',
+      );
 
       // One multipart upload from the first part to the last.
       const uploadIds = new Set(events.filter((e) => e.type === 'progress' && e.uploadId).map((e) => e.uploadId));

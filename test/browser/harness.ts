@@ -69,11 +69,22 @@ export async function startBrowserStack(o: BrowserStackOptions = {}): Promise<Br
   const { chromium } = await import('playwright-core');
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const vodCallbackKey = randomBytes(16).toString('hex');
-  const [hooks, callbacks, pages, apiPort, emulatorPort] = await Promise.all([startReceiver(webhookSecret), startReceiver(webhookSecret), startPageServer(), freePort(), freePort()]);
+  const [hooks, callbacks, pages, apiPort, emulatorPort] = await Promise.all([
+    startReceiver(webhookSecret),
+    startReceiver(webhookSecret),
+    startPageServer(),
+    freePort(),
+    freePort(),
+  ]);
   // The tenant's page, and the api's own demo page (/demo/).
   const corsOrigins = [pages.origin, `http://127.0.0.1:${apiPort}`];
   const dir = mkdtempSync(path.join(tmpdir(), 'vod-ingest-browser-'));
-  const stoppers: Array<() => Promise<unknown>> = [() => hooks.close(), () => callbacks.close(), () => pages.close(), async () => rmSync(dir, { recursive: true, force: true })];
+  const stoppers: Array<() => Promise<unknown>> = [
+    () => hooks.close(),
+    () => callbacks.close(),
+    () => pages.close(),
+    async () => rmSync(dir, { recursive: true, force: true }),
+  ];
   try {
     const stack = await startStack({
       tenants: (bucket) => ({ acme: { vod: true, oss: [{ bucket, prefix: '' }], origins: [pages.origin] } }),
@@ -98,8 +109,15 @@ export async function startBrowserStack(o: BrowserStackOptions = {}): Promise<Br
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--ignore-certificate-errors',
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--ignore-certificate-errors',
         `--host-resolver-rules=${resolverRules(stack.emu.region, front.port)}`,
       ],
     });
@@ -145,7 +163,18 @@ export async function startBrowserStack(o: BrowserStackOptions = {}): Promise<Br
 }
 
 /** What the page's SDK reported so far (see page/test-page.js). */
-export type PageEvent = { type: string; at: number; videoId?: string; uploadId?: string; object?: string; bucket?: string; code?: string; message?: string; loaded?: number; partsDone?: number };
+export type PageEvent = {
+  type: string;
+  at: number;
+  videoId?: string;
+  uploadId?: string;
+  object?: string;
+  bucket?: string;
+  code?: string;
+  message?: string;
+  loaded?: number;
+  partsDone?: number;
+};
 
 export const pageEvents = (page: Page) => page.evaluate(() => (globalThis as unknown as { uploadEvents: PageEvent[] }).uploadEvents);
 

@@ -29,4 +29,3 @@ export async function startPageServer(): Promise<PageServer> {
     close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
   };
 }
-

@@ -30,11 +30,29 @@ function selfSignedCertificate(hosts: string[]): { key: Buffer; cert: Buffer } {
   const dir = mkdtempSync(path.join(tmpdir(), 'vod-ingest-tls-'));
   try {
     const san = hosts.map((h) => `DNS:${h}`).join(',');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=vod-ingest-test', '-addext', `subjectAltName=${san}`,
-      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=vod-ingest-test',
+        '-addext',
+        `subjectAltName=${san}`,
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     return { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -52,13 +70,10 @@ export async function startTlsFront(o: { emulatorPort: number; region: string })
       return void res.writeHead(204, { 'access-control-allow-origin': '*' }).end();
     }
     forwarded.push(`${req.method} ${req.headers.host} ${req.url}`);
-    const upstream = request(
-      { host: '127.0.0.1', port: o.emulatorPort, method: req.method, path: req.url, headers: req.headers },
-      (up: IncomingMessage) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
+    const upstream = request({ host: '127.0.0.1', port: o.emulatorPort, method: req.method, path: req.url, headers: req.headers }, (up: IncomingMessage) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
     upstream.on('error', () => res.writeHead(502).end());
     req.pipe(upstream);
   });

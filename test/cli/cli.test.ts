@@ -40,10 +40,15 @@ describe('vod-ingest CLI against npm start', () => {
       const id = r.stdout.split('\n')[0];
       assert.match(id, /^job_[0-9a-z]+$/);
       assert.match(r.stdout, new RegExp(`${id} succeeded: video \\w+, .+, 104857600 bytes`));
-      const bars = r.stderr.split('\n').filter((l) => /^\[[#-]{24}\]\s+\d+%\s+[\d.]+ (MiB|KiB|B) \/ 100\.0 MiB {2}parts \d+\/100 {2}[\d.]+ (MiB|KiB|B)\/s {2}ETA \S+$/.test(l));
+      const bars = r.stderr
+        .split('\n')
+        .filter((l) => /^\[[#-]{24}\]\s+\d+%\s+[\d.]+ (MiB|KiB|B) \/ 100\.0 MiB {2}parts \d+\/100 {2}[\d.]+ (MiB|KiB|B)\/s {2}ETA \S+$/.test(l));
       assert.ok(bars.length >= 2, `progress lines expected:\n${r.stderr}`);
       assert.match(bars.at(-1)!, /100%\s+100\.0 MiB \/ 100\.0 MiB {2}parts 100\/100 .* ETA 0s/);
-      assert.ok(bars.some((l) => !/ 100% /.test(l)), `a line before the end expected:\n${r.stderr}`);
+      assert.ok(
+        bars.some((l) => !/ 100% /.test(l)),
+        `a line before the end expected:\n${r.stderr}`,
+      );
       assert.match(r.stderr, /job\.succeeded/);
     } finally {
       await stack.admin('DELETE', 'faults');
@@ -139,12 +144,27 @@ describe('vod-ingest CLI against npm start', () => {
     for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32BE(i, i);
     writeFileSync(file, bytes);
     const checkpoint = `${file}.vod-ingest-upload.json`;
-    const args = ['upload', file, '--oss', '--bucket', 'vod-ingest-media', '--key', 'cli/clip.bin', '--part-size', '1MiB', '--parallel', '2', '--oss-endpoint', stack.emulatorUrl];
+    const args = [
+      'upload',
+      file,
+      '--oss',
+      '--bucket',
+      'vod-ingest-media',
+      '--key',
+      'cli/clip.bin',
+      '--part-size',
+      '1MiB',
+      '--parallel',
+      '2',
+      '--oss-endpoint',
+      stack.emulatorUrl,
+    ];
     await stack.admin('DELETE', 'stats');
     await stack.admin('PUT', 'faults', { rules: [{ action: 'UploadPart', rate: 1, latencyMs: 100 }] });
     try {
       const first = startCli(args, env);
-      const savedParts = () => (existsSync(checkpoint) ? (JSON.parse(readFileSync(checkpoint, 'utf8')) as { oss?: { doneParts: unknown[] } }).oss?.doneParts.length ?? 0 : 0);
+      const savedParts = () =>
+        existsSync(checkpoint) ? ((JSON.parse(readFileSync(checkpoint, 'utf8')) as { oss?: { doneParts: unknown[] } }).oss?.doneParts.length ?? 0) : 0;
       for (const end = Date.now() + 30_000; savedParts() < 8; await sleep(20)) {
         assert.ok(Date.now() < end && first.run.code === null, `no checkpoint with 8 parts; ${first.run.stderr}`);
       }
@@ -186,7 +206,9 @@ describe('vod-ingest CLI against npm start', () => {
     // OSS refuses one part as if the UploadAuth had expired: the CLI refreshes it and goes on.
     await stack.admin('DELETE', 'stats');
     await stack.admin('PUT', 'faults', { rules: [{ action: 'UploadPart', rate: 1, times: 1, status: 403, code: 'SecurityTokenExpired' }] });
-    const r = await cli(['upload', file, '--vod', '--title', 'From the CLI', '--part-size', '1MiB', '--parallel', '1'], env).finally(() => stack.admin('DELETE', 'faults'));
+    const r = await cli(['upload', file, '--vod', '--title', 'From the CLI', '--part-size', '1MiB', '--parallel', '1'], env).finally(() =>
+      stack.admin('DELETE', 'faults'),
+    );
     assert.equal(r.code, 0, r.stderr);
     const requests = (await stack.admin('GET', 'stats')).requests as Record<string, number>;
     assert.equal(requests.CreateUploadVideo, 1);

@@ -67,7 +67,15 @@ export async function startNpmStack(extraEnv: Record<string, string> = {}): Prom
       return (await res.json()) as Record<string, unknown>;
     },
     async objectBytes(bucket, key) {
-      const oss = new OSS({ endpoint: emulatorUrl, bucket, region: 'oss-cn-shanghai', secure: false, sldEnable: true, accessKeyId: secrets.emulatorKeyId, accessKeySecret: secrets.emulatorSecret } as OSS.Options);
+      const oss = new OSS({
+        endpoint: emulatorUrl,
+        bucket,
+        region: 'oss-cn-shanghai',
+        secure: false,
+        sldEnable: true,
+        accessKeyId: secrets.emulatorKeyId,
+        accessKeySecret: secrets.emulatorSecret,
+      } as OSS.Options);
       return (await oss.get(key)).content as Buffer;
     },
     async stop() {
@@ -103,7 +111,11 @@ export const CLI_BIN = path.join(REPO_ROOT, 'node_modules', '.bin', 'vod-ingest'
 
 /** Starts `vod-ingest` (the bin npm links into node_modules/.bin) as a process. */
 export function startCli(args: string[], env: Record<string, string>) {
-  const proc = spawn(CLI_BIN, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(CLI_BIN, args, {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const run: CliRun = { code: null, signal: null, stdout: '', stderr: '' };
   proc.stdout.on('data', (d: Buffer) => (run.stdout += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (run.stderr += d.toString()));

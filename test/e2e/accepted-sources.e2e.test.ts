@@ -14,7 +14,15 @@ describe('sources and targets the cloud accepts', () => {
     // No worker at first: the "emptied after submission" case empties the file before one runs.
     stack = await startStack({
       workers: 0,
-      tenants: (bucket) => ({ acme: { vod: true, oss: [{ bucket, prefix: '' }, { bucket: MISSING_BUCKET, prefix: '' }] } }),
+      tenants: (bucket) => ({
+        acme: {
+          vod: true,
+          oss: [
+            { bucket, prefix: '' },
+            { bucket: MISSING_BUCKET, prefix: '' },
+          ],
+        },
+      }),
     });
   });
   after(async () => stack?.stop());

@@ -19,7 +19,9 @@ test('kill -9 of the worker after 30% of the parts: another worker finishes, not
   await stack.emu.resetStats();
   const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'vod', title: 'Crash' }, upload: { partSize: 8 * MiB, parallel } });
   assert.equal(r.status, 202, JSON.stringify(r.body));
-  const mid = await stack.waitFor(r.body.id, { done: (j) => j.progress.partsUploaded >= Math.ceil(parts * 0.3) || j.status !== 'queued' && j.status !== 'running' });
+  const mid = await stack.waitFor(r.body.id, {
+    done: (j) => j.progress.partsUploaded >= Math.ceil(parts * 0.3) || (j.status !== 'queued' && j.status !== 'running'),
+  });
   assert.equal(mid.status, 'running');
   await stack.workers[0].proc.kill();
   await stack.emu.clearFaults();

@@ -34,7 +34,7 @@ async function sse(id: string): Promise<JobEvent[]> {
     .map((l) => JSON.parse(l.slice(6)) as JobEvent);
 }
 
-test('every job\'s events arrive in order, once, with one terminal event: on the stream, over SSE and over signed webhooks', async () => {
+test("every job's events arrive in order, once, with one terminal event: on the stream, over SSE and over signed webhooks", async () => {
   const file = path.join(stack.inbox, 'events.mp4');
   await writeRandomFile(file, 6 * MiB);
   await stack.emu.addFaults([{ action: 'UploadPart', rate: 1, latencyMs: 100 }]);
@@ -59,15 +59,33 @@ test('every job\'s events arrive in order, once, with one terminal event: on the
 
   for (const [i, id] of ids.entries()) {
     const onStream = stream.filter((e) => e.jobId === id);
-    assert.deepEqual(onStream.map(eventSeq), onStream.map((_, n) => n + 1), 'stream: in order, none missing');
-    assert.deepEqual(onStream.map((e) => e.type).filter((t) => t !== 'job.progress'), ['job.queued', 'job.started', 'job.succeeded']);
-    assert.ok(onStream.some((e) => e.type === 'job.progress'), 'progress events are emitted');
+    assert.deepEqual(
+      onStream.map(eventSeq),
+      onStream.map((_, n) => n + 1),
+      'stream: in order, none missing',
+    );
+    assert.deepEqual(
+      onStream.map((e) => e.type).filter((t) => t !== 'job.progress'),
+      ['job.queued', 'job.started', 'job.succeeded'],
+    );
+    assert.ok(
+      onStream.some((e) => e.type === 'job.progress'),
+      'progress events are emitted',
+    );
     for (const e of onStream) assert.deepEqual(Object.keys(e).sort(), ['createdAt', 'data', 'id', 'jobId', 'tenant', 'type']);
 
     assert.deepEqual(viaSse[i], onStream, 'SSE: the same events in the same order, ending with the terminal one');
-    assert.deepEqual(everything.events.filter((e) => e.jobId === id), onStream, 'WEBHOOK_URLS: every event once, in order');
+    assert.deepEqual(
+      everything.events.filter((e) => e.jobId === id),
+      onStream,
+      'WEBHOOK_URLS: every event once, in order',
+    );
   }
-  assert.deepEqual(callback.events, stream.filter((e) => e.jobId === ids[0]), 'callbackUrl: its job\'s events only, once, in order');
+  assert.deepEqual(
+    callback.events,
+    stream.filter((e) => e.jobId === ids[0]),
+    "callbackUrl: its job's events only, once, in order",
+  );
   assert.equal(callback.failed, 3, 'the callback answered 500 three times and still got everything');
   assert.equal(everything.rejected + callback.rejected, 0, 'every signature verified');
 });

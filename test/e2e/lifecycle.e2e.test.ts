@@ -28,14 +28,21 @@ test('a source removed before the upload: failed SOURCE_NOT_FOUND, within the at
   assert.equal(job.error?.code, 'SOURCE_NOT_FOUND');
   assert.equal(job.error?.retryable, false);
   assert.ok(job.attempts >= 1 && job.attempts <= ATTEMPTS);
-  assert.deepEqual((await eventsOf(job.id)).filter((t) => t === 'job.failed'), ['job.failed']);
+  assert.deepEqual(
+    (await eventsOf(job.id)).filter((t) => t === 'job.failed'),
+    ['job.failed'],
+  );
 });
 
 test('a source removed mid-upload: failed with a clear code, one job.failed', async () => {
   const file = path.join(stack.inbox, 'vanishing.mp4');
   await writeRandomFile(file, 24 * MiB);
   await stack.emu.addFaults([{ action: 'UploadPart', rate: 1, latencyMs: 400 }]);
-  const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'vanishing.mp4' }, upload: { partSize: MiB, parallel: 1 } });
+  const r = await stack.submit({
+    source: { type: 'file', path: file },
+    target: { type: 'oss', bucket: stack.emu.bucket, key: 'vanishing.mp4' },
+    upload: { partSize: MiB, parallel: 1 },
+  });
   if (stack.workers.length === 0) await stack.startWorker();
   await stack.waitFor(r.body.id, { done: (j) => j.progress.partsUploaded >= 2 });
   unlinkSync(file);
@@ -43,7 +50,10 @@ test('a source removed mid-upload: failed with a clear code, one job.failed', as
   await stack.emu.clearFaults();
   assert.equal(job.status, 'failed');
   assert.ok(['SOURCE_NOT_FOUND', 'SOURCE_CHANGED'].includes(job.error!.code), job.error!.code);
-  assert.deepEqual((await eventsOf(job.id)).filter((t) => t === 'job.failed'), ['job.failed']);
+  assert.deepEqual(
+    (await eventsOf(job.id)).filter((t) => t === 'job.failed'),
+    ['job.failed'],
+  );
   // A failed upload leaves no parts behind either.
   const { uploads } = await stack.emu.admin<{ uploads: Array<{ key: string }> }>('GET', 'uploads');
   assert.equal(uploads.filter((u) => u.key === 'vanishing.mp4').length, 0);
@@ -54,7 +64,11 @@ test('cancel mid-upload: canceled, the multipart upload aborted (ListParts → N
   await writeRandomFile(file, 24 * MiB);
   await stack.emu.addFaults([{ action: 'UploadPart', rate: 1, latencyMs: 400 }]);
   const key = 'cancel.mp4';
-  const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key }, upload: { partSize: MiB, parallel: 2 } });
+  const r = await stack.submit({
+    source: { type: 'file', path: file },
+    target: { type: 'oss', bucket: stack.emu.bucket, key },
+    upload: { partSize: MiB, parallel: 2 },
+  });
   if (stack.workers.length === 0) await stack.startWorker();
   await stack.waitFor(r.body.id, { done: (j) => j.progress.partsUploaded >= 2 });
   const { uploads } = await stack.emu.admin<{ uploads: Array<{ key: string; uploadId: string }> }>('GET', 'uploads');
@@ -68,7 +82,10 @@ test('cancel mid-upload: canceled, the multipart upload aborted (ListParts → N
   assert.equal(job.status, 'canceled');
   const oss = await adminOss(stack.emu, stack.emu.bucket);
   await assert.rejects(oss.listParts(key, upload.uploadId), (err: { code?: string }) => err.code === 'NoSuchUpload');
-  assert.deepEqual((await eventsOf(job.id)).filter((t) => t.startsWith('job.') && ['job.succeeded', 'job.failed', 'job.canceled'].includes(t)), ['job.canceled']);
+  assert.deepEqual(
+    (await eventsOf(job.id)).filter((t) => t.startsWith('job.') && ['job.succeeded', 'job.failed', 'job.canceled'].includes(t)),
+    ['job.canceled'],
+  );
   const again = await fetch(`${stack.api.url}/v1/jobs/${r.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
   assert.equal(again.status, 409);
 });

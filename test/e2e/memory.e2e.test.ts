@@ -14,7 +14,11 @@ test('a 2 GiB upload with parallel 5 and 8 MiB parts keeps the worker under 250 
   const file = path.join(stack.inbox, 'big-2g.mp4');
   const size = 2048 * MiB;
   await writeRandomFile(file, size);
-  const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'big/2g.mp4' }, upload: { partSize: 8 * MiB, parallel: 5 } });
+  const r = await stack.submit({
+    source: { type: 'file', path: file },
+    target: { type: 'oss', bucket: stack.emu.bucket, key: 'big/2g.mp4' },
+    upload: { partSize: 8 * MiB, parallel: 5 },
+  });
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const job = await stack.waitFor(r.body.id, { timeoutMs: 600_000 });
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error));

@@ -50,7 +50,11 @@ async function runJobs(): Promise<void> {
   const bodies = [
     { source: { type: 'file', path: multi }, target: { type: 'vod', title: 'Ops vod' }, upload: { partSize: MiB } },
     { source: { type: 'file', path: single }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'ops/single.mp4' } },
-    { source: { type: 'url', url, headers: { Authorization: ORIGIN_AUTH } }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'ops/remote.bin' }, upload: { partSize: MiB } },
+    {
+      source: { type: 'url', url, headers: { Authorization: ORIGIN_AUTH } },
+      target: { type: 'oss', bucket: stack.emu.bucket, key: 'ops/remote.bin' },
+      upload: { partSize: MiB },
+    },
   ];
   for (const body of bodies) {
     const r = await stack.submit(body);
@@ -61,9 +65,13 @@ async function runJobs(): Promise<void> {
   }
   const auth = { authorization: `Bearer ${KEYS.acme}`, 'content-type': 'application/json' };
   const sts = (await (await fetch(`${stack.api.url}/v1/sts-tokens`, { method: 'POST', headers: auth })).json()) as Record<string, string>;
-  const ua = (await (await fetch(`${stack.api.url}/v1/vod/upload-auth`, { method: 'POST', headers: auth, body: JSON.stringify({ title: 'c', fileName: 'c.mp4' }) })).json()) as Record<string, string>;
+  const ua = (await (
+    await fetch(`${stack.api.url}/v1/vod/upload-auth`, { method: 'POST', headers: auth, body: JSON.stringify({ title: 'c', fileName: 'c.mp4' }) })
+  ).json()) as Record<string, string>;
   const uaAuth = JSON.parse(Buffer.from(ua.UploadAuth, 'base64').toString()) as Record<string, string>;
-  const ingest = (await (await fetch(`${stack.token.url}/v1/credentials/ingest`, { headers: { authorization: `Bearer ${stack.token.secret}` } })).json()) as Record<string, string>;
+  const ingest = (await (
+    await fetch(`${stack.token.url}/v1/credentials/ingest`, { headers: { authorization: `Bearer ${stack.token.secret}` } })
+  ).json()) as Record<string, string>;
   const add = (name: string, value: string | undefined) => value && secrets.set(name, value);
   add('long-term key secret', stack.emu.accessKeySecret);
   add('token service secret', stack.token.secret);
@@ -86,12 +94,29 @@ async function runJobs(): Promise<void> {
 }
 
 const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
-test('every service\'s /metrics has its documented series; uploaded bytes equal the bytes uploaded; no label holds a job id', async () => {
-  const [api, token, worker, emulator] = await Promise.all([scrape(stack.api.url), scrape(stack.token.url), scrape(stack.workers[0].url), scrape(stack.emu.url)]);
+test("every service's /metrics has its documented series; uploaded bytes equal the bytes uploaded; no label holds a job id", async () => {
+  const [api, token, worker, emulator] = await Promise.all([
+    scrape(stack.api.url),
+    scrape(stack.token.url),
+    scrape(stack.workers[0].url),
+    scrape(stack.emu.url),
+  ]);
   const documented: Array<[string, string, string[]]> = [
     ['api', api, ['http_request_duration_seconds_bucket', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds']],
     ['emulator', emulator, ['emulator_requests_total', 'emulator_faults_injected_total', 'process_cpu_seconds_total']],
-    ['token', token, ['sts_assume_role_total', 'sts_assume_role_duration_seconds_bucket', 'token_cache_hits_total', 'token_cache_misses_total', 'sts_credential_expiry_seconds', 'http_request_duration_seconds_bucket', 'process_cpu_seconds_total']],
+    [
+      'token',
+      token,
+      [
+        'sts_assume_role_total',
+        'sts_assume_role_duration_seconds_bucket',
+        'token_cache_hits_total',
+        'token_cache_misses_total',
+        'sts_credential_expiry_seconds',
+        'http_request_duration_seconds_bucket',
+        'process_cpu_seconds_total',
+      ],
+    ],
     [
       'worker',
       worker,
@@ -113,7 +138,10 @@ test('every service\'s /metrics has its documented series; uploaded bytes equal 
   for (const [service, text, names] of documented) {
     for (const name of names) assert.match(text, new RegExp(`^# (HELP|TYPE) ${name.replace(/_bucket$/, '')} `, 'm'), `${service} exports ${name}`);
   }
-  assert.equal(metricSum(worker, 'ingest_uploaded_bytes_total'), sizes.reduce((a, b) => a + b, 0));
+  assert.equal(
+    metricSum(worker, 'ingest_uploaded_bytes_total'),
+    sizes.reduce((a, b) => a + b, 0),
+  );
   assert.equal(metricSum(worker, 'ingest_jobs_total', /outcome="succeeded"/), 3);
   assert.ok(metricSum(worker, 'webhook_deliveries_total', /outcome="delivered"/) >= 9);
   assert.ok(metricSum(token, 'sts_assume_role_total', /outcome="success"/) >= 2);
@@ -123,8 +151,10 @@ test('every service\'s /metrics has its documented series; uploaded bytes equal 
   }
 });
 
-test('no secret appears in any process\'s output or in any Redis value', async () => {
-  const outputs = [stack.api, stack.token, ...stack.workers, stack.emu].map((s, i) => [['api', 'token', 'worker', 'emulator'][Math.min(i, 3)], s.proc.output()] as const);
+test("no secret appears in any process's output or in any Redis value", async () => {
+  const outputs = [stack.api, stack.token, ...stack.workers, stack.emu].map(
+    (s, i) => [['api', 'token', 'worker', 'emulator'][Math.min(i, 3)], s.proc.output()] as const,
+  );
   const redis = new Redis(stack.redis.url);
   let dump = '';
   try {

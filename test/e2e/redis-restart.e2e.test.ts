@@ -30,7 +30,8 @@ test('Redis (AOF) restarted during 100 jobs: all succeed, none twice, no event l
   }
   // Restart once a fifth of the jobs are done, while the rest are queued or running.
   const deadline = Date.now() + 60_000;
-  while ((await stack.streamEvents()).filter((e) => e.type === 'job.succeeded').length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while ((await stack.streamEvents()).filter((e) => e.type === 'job.succeeded').length < 20 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
   await stack.redis.restart();
 
   const jobs = await Promise.all(ids.map((id) => stack.waitFor(id, { timeoutMs: 240_000 })));
@@ -40,9 +41,17 @@ test('Redis (AOF) restarted during 100 jobs: all succeed, none twice, no event l
   const events = await stack.streamEvents();
   for (const id of ids) {
     const mine = events.filter((e) => e.jobId === id);
-    assert.deepEqual(mine.map(eventSeq), mine.map((_, i) => i + 1), `${id}: events in order, none missing`);
+    assert.deepEqual(
+      mine.map(eventSeq),
+      mine.map((_, i) => i + 1),
+      `${id}: events in order, none missing`,
+    );
     assert.equal(mine[0].type, 'job.queued');
-    assert.deepEqual(mine.filter(isTerminalEvent).map((e) => e.type), ['job.succeeded'], `${id}: one terminal event`);
+    assert.deepEqual(
+      mine.filter(isTerminalEvent).map((e) => e.type),
+      ['job.succeeded'],
+      `${id}: one terminal event`,
+    );
   }
   const stats = await stack.emu.stats();
   // Each object written once: 50 single PUTs and 50 completed multipart uploads.

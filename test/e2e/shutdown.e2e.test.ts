@@ -39,7 +39,9 @@ test('SIGTERM to a worker mid-upload: it exits 0 at a part boundary, another wor
 
 test('SIGTERM to the api during a request: the request completes, the api exits 0', async () => {
   // An origin whose HEAD (the api's redirect pre-check) takes 1.5 s keeps a POST in flight.
-  const origin: Server = createServer((req, res) => void setTimeout(() => res.writeHead(200, { 'content-length': '10' }).end(req.method === 'HEAD' ? undefined : '0123456789'), 1500));
+  const origin: Server = createServer(
+    (req, res) => void setTimeout(() => res.writeHead(200, { 'content-length': '10' }).end(req.method === 'HEAD' ? undefined : '0123456789'), 1500),
+  );
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/a.mp4`;
   try {

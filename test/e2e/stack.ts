@@ -66,7 +66,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const apiPort = o.vodCallbacks ? await freePort() : 0;
   const callbackKey = randomBytes(16).toString('hex');
   const emulatorOptions: StartEmulatorOptions = o.vodCallbacks
-    ? { ...o.emulator, vodCallbackUrl: `http://127.0.0.1:${apiPort}/v1/vod/events`, vodCallbackKey: callbackKey, processingMs: o.vodCallbacks.processingMs ?? 300, callbackRetryMs: 300 }
+    ? {
+        ...o.emulator,
+        vodCallbackUrl: `http://127.0.0.1:${apiPort}/v1/vod/events`,
+        vodCallbackKey: callbackKey,
+        processingMs: o.vodCallbacks.processingMs ?? 300,
+        callbackRetryMs: 300,
+      }
     : (o.emulator ?? {});
   const [redis, emu] = await Promise.all([startTestRedis(o.redis), startEmulator(emulatorOptions)]);
   // By default acme owns the emulator's bucket and uses VOD; globex is an API_KEYS-only tenant (VOD, no OSS).
@@ -88,7 +94,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     PORT: '0',
   };
   const callbackEnv: Record<string, string> = o.vodCallbacks ? { PORT: String(apiPort), VOD_CALLBACK_KEY: callbackKey } : {};
-  const api = await startHttpService('api', { ...common, API_KEYS: `acme:${KEYS.acme},globex:${KEYS.globex}`, API_RATE_LIMIT: '100000', ...callbackEnv, ...o.apiEnv });
+  const api = await startHttpService('api', {
+    ...common,
+    API_KEYS: `acme:${KEYS.acme},globex:${KEYS.globex}`,
+    API_RATE_LIMIT: '100000',
+    ...callbackEnv,
+    ...o.apiEnv,
+  });
   const workerEnv = { ...common, OSS_ENDPOINT: emu.url, WEBHOOK_SECRET: webhookSecret, JOB_LOCK_SECONDS: '5', SHUTDOWN_GRACE_SECONDS: '10', ...o.workerEnv };
   const workers: TestService[] = [];
   const startWorker = async (env: Record<string, string> = {}) => {
@@ -183,7 +195,15 @@ export function metricSum(text: string, name: string, labels: RegExp = /.*/): nu
 /** ali-oss with the emulator's long-term key. */
 export async function adminOss(emu: TestEmulator, bucket: string) {
   const { default: AliOss } = await import('ali-oss');
-  return new AliOss({ endpoint: emu.url, sldEnable: true, region: `oss-${emu.region}`, bucket, accessKeyId: emu.accessKeyId, accessKeySecret: emu.accessKeySecret, secure: false } as OSS.Options);
+  return new AliOss({
+    endpoint: emu.url,
+    sldEnable: true,
+    region: `oss-${emu.region}`,
+    bucket,
+    accessKeyId: emu.accessKeyId,
+    accessKeySecret: emu.accessKeySecret,
+    secure: false,
+  } as OSS.Options);
 }
 
 /** Writes `size` pseudo-random bytes to `file` quickly (a repeated random block with a varying header per MiB). */

@@ -38,7 +38,14 @@ interface Cred {
 }
 
 function ossWith(c: Cred, bucket: string): OSS {
-  return new OSS({ endpoint: stack.emu.url, sldEnable: true, bucket, accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, stsToken: c.securityToken } as OSS.Options);
+  return new OSS({
+    endpoint: stack.emu.url,
+    sldEnable: true,
+    bucket,
+    accessKeyId: c.accessKeyId,
+    accessKeySecret: c.accessKeySecret,
+    stsToken: c.securityToken,
+  } as OSS.Options);
 }
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
@@ -63,7 +70,11 @@ async function checkScopedToAcme(c: Cred, label: string): Promise<void> {
   for (const key of [`outside/${label}.bin`, `globex/${label}.bin`, `acme-evil/${label}.bin`, `ACME/${label}.bin`]) {
     assert.equal(await codeOf(oss.put(key, bytes)), 'AccessDenied', `${label}: put ${key}`);
   }
-  assert.equal(await codeOf(oss.multipartUpload(`globex/${label}-multi.bin`, big, { partSize: 200 * 1024 })), 'AccessDenied', `${label}: multipart into globex/`);
+  assert.equal(
+    await codeOf(oss.multipartUpload(`globex/${label}-multi.bin`, big, { partSize: 200 * 1024 })),
+    'AccessDenied',
+    `${label}: multipart into globex/`,
+  );
   assert.equal(await codeOf(ossWith(c, stack.emu.vodBucket).put(`sv/${label}.mp4`, bytes)), 'AccessDenied', `${label}: the VOD storage bucket`);
 }
 

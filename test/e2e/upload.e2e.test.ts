@@ -16,7 +16,11 @@ before(async () => {
 after(() => stack?.stop());
 
 test('300 MiB to a vod target: bytes equal, result complete, GetVideoInfo says UploadSucc', async () => {
-  const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'vod', title: 'Clip 300' }, upload: { partSize: 8 * MiB, parallel: 5 } });
+  const r = await stack.submit({
+    source: { type: 'file', path: file },
+    target: { type: 'vod', title: 'Clip 300' },
+    upload: { partSize: 8 * MiB, parallel: 5 },
+  });
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const job = await stack.waitFor(r.body.id, { timeoutMs: 300_000 });
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error));

@@ -13,7 +13,11 @@ let origin: Server;
 let originUrl: string;
 let file: string;
 before(async () => {
-  stack = await startStack({ workers: 1, apiEnv: { SOURCE_HEADERS_KEY: 'tFyRQ9hVg2cmfPzLKWx4e5Ztq2L0GyC0jB4lHjE3eUs=' }, workerEnv: { SOURCE_HEADERS_KEY: 'tFyRQ9hVg2cmfPzLKWx4e5Ztq2L0GyC0jB4lHjE3eUs=' } });
+  stack = await startStack({
+    workers: 1,
+    apiEnv: { SOURCE_HEADERS_KEY: 'tFyRQ9hVg2cmfPzLKWx4e5Ztq2L0GyC0jB4lHjE3eUs=' },
+    workerEnv: { SOURCE_HEADERS_KEY: 'tFyRQ9hVg2cmfPzLKWx4e5Ztq2L0GyC0jB4lHjE3eUs=' },
+  });
   file = path.join(stack.inbox, 'remote.mp4');
   await writeRandomFile(file, 20 * MiB);
   origin = createServer((req, res) => {
@@ -44,7 +48,10 @@ test('a url source with an Authorization header: downloaded, uploaded to VOD, th
 });
 
 test('a url source whose origin refuses: failed with SOURCE_URL_FORBIDDEN at the first attempt', async () => {
-  const r = await stack.submit({ source: { type: 'url', url: originUrl, headers: { Authorization: 'Bearer wrong' } }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'remote/denied.mp4' } });
+  const r = await stack.submit({
+    source: { type: 'url', url: originUrl, headers: { Authorization: 'Bearer wrong' } },
+    target: { type: 'oss', bucket: stack.emu.bucket, key: 'remote/denied.mp4' },
+  });
   // The api's redirect pre-check is a HEAD; the origin's 401 there is not a redirect, so the job is taken.
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const job = await stack.waitFor(r.body.id, { timeoutMs: 60_000 });

@@ -134,7 +134,10 @@ describe('docker-compose.yml', { skip }, () => {
     const files = (['token', 'api', 'worker'] as const).map((name) => {
       const file = envOf(services[name]).TENANTS_FILE;
       assert.ok(file, `${name} sets TENANTS_FILE`);
-      assert.ok(mounts(services[name]).some((m) => m.target === file), `${name} mounts ${file}`);
+      assert.ok(
+        mounts(services[name]).some((m) => m.target === file),
+        `${name} mounts ${file}`,
+      );
       return hostEnvOf(services[name]).TENANTS_FILE;
     });
     assert.equal(new Set(files).size, 1, `one file: ${files}`);
@@ -174,7 +177,11 @@ describe('docker-compose.yml', { skip }, () => {
     assert.equal(file?.source, path.join(ROOT, 'deploy/prometheus/prometheus.yml'));
     const config = parse(readFileSync(file.source, 'utf8')) as {
       global: { scrape_interval: string };
-      scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }>; dns_sd_configs?: Array<{ names: string[]; type: string; port: number }> }>;
+      scrape_configs: Array<{
+        job_name: string;
+        static_configs?: Array<{ targets: string[] }>;
+        dns_sd_configs?: Array<{ names: string[]; type: string; port: number }>;
+      }>;
     };
     assert.equal(config.global.scrape_interval, '15s');
     const targets = new Map<string, string>();
@@ -197,12 +204,21 @@ describe('docker-compose.yml', { skip }, () => {
     assert.equal(target('deploy/grafana/provisioning'), '/etc/grafana/provisioning');
     const dashboardsDir = target('deploy/grafana/dashboards');
     assert.ok(dashboardsDir, 'deploy/grafana/dashboards is mounted');
-    const providers = parse(readFileSync(path.join(ROOT, 'deploy/grafana/provisioning/dashboards/dashboards.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> };
-    assert.deepEqual(providers.providers.map((p) => p.options.path), [dashboardsDir]);
-    const sources = parse(readFileSync(path.join(ROOT, 'deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ uid: string; type: string; url: string }> };
+    const providers = parse(readFileSync(path.join(ROOT, 'deploy/grafana/provisioning/dashboards/dashboards.yml'), 'utf8')) as {
+      providers: Array<{ options: { path: string } }>;
+    };
+    assert.deepEqual(
+      providers.providers.map((p) => p.options.path),
+      [dashboardsDir],
+    );
+    const sources = parse(readFileSync(path.join(ROOT, 'deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as {
+      datasources: Array<{ uid: string; type: string; url: string }>;
+    };
     const ds = sources.datasources.find((d) => d.type === 'prometheus');
     assert.equal(ds?.url, 'http://prometheus:9090');
-    const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'deploy/grafana/dashboards/vod-ingest.json'), 'utf8')) as { panels: Array<{ type: string; datasource?: { uid: string } }> };
+    const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'deploy/grafana/dashboards/vod-ingest.json'), 'utf8')) as {
+      panels: Array<{ type: string; datasource?: { uid: string } }>;
+    };
     for (const p of dashboard.panels.filter((p) => p.type !== 'row')) assert.equal(p.datasource?.uid, ds?.uid);
     const env = envOf(grafana);
     assert.ok(env.GF_SECURITY_ADMIN_PASSWORD, 'an admin password (local default)');

@@ -68,7 +68,12 @@ export function parseExpr(expr: string): ExprRefs {
   });
   s = s.replace(/\[[^\]]*\]/g, ' ');
   s = s.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g, (_m, _kw, labels: string) => {
-    grouping.push(...labels.split(',').map((l) => l.trim()).filter(Boolean));
+    grouping.push(
+      ...labels
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
     return ' ';
   });
   s = s.replace(new RegExp(str, 'g'), ' ');
@@ -145,7 +150,8 @@ export function dashboardProblems(dashboard: { panels: Panel[] }, exported: Map<
       const labelsOf = (metric: string) => new Set((exported.get(metric)?.samples ?? []).flatMap((s) => Object.keys(s)));
       const exprLabels = new Set([...SCRAPE_LABELS, ...known.flatMap((m) => [...labelsOf(m)])]);
       for (const metric of known) {
-        if ((exported.get(metric)?.samples.length ?? 0) === 0) problems.push(`${where}: ${metric} has no sample after the run, so its labels cannot be checked (exercise it)`);
+        if ((exported.get(metric)?.samples.length ?? 0) === 0)
+          problems.push(`${where}: ${metric} has no sample after the run, so its labels cannot be checked (exercise it)`);
       }
       for (const { metric, matchers } of refs.selectors) {
         if (!exported.has(metric)) continue;
@@ -306,7 +312,8 @@ describe('the Grafana dashboard against the metrics the services export', () => 
   test('a panel on a metric, label or value that does not exist is reported', () => {
     const broken = structuredClone(dashboard);
     const target = broken.panels.find((p) => p.title === 'Jobs/s by outcome')!.targets![0];
-    target.expr = 'sum by (outcom) (rate(ingest_jobz_total[5m])) + sum(ingest_jobs_total{outcome="success"}) + sum(ingest_jobs_total_bucket) + histogram_quantil(0.5, queue_jobs)';
+    target.expr =
+      'sum by (outcom) (rate(ingest_jobz_total[5m])) + sum(ingest_jobs_total{outcome="success"}) + sum(ingest_jobs_total_bucket) + histogram_quantil(0.5, queue_jobs)';
     const problems = dashboardProblems(broken, exported).join('\n');
     assert.match(problems, /metric ingest_jobz_total is exported by no service/);
     assert.match(problems, /metric ingest_jobs_total_bucket is exported by no service/);

@@ -51,7 +51,9 @@ async function npmStart(extraEnv: Record<string, string>): Promise<Run> {
   let err = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => ((err += d.toString()), (out += d.toString())));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const run: Run = {
     marker,
     dataDir,
@@ -115,7 +117,10 @@ async function failedWith(run: Run, line: RegExp): Promise<void> {
   const exit = await Promise.race([run.exited, sleep(60_000, undefined, { ref: false }).then(() => undefined)]);
   assert.ok(exit, `npm start did not end; output:\n${run.output()}`);
   assert.notEqual(exit.code, 0, run.output());
-  const reasons = run.stderr().split('\n').filter((l) => l.startsWith('vod-ingest did not start:'));
+  const reasons = run
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('vod-ingest did not start:'));
   assert.equal(reasons.length, 1, run.output());
   assert.match(reasons[0], line);
   assert.doesNotMatch(run.output(), /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace');
@@ -161,9 +166,18 @@ describe('npm start', () => {
   it('stops everything with one line and exit 1 when Redis cannot be reached', async () => {
     const closed = await freePort();
     const run = await npmStart({ REDIS_URL: `redis://127.0.0.1:${closed}` });
-    await failedWith(run, new RegExp(`^vod-ingest did not start: [\\w-]+ exited with code 1: \\w+: cannot reach Redis at redis://127\\.0\\.0\\.1:${closed}: ECONNREFUSED$`));
+    await failedWith(
+      run,
+      new RegExp(`^vod-ingest did not start: [\\w-]+ exited with code 1: \\w+: cannot reach Redis at redis://127\\.0\\.0\\.1:${closed}: ECONNREFUSED$`),
+    );
     // A bounded wait: a handful of lines, not a flood of reconnect errors.
-    assert.ok(run.output().split('\n').filter((l) => l.includes('RedisError')).length <= 8, run.output());
+    assert.ok(
+      run
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('RedisError')).length <= 8,
+      run.output(),
+    );
   });
 
   it('stops everything with one line and exit 1 on a bad setting, after the service lists it', async () => {

@@ -22,7 +22,7 @@ const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as con
 
 export async function jobsCommand(args: string[], env: NodeJS.ProcessEnv, io: WatchIo): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS);
-  if (values.help || positionals.length === 0) return void io.stdout.write(`${JOBS_HELP}\n`), values.help ? 0 : 2;
+  if (values.help || positionals.length === 0) return (void io.stdout.write(`${JOBS_HELP}\n`), values.help ? 0 : 2);
   const connection = connectionOf(values, env);
   const api = apiClient(connection.url, requireApiKey(connection));
   const [verb, id, ...rest] = positionals;
@@ -38,7 +38,8 @@ export async function jobsCommand(args: string[], env: NodeJS.ProcessEnv, io: Wa
       if (status !== undefined && !STATUSES.includes(status)) throw usageError(`--status: one of ${STATUSES.join(', ')}`);
       const limit = values.limit ? String(parseCount(values.limit, 'limit', 1, 100)) : undefined;
       const page = await unwrap(api.GET('/v1/jobs', { params: { query: { status, limit, cursor: values.cursor } } }), 'jobs list');
-      for (const j of page.jobs) io.stdout.write(`${j.id}  ${j.status.padEnd(9)}  ${j.progress.bytesUploaded}/${j.progress.bytesTotal} bytes  ${j.createdAt}\n`);
+      for (const j of page.jobs)
+        io.stdout.write(`${j.id}  ${j.status.padEnd(9)}  ${j.progress.bytesUploaded}/${j.progress.bytesTotal} bytes  ${j.createdAt}\n`);
       if (page.nextCursor) io.stdout.write(`next page: --cursor ${page.nextCursor}\n`);
       return 0;
     }

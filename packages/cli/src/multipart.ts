@@ -50,7 +50,8 @@ export async function multipartToOss(d: Destination, src: MultipartSource, hooks
         },
       } as OSS.MultipartUploadOptions);
       // A file under 100 KiB goes in one put, with no checkpoint to report it.
-      if (!saved || saved.doneParts.length < partsTotal(saved)) bar.update({ bytesUploaded: src.size, bytesTotal: src.size, partsUploaded: partsTotal(saved), partsTotal: partsTotal(saved) });
+      if (!saved || saved.doneParts.length < partsTotal(saved))
+        bar.update({ bytesUploaded: src.size, bytesTotal: src.size, partsUploaded: partsTotal(saved), partsTotal: partsTotal(saved) });
       bar.done();
       return;
     } catch (err) {

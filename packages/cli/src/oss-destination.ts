@@ -26,7 +26,10 @@ export interface Destination {
 export async function ossDestination(api: ApiClient, target: { bucket: string; key: string }, endpoint: string | undefined): Promise<Destination> {
   const sts = async () => {
     const t = await unwrap(api.POST('/v1/sts-tokens'), 'sts token');
-    return { region: t.Region, credential: { accessKeyId: t.AccessKeyId, accessKeySecret: t.AccessKeySecret, securityToken: t.SecurityToken, expiresAt: Date.parse(t.Expiration) } };
+    return {
+      region: t.Region,
+      credential: { accessKeyId: t.AccessKeyId, accessKeySecret: t.AccessKeySecret, securityToken: t.SecurityToken, expiresAt: Date.parse(t.Expiration) },
+    };
   };
   const first = await sts();
   const region = first.region.startsWith('oss-') ? first.region : `oss-${first.region}`;
@@ -47,10 +50,17 @@ interface UploadAuthReply {
 }
 
 /** A vod direct upload: VOD's UploadAddress and UploadAuth, refreshed through the api. */
-export async function vodDestination(api: ApiClient, known: { videoId?: string }, file: { name: string; size: number }): Promise<Destination & { videoId: string }> {
+export async function vodDestination(
+  api: ApiClient,
+  known: { videoId?: string },
+  file: { name: string; size: number },
+): Promise<Destination & { videoId: string }> {
   const reply: UploadAuthReply = known.videoId
     ? await unwrap(api.POST('/v1/vod/upload-auth/{videoId}/refresh', { params: { path: { videoId: known.videoId } } }), 'upload auth refresh')
-    : await unwrap(api.POST('/v1/vod/upload-auth', { body: mediaName(file.name) ? { fileName: file.name, fileSize: file.size } : { fileSize: file.size } }), 'upload auth');
+    : await unwrap(
+        api.POST('/v1/vod/upload-auth', { body: mediaName(file.name) ? { fileName: file.name, fileSize: file.size } : { fileSize: file.size } }),
+        'upload auth',
+      );
   const address = decode(reply.UploadAddress) as { Endpoint: string; Bucket: string; FileName: string };
   const auth = decode(reply.UploadAuth) as Record<string, string>;
   const videoId = reply.VideoId;

@@ -22,7 +22,7 @@ const OPTIONS = {
 
 export async function submitCommand(args: string[], env: NodeJS.ProcessEnv, io: WatchIo): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS);
-  if (values.help) return void io.stdout.write(`${SUBMIT_HELP}\n`), 0;
+  if (values.help) return (void io.stdout.write(`${SUBMIT_HELP}\n`), 0);
   if (positionals.length !== 1) throw usageError('submit takes one <file|url>');
   const connection = connectionOf(values, env);
   const api = apiClient(connection.url, requireApiKey(connection));

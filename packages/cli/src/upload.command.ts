@@ -32,7 +32,7 @@ const OPTIONS = {
 
 export async function uploadCommand(args: string[], env: NodeJS.ProcessEnv, io: WatchIo): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS);
-  if (values.help) return void io.stdout.write(`${UPLOAD_HELP}\n`), 0;
+  if (values.help) return (void io.stdout.write(`${UPLOAD_HELP}\n`), 0);
   if (positionals.length !== 1) throw usageError('upload takes one <local file>');
   const file = path.resolve(positionals[0]);
   const target = targetOf(values);
@@ -53,14 +53,18 @@ export async function uploadCommand(args: string[], env: NodeJS.ProcessEnv, io: 
 
   const destination = await destinationOf(api, state, target, values['oss-endpoint'] ?? env.VOD_INGEST_OSS_ENDPOINT);
   writeCheckpoint(cpFile, state);
-  await multipartToOss(destination, { file, size: stat.size, partSize, parallel, contentType: target.type === 'oss' ? target.contentType : undefined }, {
-    saved: state.oss,
-    save: (oss) => {
-      state.oss = oss;
-      writeCheckpoint(cpFile, state);
+  await multipartToOss(
+    destination,
+    { file, size: stat.size, partSize, parallel, contentType: target.type === 'oss' ? target.contentType : undefined },
+    {
+      saved: state.oss,
+      save: (oss) => {
+        state.oss = oss;
+        writeCheckpoint(cpFile, state);
+      },
+      stderr: io.stderr,
     },
-    stderr: io.stderr,
-  });
+  );
 
   const view =
     target.type === 'oss'

@@ -36,7 +36,14 @@ export async function watchJob(api: ApiClient, id: string, io: WatchIo): Promise
 }
 
 /** One connection; true once the terminal event arrived (or the server ended the stream). */
-async function followOnce(api: ApiClient, id: string, lastEventId: string | undefined, bar: ProgressBar, io: WatchIo, seen: (id: string) => void): Promise<boolean> {
+async function followOnce(
+  api: ApiClient,
+  id: string,
+  lastEventId: string | undefined,
+  bar: ProgressBar,
+  io: WatchIo,
+  seen: (id: string) => void,
+): Promise<boolean> {
   const headers = lastEventId ? { 'last-event-id': lastEventId } : undefined;
   const { response, error } = await api.GET('/v1/jobs/{id}/events', { params: { path: { id } }, headers, parseAs: 'stream' });
   if (!response.ok || !response.body) throw refusal(response.status, error, `events of ${id}`);

@@ -30,7 +30,10 @@ const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 export function parseApiKeys(value: string): { keys: ApiKey[]; problems: string[] } {
   const keys: ApiKey[] = [];
   const problems: string[] = [];
-  const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   entries.forEach((entry, i) => {
     const colon = entry.indexOf(':');
     const tenant = entry.slice(0, colon);

@@ -87,7 +87,17 @@ export function createApp(deps: AppDeps): Express {
   // A client token opens its upload's client endpoints only.
   app.use('/v1/jobs', apiKeyOnly);
   const limit = rateLimit(deps.redis, { ...deps.rateLimit, limitFor: (t) => deps.tenants.get(t).rateLimits.credentials }, deps.log);
-  app.use(uploadRoutes({ log: deps.log, uploads: deps.uploads, tenants: deps.tenants, policy: deps.sourcePolicy, guard: [cors.actual, limit], credentials: deps.credentials, oss: deps.oss }));
+  app.use(
+    uploadRoutes({
+      log: deps.log,
+      uploads: deps.uploads,
+      tenants: deps.tenants,
+      policy: deps.sourcePolicy,
+      guard: [cors.actual, limit],
+      credentials: deps.credentials,
+      oss: deps.oss,
+    }),
+  );
   app.use(
     credentialRoutes({
       log: deps.log,

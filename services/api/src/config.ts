@@ -48,7 +48,11 @@ const key32 = z
 // Empty counts as unset, as `ADMIN_TOKEN=${ADMIN_TOKEN:-}` in a compose file gives. Messages never quote the value.
 const adminToken = z.preprocess(
   (v) => (v === '' ? undefined : v),
-  z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+  z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
 );
 
 /** The api's environment. Defaults suit `npm start` against the emulator. */
@@ -70,7 +74,10 @@ export const apiConfigSchema = z
     OSS_PATH_STYLE: env.bool(false),
     /** VOD endpoint; defaults to `vod.<region>.aliyuncs.com`. The emulator's is `http://localhost:9100`. */
     VOD_ENDPOINT: z.string().min(1).optional(),
-    ALIBABA_CLOUD_REGION_ID: z.string().regex(/^[a-z]{2,}-[a-z0-9-]+$/, 'a region id such as cn-shanghai').default('cn-shanghai'),
+    ALIBABA_CLOUD_REGION_ID: z
+      .string()
+      .regex(/^[a-z]{2,}-[a-z0-9-]+$/, 'a region id such as cn-shanghai')
+      .default('cn-shanghai'),
     /** Requests per window per API key on the credential endpoints. */
     API_RATE_LIMIT: env.int(60, 1),
     API_RATE_WINDOW_SECONDS: env.int(60, 1, 86_400),

@@ -68,41 +68,53 @@ export function credentialRoutes(deps: CredentialRoutesDeps): Router {
   const router = Router();
   const guard = [noStore, deps.cors, deps.limit];
 
-  router.post('/v1/sts-tokens', ...guard, route(async (_req, res) => {
-    const { tenant, upload } = callerOf(res);
-    // Scoped by the tenant's session policy: its OSS places and, if it has VOD, the upload flow only;
-    // for a client token, narrower still: its one object, or VOD's upload flow (the SDK's STS mode).
-    const source = upload ? deps.credentials.forScope(tenant, scopeOf(openUpload(upload))) : credentials(tenant);
-    const c = await source.get();
-    if (upload) await deps.uploads.uploading(upload.id);
-    log.info({ tenant, uploadId: upload?.id }, 'StsTokenIssued');
-    res.json({ AccessKeyId: c.accessKeyId, AccessKeySecret: c.accessKeySecret, SecurityToken: c.securityToken, Expiration: c.expiration, Region: c.region });
-  }));
+  router.post(
+    '/v1/sts-tokens',
+    ...guard,
+    route(async (_req, res) => {
+      const { tenant, upload } = callerOf(res);
+      // Scoped by the tenant's session policy: its OSS places and, if it has VOD, the upload flow only;
+      // for a client token, narrower still: its one object, or VOD's upload flow (the SDK's STS mode).
+      const source = upload ? deps.credentials.forScope(tenant, scopeOf(openUpload(upload))) : credentials(tenant);
+      const c = await source.get();
+      if (upload) await deps.uploads.uploading(upload.id);
+      log.info({ tenant, uploadId: upload?.id }, 'StsTokenIssued');
+      res.json({ AccessKeyId: c.accessKeyId, AccessKeySecret: c.accessKeySecret, SecurityToken: c.securityToken, Expiration: c.expiration, Region: c.region });
+    }),
+  );
 
-  router.post('/v1/vod/upload-auth', ...guard, route(async (req, res) => {
-    const { tenant, upload } = callerOf(res);
-    if (upload) return void res.json(uploadAuthReply(await directUploadAuth(deps, openUpload(upload), jsonBody(req) ?? {})));
-    const body = validate(uploadAuthBody, jsonBody(req), 'Upload request is invalid');
-    checkVodUse(deps.tenants.get(tenant), body);
-    const params = toCreateUploadVideoParams(body);
-    const ticket = await withCredential(credentials(tenant), (c) => vod.createUploadVideo(c, params));
-    await owners.record(ticket.videoId, tenant);
-    log.info({ tenant, videoId: ticket.videoId }, 'UploadAuthCreated');
-    res.json(uploadAuthReply(ticket));
-  }));
+  router.post(
+    '/v1/vod/upload-auth',
+    ...guard,
+    route(async (req, res) => {
+      const { tenant, upload } = callerOf(res);
+      if (upload) return void res.json(uploadAuthReply(await directUploadAuth(deps, openUpload(upload), jsonBody(req) ?? {})));
+      const body = validate(uploadAuthBody, jsonBody(req), 'Upload request is invalid');
+      checkVodUse(deps.tenants.get(tenant), body);
+      const params = toCreateUploadVideoParams(body);
+      const ticket = await withCredential(credentials(tenant), (c) => vod.createUploadVideo(c, params));
+      await owners.record(ticket.videoId, tenant);
+      log.info({ tenant, videoId: ticket.videoId }, 'UploadAuthCreated');
+      res.json(uploadAuthReply(ticket));
+    }),
+  );
 
-  router.post('/v1/vod/upload-auth/:videoId/refresh', ...guard, route(async (req, res) => {
-    const { tenant } = callerOf(res);
-    const videoId = String(req.params.videoId);
-    if (!VIDEO_ID.test(videoId)) throw new ValidationError('videoId is invalid', [{ field: 'videoId', message: '1-64 of A-Z a-z 0-9' }]);
-    checkVodUse(deps.tenants.get(tenant), {});
-    const { upload } = callerOf(res);
-    // Another tenant's video (or, for a client token, any video but its upload's) is as absent as one that does not exist.
-    if (upload ? upload.videoId !== videoId : !(await owners.isOwner(videoId, tenant))) throw videoNotFound();
-    const ticket = await withCredential(credentials(tenant), (c) => vod.refreshUploadVideo(c, videoId)).catch(notFoundFromVod);
-    log.info({ tenant, videoId }, 'UploadAuthRefreshed');
-    res.json(uploadAuthReply(ticket));
-  }));
+  router.post(
+    '/v1/vod/upload-auth/:videoId/refresh',
+    ...guard,
+    route(async (req, res) => {
+      const { tenant } = callerOf(res);
+      const videoId = String(req.params.videoId);
+      if (!VIDEO_ID.test(videoId)) throw new ValidationError('videoId is invalid', [{ field: 'videoId', message: '1-64 of A-Z a-z 0-9' }]);
+      checkVodUse(deps.tenants.get(tenant), {});
+      const { upload } = callerOf(res);
+      // Another tenant's video (or, for a client token, any video but its upload's) is as absent as one that does not exist.
+      if (upload ? upload.videoId !== videoId : !(await owners.isOwner(videoId, tenant))) throw videoNotFound();
+      const ticket = await withCredential(credentials(tenant), (c) => vod.refreshUploadVideo(c, videoId)).catch(notFoundFromVod);
+      log.info({ tenant, videoId }, 'UploadAuthRefreshed');
+      res.json(uploadAuthReply(ticket));
+    }),
+  );
 
   return router;
 }
@@ -139,7 +151,9 @@ async function directUploadAuth(deps: CredentialRoutesDeps, upload: UploadRecord
     throw new AppError('UPLOAD_TOO_LARGE', `The file is larger than this upload allows (${upload.maxBytes} bytes)`, { status: 413 });
   }
   const { type: _type, ...fields } = upload.target;
-  const ticket = await withCredential(credentials, (c) => deps.vod.createUploadVideo(c, toCreateUploadVideoParams({ ...fields, fileName, fileSize: body.fileSize })));
+  const ticket = await withCredential(credentials, (c) =>
+    deps.vod.createUploadVideo(c, toCreateUploadVideoParams({ ...fields, fileName, fileSize: body.fileSize })),
+  );
   if (!(await deps.uploads.bindVideo(upload.id, ticket.videoId))) {
     // Another call created the upload's video first: this one is an orphan; use that one.
     const bound = (await deps.uploads.get(upload.id))!.videoId!;

@@ -36,7 +36,10 @@ const headers = {
 export function demoRoutes(): Router {
   const files = demoFiles();
   const router = Router();
-  const send = (name: string): RequestHandler => (_req, res, next) => res.sendFile(files[name], { headers }, (err) => err && next(err));
+  const send =
+    (name: string): RequestHandler =>
+    (_req, res, next) =>
+      res.sendFile(files[name], { headers }, (err) => err && next(err));
   // Routing is not strict: this route matches `/demo` and `/demo/`; the page's relative links need the slash.
   router.get('/demo', (req, res, next) => (req.path.endsWith('/') ? send('index.html')(req, res, next) : res.redirect(301, '/demo/')));
   router.get('/demo/:file', (req, res, next) => {

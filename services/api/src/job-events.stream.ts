@@ -55,7 +55,11 @@ class EventSink {
   private pending: JobEvent[] = [];
   done = false;
 
-  constructor(private readonly res: Response, after: number, private readonly onDone: () => void) {
+  constructor(
+    private readonly res: Response,
+    after: number,
+    private readonly onDone: () => void,
+  ) {
     this.lastSeq = after;
   }
 

@@ -1,4 +1,16 @@
-import { AppError, checkJobTarget, digest, UnavailableError, ValidationError, jobRequestSchema, validate, type JobRecord, type JobStore, type Logger, type Tenants } from '@vod-ingest/shared';
+import {
+  AppError,
+  checkJobTarget,
+  digest,
+  UnavailableError,
+  ValidationError,
+  jobRequestSchema,
+  validate,
+  type JobRecord,
+  type JobStore,
+  type Logger,
+  type Tenants,
+} from '@vod-ingest/shared';
 import type { IngestQueue } from './ingest.queue.js';
 import { checkJobRequest, type SourcePolicy } from './job-request.checks.js';
 import { redisCall } from './redis-keys.js';

@@ -33,7 +33,10 @@ export const listQuery = z.strictObject({
     .transform(Number)
     .refine((n) => n >= 1 && n <= 100, 'an integer from 1 to 100')
     .default(20),
-  cursor: z.string().regex(/^job_[0-9a-z]{1,40}$/, 'a nextCursor from an earlier page').optional(),
+  cursor: z
+    .string()
+    .regex(/^job_[0-9a-z]{1,40}$/, 'a nextCursor from an earlier page')
+    .optional(),
 });
 
 const noStore: RequestHandler = (_req, res, next) => {
@@ -49,39 +52,56 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   const { log, store, queue } = deps;
   const router = Router();
 
-  router.post('/v1/jobs', noStore, deps.submitLimit, route(async (req, res) => {
-    const { tenant } = callerOf(res);
-    const key = idempotencyKeyOf(req.headers['idempotency-key']);
-    const { status, job } = await submitJob(deps, tenant, jsonBody(req), key);
-    res.status(status).location(`/v1/jobs/${job.id}`).json(jobView(job));
-  }));
+  router.post(
+    '/v1/jobs',
+    noStore,
+    deps.submitLimit,
+    route(async (req, res) => {
+      const { tenant } = callerOf(res);
+      const key = idempotencyKeyOf(req.headers['idempotency-key']);
+      const { status, job } = await submitJob(deps, tenant, jsonBody(req), key);
+      res.status(status).location(`/v1/jobs/${job.id}`).json(jobView(job));
+    }),
+  );
 
-  router.get('/v1/jobs', noStore, route(async (req, res) => {
-    const { tenant } = callerOf(res);
-    const q = validate(listQuery, req.query, 'Query is invalid');
-    const page = await redisCall(store.list(tenant, q), 3000);
-    res.json({ jobs: page.jobs.map(jobView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
-  }));
+  router.get(
+    '/v1/jobs',
+    noStore,
+    route(async (req, res) => {
+      const { tenant } = callerOf(res);
+      const q = validate(listQuery, req.query, 'Query is invalid');
+      const page = await redisCall(store.list(tenant, q), 3000);
+      res.json({ jobs: page.jobs.map(jobView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+    }),
+  );
 
-  router.get('/v1/jobs/:id', noStore, route(async (req, res) => {
-    const job = await redisCall(store.getForTenant(callerOf(res).tenant, String(req.params.id)));
-    if (!job) throw jobNotFound();
-    res.json(jobView(job));
-  }));
+  router.get(
+    '/v1/jobs/:id',
+    noStore,
+    route(async (req, res) => {
+      const job = await redisCall(store.getForTenant(callerOf(res).tenant, String(req.params.id)));
+      if (!job) throw jobNotFound();
+      res.json(jobView(job));
+    }),
+  );
 
-  router.delete('/v1/jobs/:id', noStore, route(async (req, res) => {
-    const { tenant } = callerOf(res);
-    const id = String(req.params.id);
-    if (!(await redisCall(store.getForTenant(tenant, id)))) throw jobNotFound();
-    const outcome = await redisCall(store.cancel(id));
-    if (outcome.state === 'finished') throw new AppError('JOB_FINISHED', `The job has already ${outcome.job?.status ?? 'finished'}`, { status: 409 });
-    if (outcome.state === 'canceled') {
-      // A worker that took it already sees `canceled` and skips it.
-      await queue.remove(id).catch((err: unknown) => log.warn({ jobId: id, err }, 'QueuedJobRemoveFailed'));
-    }
-    log.info({ tenant, jobId: id, state: outcome.state }, 'JobCancelRequested');
-    res.status(outcome.state === 'canceled' ? 200 : 202).json(jobView(outcome.job));
-  }));
+  router.delete(
+    '/v1/jobs/:id',
+    noStore,
+    route(async (req, res) => {
+      const { tenant } = callerOf(res);
+      const id = String(req.params.id);
+      if (!(await redisCall(store.getForTenant(tenant, id)))) throw jobNotFound();
+      const outcome = await redisCall(store.cancel(id));
+      if (outcome.state === 'finished') throw new AppError('JOB_FINISHED', `The job has already ${outcome.job?.status ?? 'finished'}`, { status: 409 });
+      if (outcome.state === 'canceled') {
+        // A worker that took it already sees `canceled` and skips it.
+        await queue.remove(id).catch((err: unknown) => log.warn({ jobId: id, err }, 'QueuedJobRemoveFailed'));
+      }
+      log.info({ tenant, jobId: id, state: outcome.state }, 'JobCancelRequested');
+      res.status(outcome.state === 'canceled' ? 200 : 202).json(jobView(outcome.job));
+    }),
+  );
 
   router.get('/v1/jobs/:id/events', route(jobEventStream({ log, store, hub: deps.hub, maxPerTenant: deps.sseMaxPerTenant })));
 

@@ -35,7 +35,8 @@ if (!config.SOURCE_HEADERS_KEY) log.warn('SourceHeadersDisabled');
 // The dashboard's own queue handles (ingest and webhooks), on the fail-fast connection like the producer's.
 const boardQueues = config.ADMIN_TOKEN ? [QUEUES.ingest, QUEUES.webhooks].map((name) => new Queue(name, { connection: redis, prefix: config.KEY_PREFIX })) : [];
 // Connection errors are the shared connection's, logged there at a bounded rate; only others here.
-for (const q of boardQueues) q.on('error', (err) => isRetryable(err) || log.warn({ queue: q.name, code: (err as { code?: string }).code }, 'QueueBoardRedisError'));
+for (const q of boardQueues)
+  q.on('error', (err) => isRetryable(err) || log.warn({ queue: q.name, code: (err as { code?: string }).code }, 'QueueBoardRedisError'));
 if (config.ADMIN_TOKEN) log.info({ writable: config.ADMIN_QUEUES_WRITABLE }, 'QueueBoardEnabled');
 
 const app = createApp({

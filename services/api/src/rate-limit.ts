@@ -26,7 +26,13 @@ export class RateLimitedError extends AppError {
  * holds across api replicas. Returns the count so far.
  */
 async function hit(redis: Redis, key: string, windowEndsAt: number): Promise<number> {
-  const replies = await redisCall(redis.multi().incr(key).pexpireat(key, windowEndsAt + 1000).exec());
+  const replies = await redisCall(
+    redis
+      .multi()
+      .incr(key)
+      .pexpireat(key, windowEndsAt + 1000)
+      .exec(),
+  );
   const [incr] = replies ?? [];
   if (!incr || incr[0]) throw new AppError('RATE_LIMIT_FAILED', 'Rate limit count failed', { cause: incr?.[0] });
   return Number(incr[1]);

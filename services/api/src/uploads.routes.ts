@@ -40,7 +40,12 @@ export const UPLOAD_TTL = { default: 3600, min: 60, max: 24 * 3600 };
 export const uploadBody = z.strictObject({
   target: jobRequestSchema.shape.target,
   /** Largest object the client may upload. */
-  maxBytes: z.number().int().positive().max(5 * 1024 ** 4).optional(),
+  maxBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(5 * 1024 ** 4)
+    .optional(),
   /** The browser origin (one of the tenant's `origins`) the client token is bound to. */
   origin: z.string().min(1).max(255).optional(),
   expiresInSeconds: z.number().int().min(UPLOAD_TTL.min).max(UPLOAD_TTL.max).optional(),
@@ -75,46 +80,68 @@ export async function uploadOf(deps: Pick<UploadRoutesDeps, 'uploads'>, res: Par
 export function uploadRoutes(deps: UploadRoutesDeps): Router {
   const router = Router();
 
-  router.post('/v1/uploads', noStore, apiKeyOnly, route(async (req, res) => {
-    const { tenant } = callerOf(res);
-    const body = validate(uploadBody, jsonBody(req), 'Upload request is invalid');
-    const t = deps.tenants.get(tenant);
-    checkJobTarget(t, body.target);
-    if (body.origin !== undefined && !t.origins.includes(body.origin)) {
-      const message = `origin must be one of tenant ${tenant}'s origins`;
-      throw new AppError('ORIGIN_NOT_ALLOWED', message, { status: 403, details: [{ field: 'origin', message }] });
-    }
-    if (body.callbackUrl !== undefined) await checkCallbackUrl(body.callbackUrl, deps.policy);
-    const { expiresInSeconds = UPLOAD_TTL.default, ...request } = body;
-    const { upload, clientToken } = await redisCall(deps.uploads.create(tenant, { ...request, metadata: request.metadata ?? {} }, expiresInSeconds));
-    deps.log.info({ tenant, uploadId: upload.id, target: upload.target.type }, 'UploadCreated');
-    res.status(201).location(`/v1/uploads/${upload.id}`).json({ ...uploadView(upload), clientToken });
-  }));
+  router.post(
+    '/v1/uploads',
+    noStore,
+    apiKeyOnly,
+    route(async (req, res) => {
+      const { tenant } = callerOf(res);
+      const body = validate(uploadBody, jsonBody(req), 'Upload request is invalid');
+      const t = deps.tenants.get(tenant);
+      checkJobTarget(t, body.target);
+      if (body.origin !== undefined && !t.origins.includes(body.origin)) {
+        const message = `origin must be one of tenant ${tenant}'s origins`;
+        throw new AppError('ORIGIN_NOT_ALLOWED', message, { status: 403, details: [{ field: 'origin', message }] });
+      }
+      if (body.callbackUrl !== undefined) await checkCallbackUrl(body.callbackUrl, deps.policy);
+      const { expiresInSeconds = UPLOAD_TTL.default, ...request } = body;
+      const { upload, clientToken } = await redisCall(deps.uploads.create(tenant, { ...request, metadata: request.metadata ?? {} }, expiresInSeconds));
+      deps.log.info({ tenant, uploadId: upload.id, target: upload.target.type }, 'UploadCreated');
+      res
+        .status(201)
+        .location(`/v1/uploads/${upload.id}`)
+        .json({ ...uploadView(upload), clientToken });
+    }),
+  );
 
-  router.get('/v1/uploads/:id', noStore, ...deps.guard, route(async (req, res) => {
-    res.json(uploadView(await uploadOf(deps, res, String(req.params.id))));
-  }));
+  router.get(
+    '/v1/uploads/:id',
+    noStore,
+    ...deps.guard,
+    route(async (req, res) => {
+      res.json(uploadView(await uploadOf(deps, res, String(req.params.id))));
+    }),
+  );
 
   // An oss upload has no VOD to report it: the client (or the backend) says it is done, and the
   // object itself is checked — it exists, within maxBytes — before upload.completed.
-  router.post('/v1/uploads/:id/complete', noStore, ...deps.guard, route(async (req, res) => {
-    const upload = await uploadOf(deps, res, String(req.params.id));
-    const t = upload.target;
-    if (t.type !== 'oss') throw new AppError('UPLOAD_NOT_OSS', "VOD reports a vod upload's completion itself", { status: 409 });
-    if (upload.status === 'created' || upload.status === 'uploading') {
-      const credentials = deps.credentials.forScope(upload.tenant, `object:${t.bucket}/${t.key}`);
-      const store = new AliOssStore({ ...deps.oss, bucket: t.bucket, credentials });
-      const object = await store.head(t.key);
-      if (!object) throw new AppError('UPLOAD_INCOMPLETE', `Nothing is stored at ${t.bucket}/${t.key} yet`, { status: 409 });
-      if (upload.maxBytes !== undefined && object.size > upload.maxBytes) {
-        await deps.uploads.failed(upload.id, { code: 'UPLOAD_TOO_LARGE', message: `The object is ${object.size} bytes; the upload allowed ${upload.maxBytes}`, retryable: false });
-      } else {
-        await deps.uploads.completed(upload.id, { bucket: t.bucket, key: t.key, size: object.size }, true);
+  router.post(
+    '/v1/uploads/:id/complete',
+    noStore,
+    ...deps.guard,
+    route(async (req, res) => {
+      const upload = await uploadOf(deps, res, String(req.params.id));
+      const t = upload.target;
+      if (t.type !== 'oss') throw new AppError('UPLOAD_NOT_OSS', "VOD reports a vod upload's completion itself", { status: 409 });
+      if (upload.status === 'created' || upload.status === 'uploading') {
+        const credentials = deps.credentials.forScope(upload.tenant, `object:${t.bucket}/${t.key}`);
+        const store = new AliOssStore({ ...deps.oss, bucket: t.bucket, credentials });
+        const object = await store.head(t.key);
+        if (!object) throw new AppError('UPLOAD_INCOMPLETE', `Nothing is stored at ${t.bucket}/${t.key} yet`, { status: 409 });
+        if (upload.maxBytes !== undefined && object.size > upload.maxBytes) {
+          await deps.uploads.failed(upload.id, {
+            code: 'UPLOAD_TOO_LARGE',
+            message: `The object is ${object.size} bytes; the upload allowed ${upload.maxBytes}`,
+            retryable: false,
+          });
+        } else {
+          await deps.uploads.completed(upload.id, { bucket: t.bucket, key: t.key, size: object.size }, true);
+        }
+        deps.log.info({ tenant: upload.tenant, uploadId: upload.id, size: object.size }, 'UploadCompleted');
       }
-      deps.log.info({ tenant: upload.tenant, uploadId: upload.id, size: object.size }, 'UploadCompleted');
-    }
-    res.json(uploadView((await redisCall(deps.uploads.get(upload.id)))!));
-  }));
+      res.json(uploadView((await redisCall(deps.uploads.get(upload.id)))!));
+    }),
+  );
 
   return router;
 }

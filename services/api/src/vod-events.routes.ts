@@ -69,19 +69,22 @@ function uploadIdIn(extend: unknown): string | undefined {
 export function vodEventRoutes(deps: VodEventsDeps): Router {
   const router = Router();
   const keys = deps.jobs.keys;
-  router.post('/v1/vod/events', route(async (req, res) => {
-    if (!deps.key) throw new NotFoundError('VOD event notifications are not configured (VOD_CALLBACK_KEY)', 'VOD_EVENTS_DISABLED');
-    verify(req, deps);
-    const e = req.body as VodEvent | undefined;
-    if (!e || typeof e.EventType !== 'string') throw new AppError('VOD_EVENT_INVALID', 'Not a VOD event notification', { status: 400 });
-    const seen = keys.vodEvent(md5(JSON.stringify([e.VideoId, e.EventType, e.EventTime, e.Status, (e as { Definition?: string }).Definition])));
-    if (await redisCall(deps.redis.exists(seen))) return void res.json({ status: 'duplicate' });
-    const outcome = await handle(deps, e);
-    if (outcome === 'not-yet') throw new AppError('VOD_EVENT_EARLY', 'The job has not finished yet; retry', { status: 503, retryable: true });
-    await redisCall(deps.redis.set(seen, '1', 'EX', 24 * 3600));
-    deps.log.info({ eventType: e.EventType, videoId: e.VideoId, status: e.Status, outcome }, 'VodEventReceived');
-    res.json({ status: outcome });
-  }));
+  router.post(
+    '/v1/vod/events',
+    route(async (req, res) => {
+      if (!deps.key) throw new NotFoundError('VOD event notifications are not configured (VOD_CALLBACK_KEY)', 'VOD_EVENTS_DISABLED');
+      verify(req, deps);
+      const e = req.body as VodEvent | undefined;
+      if (!e || typeof e.EventType !== 'string') throw new AppError('VOD_EVENT_INVALID', 'Not a VOD event notification', { status: 400 });
+      const seen = keys.vodEvent(md5(JSON.stringify([e.VideoId, e.EventType, e.EventTime, e.Status, (e as { Definition?: string }).Definition])));
+      if (await redisCall(deps.redis.exists(seen))) return void res.json({ status: 'duplicate' });
+      const outcome = await handle(deps, e);
+      if (outcome === 'not-yet') throw new AppError('VOD_EVENT_EARLY', 'The job has not finished yet; retry', { status: 503, retryable: true });
+      await redisCall(deps.redis.set(seen, '1', 'EX', 24 * 3600));
+      deps.log.info({ eventType: e.EventType, videoId: e.VideoId, status: e.Status, outcome }, 'VodEventReceived');
+      res.json({ status: outcome });
+    }),
+  );
   return router;
 }
 
@@ -103,7 +106,9 @@ async function handle(deps: VodEventsDeps, e: VodEvent): Promise<Outcome> {
 }
 
 const videoOf = (e: VodEvent, status: 'ready' | 'failed') =>
-  status === 'ready' ? { status, videoId: e.VideoId } : { status, videoId: e.VideoId, code: e.ErrorCode ?? 'TranscodeFail', message: e.ErrorMessage ?? 'VOD could not process the video' };
+  status === 'ready'
+    ? { status, videoId: e.VideoId }
+    : { status, videoId: e.VideoId, code: e.ErrorCode ?? 'TranscodeFail', message: e.ErrorMessage ?? 'VOD could not process the video' };
 
 /** Which processing outcome an event announces, if any: the first good stream makes the video playable. */
 function processed(e: VodEvent): 'ready' | 'failed' | undefined {
@@ -118,7 +123,11 @@ async function uploadEvent(deps: VodEventsDeps, id: string, e: VodEvent): Promis
   if (e.EventType === 'FileUploadComplete' || processed(e)) {
     const size = typeof e.Size === 'number' ? e.Size : Number(e.Size ?? NaN);
     if (upload.maxBytes !== undefined && size > upload.maxBytes) {
-      await deps.uploads.failed(id, { code: 'UPLOAD_TOO_LARGE', message: `The object is ${size} bytes; the upload allowed ${upload.maxBytes}`, retryable: false });
+      await deps.uploads.failed(id, {
+        code: 'UPLOAD_TOO_LARGE',
+        message: `The object is ${size} bytes; the upload allowed ${upload.maxBytes}`,
+        retryable: false,
+      });
       return 'applied';
     }
     // A processing event that overtook FileUploadComplete (retries) still reports the upload first.

@@ -52,7 +52,10 @@ before(async () => {
   ]);
   ins = inspect(stack.redis.url, PREFIX);
   rwQueue = new Queue(QUEUES.ingest, { connection: createRedis(stack.redis.url, { name: 'test-rw' }), prefix: RW_PREFIX });
-  const res = await call<View>(api, 'POST', '/v1/jobs', { key: KEYS.acme, body: { source: { type: 'file', path: fx.clip }, target: { type: 'vod', title: 'Clip' } } });
+  const res = await call<View>(api, 'POST', '/v1/jobs', {
+    key: KEYS.acme,
+    body: { source: { type: 'file', path: fx.clip }, target: { type: 'vod', title: 'Clip' } },
+  });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   jobId = res.body.id;
 });
@@ -105,7 +108,9 @@ describe('/admin/queues: who gets in', () => {
       const list = await get(api, '/admin/queues/api/queues?activeQueue=ingest&status=waiting&page=1&jobsPerPage=10', headers);
       assert.equal(list.status, 200, list.text);
       assert.match(list.headers.get('content-type') ?? '', /^application\/json/);
-      const body = JSON.parse(list.text) as { queues: Array<{ name: string; counts: Record<string, number>; jobs: Array<{ id: string; data: unknown }>; readOnlyMode: boolean }> };
+      const body = JSON.parse(list.text) as {
+        queues: Array<{ name: string; counts: Record<string, number>; jobs: Array<{ id: string; data: unknown }>; readOnlyMode: boolean }>;
+      };
       assert.deepEqual(body.queues.map((q) => q.name).sort(), [QUEUES.ingest, QUEUES.webhooks]);
       const ingest = body.queues.find((q) => q.name === QUEUES.ingest)!;
       assert.equal(ingest.readOnlyMode, true);
@@ -135,7 +140,7 @@ describe('/admin/queues: who gets in', () => {
     assert.equal(bad.body.error?.code, 'INVALID_JSON');
   });
 
-  test('an unknown path below the board, once in, is the API\'s JSON 404', async () => {
+  test("an unknown path below the board, once in, is the API's JSON 404", async () => {
     const res = await get(api, '/admin/queues/api/no-such-thing', bearer(TOKEN));
     assert.equal(res.status, 404, res.text);
     assert.equal(JSON.parse(res.text).error.code, 'ROUTE_NOT_FOUND');
@@ -146,8 +151,14 @@ describe('/admin/queues: read-only unless ADMIN_QUEUES_WRITABLE', () => {
   const put = (target: TestService, p: string, headers: Record<string, string> = {}) =>
     fetch(`${target.url}/admin/queues/api${p}`, { method: 'PUT', headers: { ...bearer(TOKEN), ...headers } });
 
-  test('read-only: pause, clean, retry and the job\'s own clean are refused; nothing changes', async () => {
-    for (const p of ['/queues/ingest/pause', '/queues/ingest/clean/waiting', '/queues/ingest/retry/failed', `/queues/ingest/${jobId}/clean`, '/queues/ingest/empty']) {
+  test("read-only: pause, clean, retry and the job's own clean are refused; nothing changes", async () => {
+    for (const p of [
+      '/queues/ingest/pause',
+      '/queues/ingest/clean/waiting',
+      '/queues/ingest/retry/failed',
+      `/queues/ingest/${jobId}/clean`,
+      '/queues/ingest/empty',
+    ]) {
       const res = await put(api, p);
       assert.equal(res.status, 405, `${p}: ${await res.text()}`);
     }
@@ -197,7 +208,7 @@ describe('/admin/queues: metrics and secrets', () => {
     }
   });
 
-  test('the token never appears in the api\'s output', async () => {
+  test("the token never appears in the api's output", async () => {
     for (const s of [api, rw]) {
       const out = s.proc.output();
       assert.ok(out.includes('QueueBoardEnabled'), 'the board announced itself');

@@ -126,9 +126,15 @@ const vodCases: VodCase[] = [
 ];
 
 const vodJob = (patch: Record<string, unknown>) => () => ({ source: { type: 'file', path: fx.clip }, target: { type: 'vod', title: 'Clip', ...patch } });
-const ossJob = (patch: Record<string, unknown>) => () => ({ source: { type: 'file', path: fx.clip }, target: { type: 'oss', bucket: 'media-bucket', key: 'in/clip.mp4', ...patch } });
+const ossJob = (patch: Record<string, unknown>) => () => ({
+  source: { type: 'file', path: fx.clip },
+  target: { type: 'oss', bucket: 'media-bucket', key: 'in/clip.mp4', ...patch },
+});
 const withClip = (patch: Record<string, unknown>) => () => ({ source: { type: 'file', path: fx.clip }, target: { type: 'vod', title: 'Clip' }, ...patch });
-const urlJob = (source: Record<string, unknown>) => ({ source: { type: 'url', url: 'https://media.example.com/a.mp4', ...source }, target: { type: 'vod', title: 'Clip' } });
+const urlJob = (source: Record<string, unknown>) => ({
+  source: { type: 'url', url: 'https://media.example.com/a.mp4', ...source },
+  target: { type: 'vod', title: 'Clip' },
+});
 const bad = (field: string) => ({ status: 400, code: 'VALIDATION_FAILED', field });
 
 const jobCases: Case[] = [
@@ -147,11 +153,31 @@ const jobCases: Case[] = [
   { name: 'oss metadata value with a lone surrogate', path: '/v1/jobs', body: ossJob({ metadata: { title: 'a\ud800' } }), ...bad('target.metadata.title') },
   { name: 'oss contentType with CR/LF', path: '/v1/jobs', body: ossJob({ contentType: 'video/mp4\r\nX-A: 1' }), ...bad('target.contentType') },
   // Sources
-  { name: 'source path with a lone surrogate', path: '/v1/jobs', body: () => ({ ...vodJob({})(), source: { type: 'file', path: `${fx.root}/inbox/\ud800.mp4` } }), ...bad('source.path') },
-  { name: 'source path with NUL', path: '/v1/jobs', body: () => ({ ...vodJob({})(), source: { type: 'file', path: `${fx.clip}\u0000.txt` } }), ...bad('source.path') },
+  {
+    name: 'source path with a lone surrogate',
+    path: '/v1/jobs',
+    body: () => ({ ...vodJob({})(), source: { type: 'file', path: `${fx.root}/inbox/\ud800.mp4` } }),
+    ...bad('source.path'),
+  },
+  {
+    name: 'source path with NUL',
+    path: '/v1/jobs',
+    body: () => ({ ...vodJob({})(), source: { type: 'file', path: `${fx.clip}\u0000.txt` } }),
+    ...bad('source.path'),
+  },
   { name: 'source url with a lone surrogate', path: '/v1/jobs', body: urlJob({ url: 'https://media.example.com/\ud800.mp4' }), ...bad('source.url') },
-  { name: 'source url with LF (URL parsing would drop it)', path: '/v1/jobs', body: urlJob({ url: 'https://media.exa\nmple.com/a.mp4' }), ...bad('source.url') },
-  { name: 'source header value with a lone surrogate', path: '/v1/jobs', body: urlJob({ headers: { 'X-Token': 'a\ud800' } }), ...bad('source.headers.X-Token') },
+  {
+    name: 'source url with LF (URL parsing would drop it)',
+    path: '/v1/jobs',
+    body: urlJob({ url: 'https://media.exa\nmple.com/a.mp4' }),
+    ...bad('source.url'),
+  },
+  {
+    name: 'source header value with a lone surrogate',
+    path: '/v1/jobs',
+    body: urlJob({ headers: { 'X-Token': 'a\ud800' } }),
+    ...bad('source.headers.X-Token'),
+  },
   { name: 'source header value above U+00FF', path: '/v1/jobs', body: urlJob({ headers: { 'X-Token': 'トークン' } }), ...bad('source.headers.X-Token') },
   // The rest of the request
   { name: 'metadata value with a lone surrogate', path: '/v1/jobs', body: withClip({ metadata: { note: 'a\udbff' } }), ...bad('metadata.note') },
@@ -159,9 +185,24 @@ const jobCases: Case[] = [
   { name: 'callbackUrl with a lone surrogate', path: '/v1/jobs', body: withClip({ callbackUrl: 'https://hooks.example.com/\ud800' }), ...bad('callbackUrl') },
   { name: 'callbackUrl with CR/LF', path: '/v1/jobs', body: withClip({ callbackUrl: 'https://hooks.example.com/a\r\nb' }), ...bad('callbackUrl') },
   // Nesting
-  { name: 'userData nested 5,000 deep', path: '/v1/jobs', body: () => `{"source":{"type":"file","path":${JSON.stringify(fx.clip)}},"target":{"type":"vod","title":"Clip","userData":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}}`, status: 400, code: 'JSON_TOO_DEEP', field: '(body)' },
+  {
+    name: 'userData nested 5,000 deep',
+    path: '/v1/jobs',
+    body: () =>
+      `{"source":{"type":"file","path":${JSON.stringify(fx.clip)}},"target":{"type":"vod","title":"Clip","userData":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}}`,
+    status: 400,
+    code: 'JSON_TOO_DEEP',
+    field: '(body)',
+  },
   { name: 'a body 33 arrays deep', path: '/v1/jobs', body: deepArrayText(33), status: 400, code: 'JSON_TOO_DEEP', field: '(body)' },
-  { name: 'metadata 33 deep', path: '/v1/jobs', body: () => ({ ...withClip({})(), metadata: nested(32) }), status: 400, code: 'JSON_TOO_DEEP', field: '(body)' },
+  {
+    name: 'metadata 33 deep',
+    path: '/v1/jobs',
+    body: () => ({ ...withClip({})(), metadata: nested(32) }),
+    status: 400,
+    code: 'JSON_TOO_DEEP',
+    field: '(body)',
+  },
   { name: 'a body 100,000 arrays deep (over the size limit too)', path: '/v1/jobs', body: deepArrayText(100_000), status: 413, code: 'PAYLOAD_TOO_LARGE' },
 ];
 
@@ -170,8 +211,22 @@ const uploadAuthCases: Case[] = [
   ...vodCases.map((c) => ({ name: `upload-auth: ${c.name}`, path: '/v1/vod/upload-auth', body: { ...ok, ...c.patch }, ...bad(c.field) })),
   { name: 'upload-auth: no fileName', path: '/v1/vod/upload-auth', body: { title: 'Clip' }, ...bad('fileName') },
   { name: 'upload-auth: fileSize 0', path: '/v1/vod/upload-auth', body: { ...ok, fileSize: 0 }, ...bad('fileSize') },
-  { name: 'upload-auth: userData nested 5,000 deep', path: '/v1/vod/upload-auth', body: deepUserDataText(5000), status: 400, code: 'JSON_TOO_DEEP', field: '(body)' },
-  { name: 'upload-auth: userData nested 32 deep (33 with the body)', path: '/v1/vod/upload-auth', body: deepUserDataText(32), status: 400, code: 'JSON_TOO_DEEP', field: '(body)' },
+  {
+    name: 'upload-auth: userData nested 5,000 deep',
+    path: '/v1/vod/upload-auth',
+    body: deepUserDataText(5000),
+    status: 400,
+    code: 'JSON_TOO_DEEP',
+    field: '(body)',
+  },
+  {
+    name: 'upload-auth: userData nested 32 deep (33 with the body)',
+    path: '/v1/vod/upload-auth',
+    body: deepUserDataText(32),
+    status: 400,
+    code: 'JSON_TOO_DEEP',
+    field: '(body)',
+  },
   { name: 'upload-auth: a body 33 arrays deep', path: '/v1/vod/upload-auth', body: deepArrayText(33), status: 400, code: 'JSON_TOO_DEEP', field: '(body)' },
 ];
 
@@ -180,7 +235,14 @@ const pathCases: Case[] = MALFORMED.flatMap((id) => [
   { name: `GET /v1/jobs/${id}`, method: 'GET', path: `/v1/jobs/${id}`, status: 400, code: 'INVALID_PATH', field: 'id' },
   { name: `DELETE /v1/jobs/${id}`, method: 'DELETE', path: `/v1/jobs/${id}`, status: 400, code: 'INVALID_PATH', field: 'id' },
   { name: `GET /v1/jobs/${id}/events`, method: 'GET', path: `/v1/jobs/${id}/events`, status: 400, code: 'INVALID_PATH', field: 'id' },
-  { name: `POST /v1/vod/upload-auth/${id}/refresh`, method: 'POST', path: `/v1/vod/upload-auth/${id}/refresh`, status: 400, code: 'INVALID_PATH', field: 'videoId' },
+  {
+    name: `POST /v1/vod/upload-auth/${id}/refresh`,
+    method: 'POST',
+    path: `/v1/vod/upload-auth/${id}/refresh`,
+    status: 400,
+    code: 'INVALID_PATH',
+    field: 'videoId',
+  },
 ]);
 
 const cases: Case[] = [...jobCases, ...uploadAuthCases, ...pathCases];
@@ -206,7 +268,11 @@ describe('input the cloud would refuse is refused at the api, with its own code 
       const res = await send(c);
       assert.equal(res.status, c.status, JSON.stringify(res.body));
       assert.equal(res.body.error?.code, c.code, JSON.stringify(res.body));
-      if (c.field) assert.ok(res.body.error?.details.some((d) => d.field === c.field), `details name ${JSON.stringify(c.field)}: ${JSON.stringify(res.body.error?.details)}`);
+      if (c.field)
+        assert.ok(
+          res.body.error?.details.some((d) => d.field === c.field),
+          `details name ${JSON.stringify(c.field)}: ${JSON.stringify(res.body.error?.details)}`,
+        );
       assert.equal((res.body as { VideoId?: string }).VideoId, undefined);
     });
   }
@@ -224,7 +290,7 @@ describe('input the cloud would refuse is refused at the api, with its own code 
   });
 });
 
-describe('the limits are the cloud\'s, not tighter', () => {
+describe("the limits are the cloud's, not tighter", () => {
   // Exactly at each limit: accepted, and the fields reach VOD as sent.
   const edge = {
     title: `${'é'.repeat(63)}ab`, // 128 bytes
@@ -263,9 +329,18 @@ describe('the limits are the cloud\'s, not tighter', () => {
 
   test('a vod job and an oss job at the limits are accepted', async () => {
     const { fileName: _f, storageLocation: _s, ...target } = edge;
-    const vod = await call(api, 'POST', '/v1/jobs', { key: KEYS.acme, body: { source: { type: 'file', path: fx.clip }, target: { type: 'vod', ...target, fileName: 'clip.mkv' } } });
+    const vod = await call(api, 'POST', '/v1/jobs', {
+      key: KEYS.acme,
+      body: { source: { type: 'file', path: fx.clip }, target: { type: 'vod', ...target, fileName: 'clip.mkv' } },
+    });
     assert.equal(vod.status, 202, JSON.stringify(vod.body));
-    const oss = await call(api, 'POST', '/v1/jobs', { key: KEYS.acme, body: { source: { type: 'file', path: fx.clip }, target: { type: 'oss', bucket: 'media-bucket', key: `${'鍵'.repeat(340)}ab`, metadata: { owner: 'Café' } } } });
+    const oss = await call(api, 'POST', '/v1/jobs', {
+      key: KEYS.acme,
+      body: {
+        source: { type: 'file', path: fx.clip },
+        target: { type: 'oss', bucket: 'media-bucket', key: `${'鍵'.repeat(340)}ab`, metadata: { owner: 'Café' } },
+      },
+    });
     assert.equal(oss.status, 202, JSON.stringify(oss.body));
   });
 });

@@ -4,7 +4,16 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { callPop, createRedis, type Credential } from '@vod-ingest/shared';
-import { freePort, REPO_ROOT, startEmulator, startTestRedis, TEST_CLIENT_ROLE_ARN, type TestEmulator, type TestRedis, type TestService } from '@vod-ingest/shared/testing';
+import {
+  freePort,
+  REPO_ROOT,
+  startEmulator,
+  startTestRedis,
+  TEST_CLIENT_ROLE_ARN,
+  type TestEmulator,
+  type TestRedis,
+  type TestService,
+} from '@vod-ingest/shared/testing';
 import { KEYS, leaked, post, startApi } from './helpers.js';
 
 /**
@@ -92,7 +101,10 @@ describe('credentials refused by the cloud', () => {
     tokens.asked.length = 0;
     const res = await post(api, '/v1/vod/upload-auth', { key: KEYS.acme, body: { title: 'Retry', fileName: 'retry.mov' } });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual(tokens.asked, ['/v1/credentials/client?tenant=acme', `/v1/credentials/client?tenant=acme&rejected=${encodeURIComponent(revoked.accessKeyId)}`]);
+    assert.deepEqual(tokens.asked, [
+      '/v1/credentials/client?tenant=acme',
+      `/v1/credentials/client?tenant=acme&rejected=${encodeURIComponent(revoked.accessKeyId)}`,
+    ]);
   });
 
   test('when the fresh one is refused too: 502 CREDENTIALS_REJECTED, no second retry', async () => {

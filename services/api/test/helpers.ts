@@ -57,7 +57,10 @@ export async function startStack(emulator: StartEmulatorOptions = {}): Promise<S
 }
 
 /** Starts the api (compiled, as production runs it) with the test environment plus `env`. */
-export function startApi(s: { redisUrl: string; emu: TestEmulator; tokenUrl: string; tokenSecret: string }, env: Record<string, string> = {}): Promise<TestService> {
+export function startApi(
+  s: { redisUrl: string; emu: TestEmulator; tokenUrl: string; tokenSecret: string },
+  env: Record<string, string> = {},
+): Promise<TestService> {
   return startHttpService('api', {
     PORT: '0',
     HOST: '127.0.0.1',

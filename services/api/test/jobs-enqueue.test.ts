@@ -77,6 +77,9 @@ test('queue.add failing: 503 QUEUE_UNAVAILABLE, and the recorded job is failed E
   assert.equal(jobs.length, 1);
   assert.equal(jobs[0].status, 'failed');
   assert.equal(jobs[0].error?.code, 'ENQUEUE_FAILED');
-  assert.deepEqual((await store.events(jobs[0].id)).map((e) => e.type), ['job.queued', 'job.failed']);
+  assert.deepEqual(
+    (await store.events(jobs[0].id)).map((e) => e.type),
+    ['job.queued', 'job.failed'],
+  );
   assert.match(logs, /JobEnqueueFailed/);
 });

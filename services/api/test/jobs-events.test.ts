@@ -20,7 +20,9 @@ const newJob = async (svc: TestService = api, key: string = KEYS.acme) => {
   return res.body.id;
 };
 const sseConnections = async (redis: ReturnType<typeof inspect>['redis']) =>
-  String(await redis.client('LIST')).split('\n').filter((l) => l.includes('name=api-sse')).length;
+  String(await redis.client('LIST'))
+    .split('\n')
+    .filter((l) => l.includes('name=api-sse')).length;
 
 before(async () => {
   stack = await startStack();
@@ -50,8 +52,14 @@ describe('GET /v1/jobs/:id/events', () => {
     for (let i = 1; i <= 20; i++) await ins.store.progress(id, progress(i), true);
     await ins.store.succeed(id, result, progress(100));
     await sse.ended;
-    assert.deepEqual(sse.messages.map((m) => m.id), Array.from({ length: 23 }, (_, i) => String(i + 1)));
-    assert.deepEqual(sse.messages.map((m) => m.event).filter((t) => t !== 'job.progress'), ['job.queued', 'job.started', 'job.succeeded']);
+    assert.deepEqual(
+      sse.messages.map((m) => m.id),
+      Array.from({ length: 23 }, (_, i) => String(i + 1)),
+    );
+    assert.deepEqual(
+      sse.messages.map((m) => m.event).filter((t) => t !== 'job.progress'),
+      ['job.queued', 'job.started', 'job.succeeded'],
+    );
     const last = JSON.parse(sse.messages[22].data!);
     assert.equal(last.id, `evt_${id}_23`);
     assert.equal(last.jobId, id);
@@ -74,7 +82,11 @@ describe('GET /v1/jobs/:id/events', () => {
     await ins.store.fail(id, { code: 'X', message: 'stop', retryable: false });
     await sse.ended;
     const seqs = sse.messages.map((m) => Number(m.id));
-    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'consecutive from 1');
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: seqs.length }, (_, i) => i + 1),
+      'consecutive from 1',
+    );
     assert.equal(sse.messages.at(-1)?.event, 'job.failed');
     assert.equal(seqs.length, (await ins.store.events(id)).length);
   });
@@ -86,10 +98,16 @@ describe('GET /v1/jobs/:id/events', () => {
     await ins.store.succeed(id, result, progress(100));
     const all = await openSse(api, id, KEYS.acme);
     await all.ended;
-    assert.deepEqual(all.messages.map((m) => `${m.id}:${m.event}`), ['1:job.queued', '2:job.started', '3:job.progress', '4:job.succeeded']);
+    assert.deepEqual(
+      all.messages.map((m) => `${m.id}:${m.event}`),
+      ['1:job.queued', '2:job.started', '3:job.progress', '4:job.succeeded'],
+    );
     const resumed = await openSse(api, id, KEYS.acme, { lastEventId: '2' });
     await resumed.ended;
-    assert.deepEqual(resumed.messages.map((m) => m.id), ['3', '4']);
+    assert.deepEqual(
+      resumed.messages.map((m) => m.id),
+      ['3', '4'],
+    );
     const past = await openSse(api, id, KEYS.acme, { lastEventId: '4' });
     await past.ended;
     assert.deepEqual(past.messages, []);
@@ -105,7 +123,10 @@ describe('GET /v1/jobs/:id/events', () => {
     await sse.waitFor(1);
     await ins.store.canceled(id);
     await sse.ended;
-    assert.deepEqual(sse.messages.map((m) => `${m.id}:${m.event}`), ['2:job.started', '3:job.canceled']);
+    assert.deepEqual(
+      sse.messages.map((m) => `${m.id}:${m.event}`),
+      ['2:job.started', '3:job.canceled'],
+    );
   });
 
   test('one reader connection per process, gone when the last stream closes', async () => {
@@ -143,7 +164,10 @@ describe('a Redis restart', () => {
   let solo: TestService;
   before(async () => {
     redis = await startTestRedis({ appendOnly: true });
-    solo = await startApi({ redisUrl: redis.url, emu: stack.emu, tokenUrl: stack.token.url, tokenSecret: stack.token.secret }, { INGEST_ROOTS: fx.root, KEY_PREFIX: PREFIX });
+    solo = await startApi(
+      { redisUrl: redis.url, emu: stack.emu, tokenUrl: stack.token.url, tokenSecret: stack.token.secret },
+      { INGEST_ROOTS: fx.root, KEY_PREFIX: PREFIX },
+    );
   });
   after(async () => {
     await solo?.stop();
@@ -164,6 +188,9 @@ describe('a Redis restart', () => {
       await after.close();
     }
     await sse.ended;
-    assert.deepEqual(sse.messages.map((m) => `${m.id}:${m.event}`), ['1:job.queued', '2:job.started', '3:job.succeeded']);
+    assert.deepEqual(
+      sse.messages.map((m) => `${m.id}:${m.event}`),
+      ['1:job.queued', '2:job.started', '3:job.succeeded'],
+    );
   });
 });

@@ -60,7 +60,13 @@ const cases: Case[] = [
   // Body framing
   { name: 'not JSON', body: '{"source": {', status: 400, code: 'INVALID_JSON' },
   { name: 'JSON null', body: 'null', status: 400, code: 'INVALID_JSON' },
-  { name: 'text/plain body', body: () => JSON.stringify(file(fx.clip)), headers: { 'content-type': 'text/plain' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  {
+    name: 'text/plain body',
+    body: () => JSON.stringify(file(fx.clip)),
+    headers: { 'content-type': 'text/plain' },
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
   { name: 'form body', body: 'source=x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'JSON in Latin-1', body: '{}', headers: { 'content-type': 'application/json; charset=iso-8859-1' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'body over 64 KiB', body: () => ({ ...file(fx.clip), metadata: { pad: 'x'.repeat(70_000) } }), status: 413, code: 'PAYLOAD_TOO_LARGE' },
@@ -74,12 +80,36 @@ const cases: Case[] = [
   { name: 'unknown source type', body: { source: { type: 's3', path: '/a' }, target: vod }, status: 400, code: 'VALIDATION_FAILED', field: 'source.type' },
   { name: 'unknown target type', body: withClip({ target: { type: 'youtube', title: 'x' } }), status: 400, code: 'VALIDATION_FAILED', field: 'target.type' },
   { name: 'unknown top-level field', body: withClip({ priority: 1 }), status: 400, code: 'VALIDATION_FAILED', field: '(body)' },
-  { name: 'unknown source field', body: () => ({ source: { type: 'file', path: fx.clip, mode: 'copy' }, target: vod }), status: 400, code: 'VALIDATION_FAILED', field: 'source' },
+  {
+    name: 'unknown source field',
+    body: () => ({ source: { type: 'file', path: fx.clip, mode: 'copy' }, target: vod }),
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    field: 'source',
+  },
   { name: 'path is a number', body: { source: { type: 'file', path: 42 }, target: vod }, status: 400, code: 'VALIDATION_FAILED', field: 'source.path' },
   { name: 'title is a number', body: withClip({ target: { type: 'vod', title: 7 } }), status: 400, code: 'VALIDATION_FAILED', field: 'target.title' },
-  { name: 'fileName with a slash', body: withClip({ target: { type: 'vod', title: 'x', fileName: '../x.mp4' } }), status: 400, code: 'VALIDATION_FAILED', field: 'target.fileName' },
-  { name: 'negative cateId', body: withClip({ target: { type: 'vod', title: 'x', cateId: -1 } }), status: 400, code: 'VALIDATION_FAILED', field: 'target.cateId' },
-  { name: 'tag with a comma', body: withClip({ target: { type: 'vod', title: 'x', tags: ['a,b'] } }), status: 400, code: 'VALIDATION_FAILED', field: 'target.tags.0' },
+  {
+    name: 'fileName with a slash',
+    body: withClip({ target: { type: 'vod', title: 'x', fileName: '../x.mp4' } }),
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    field: 'target.fileName',
+  },
+  {
+    name: 'negative cateId',
+    body: withClip({ target: { type: 'vod', title: 'x', cateId: -1 } }),
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    field: 'target.cateId',
+  },
+  {
+    name: 'tag with a comma',
+    body: withClip({ target: { type: 'vod', title: 'x', tags: ['a,b'] } }),
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    field: 'target.tags.0',
+  },
   { name: 'partSize under 100 KiB', body: upload({ partSize: 1024 }), status: 400, code: 'VALIDATION_FAILED', field: 'upload.partSize' },
   { name: 'partSize not an integer', body: upload({ partSize: 1_048_576.5 }), status: 400, code: 'VALIDATION_FAILED', field: 'upload.partSize' },
   { name: 'parallel 0', body: upload({ parallel: 0 }), status: 400, code: 'VALIDATION_FAILED', field: 'upload.parallel' },
@@ -89,11 +119,35 @@ const cases: Case[] = [
   { name: 'bad bucket name', body: oss({ bucket: 'Bad_Bucket' }), status: 400, code: 'VALIDATION_FAILED', field: 'target.bucket' },
   { name: 'key starting with /', body: oss({ key: '/etc/clip.mp4' }), status: 400, code: 'VALIDATION_FAILED', field: 'target.key' },
   { name: 'oss metadata key in upper case', body: oss({ metadata: { Owner: 'x' } }), status: 400, code: 'VALIDATION_FAILED', field: 'target.metadata.Owner' },
-  { name: 'metadata over 50 entries', body: withClip({ metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) }), status: 400, code: 'VALIDATION_FAILED', field: 'metadata' },
-  { name: 'metadata over 4 KiB', body: withClip({ metadata: { a: 'x'.repeat(1000), b: 'x'.repeat(1000), c: 'x'.repeat(1000), d: 'x'.repeat(1000), e: 'x'.repeat(200) } }), status: 400, code: 'VALIDATION_FAILED', field: 'metadata' },
+  {
+    name: 'metadata over 50 entries',
+    body: withClip({ metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) }),
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    field: 'metadata',
+  },
+  {
+    name: 'metadata over 4 KiB',
+    body: withClip({ metadata: { a: 'x'.repeat(1000), b: 'x'.repeat(1000), c: 'x'.repeat(1000), d: 'x'.repeat(1000), e: 'x'.repeat(200) } }),
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    field: 'metadata',
+  },
   { name: 'metadata value an object', body: withClip({ metadata: { a: { b: 1 } } }), status: 400, code: 'VALIDATION_FAILED', field: 'metadata.a' },
-  { name: 'reserved header Host', body: url('http://localhost/a.mp4', { headers: { Host: 'internal' } }), status: 400, code: 'VALIDATION_FAILED', field: 'source.headers.Host' },
-  { name: 'header value with a newline', body: url('http://localhost/a.mp4', { headers: { 'X-Token': 'a\r\nX-Admin: 1' } }), status: 400, code: 'VALIDATION_FAILED', field: 'source.headers.X-Token' },
+  {
+    name: 'reserved header Host',
+    body: url('http://localhost/a.mp4', { headers: { Host: 'internal' } }),
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    field: 'source.headers.Host',
+  },
+  {
+    name: 'header value with a newline',
+    body: url('http://localhost/a.mp4', { headers: { 'X-Token': 'a\r\nX-Admin: 1' } }),
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    field: 'source.headers.X-Token',
+  },
   // File sources
   { name: 'relative path', body: file('inbox/clip.mp4'), status: 400, code: 'SOURCE_PATH_NOT_ABSOLUTE', field: 'source.path' },
   { name: '.. in the path', body: () => file(`${fx.root}/inbox/../../outside/secret.mp4`), status: 403, code: 'SOURCE_PATH_TRAVERSAL' },
@@ -116,20 +170,71 @@ const cases: Case[] = [
   { name: 'IPv4-mapped loopback', body: url('http://[::ffff:127.0.0.1]/a.mp4'), status: 403, code: 'SOURCE_URL_FORBIDDEN_ADDRESS' },
   { name: 'private 10/8', body: url('http://10.0.0.1/a.mp4'), status: 403, code: 'SOURCE_URL_FORBIDDEN_ADDRESS' },
   { name: 'decimal loopback 2130706433', body: url('http://2130706433/a.mp4'), status: 403, code: 'SOURCE_URL_FORBIDDEN_ADDRESS' },
-  { name: 'localhost when not allowlisted', body: () => url(`http://localhost:${privateTarget.port}/a.mp4`), status: 403, code: 'SOURCE_URL_FORBIDDEN_ADDRESS', target: () => bare },
+  {
+    name: 'localhost when not allowlisted',
+    body: () => url(`http://localhost:${privateTarget.port}/a.mp4`),
+    status: 403,
+    code: 'SOURCE_URL_FORBIDDEN_ADDRESS',
+    target: () => bare,
+  },
   { name: 'allowlisted host redirecting to metadata', body: () => url(`${redirects.url}/to-metadata`), status: 403, code: 'SOURCE_URL_FORBIDDEN_ADDRESS' },
   { name: 'allowlisted host redirecting to 127.0.0.1', body: () => url(`${redirects.url}/to-loopback`), status: 403, code: 'SOURCE_URL_FORBIDDEN_ADDRESS' },
   { name: 'unreachable url', body: () => url(`http://localhost:${deadPort}/a.mp4`), status: 400, code: 'SOURCE_URL_UNREACHABLE', field: 'source.url' },
-  { name: 'headers without SOURCE_HEADERS_KEY', body: url('https://media.example.com/a.mp4', { headers: { Authorization: 'Bearer x' } }), status: 400, code: 'SOURCE_HEADERS_NOT_CONFIGURED', field: 'source.headers' },
+  {
+    name: 'headers without SOURCE_HEADERS_KEY',
+    body: url('https://media.example.com/a.mp4', { headers: { Authorization: 'Bearer x' } }),
+    status: 400,
+    code: 'SOURCE_HEADERS_NOT_CONFIGURED',
+    field: 'source.headers',
+  },
   // Callback
-  { name: 'callbackUrl to a private address', body: withClip({ callbackUrl: 'http://10.1.2.3/hook' }), status: 403, code: 'CALLBACK_URL_FORBIDDEN_ADDRESS', field: 'callbackUrl' },
-  { name: 'callbackUrl to metadata', body: withClip({ callbackUrl: 'http://169.254.169.254/hook' }), status: 403, code: 'CALLBACK_URL_FORBIDDEN_ADDRESS', field: 'callbackUrl' },
+  {
+    name: 'callbackUrl to a private address',
+    body: withClip({ callbackUrl: 'http://10.1.2.3/hook' }),
+    status: 403,
+    code: 'CALLBACK_URL_FORBIDDEN_ADDRESS',
+    field: 'callbackUrl',
+  },
+  {
+    name: 'callbackUrl to metadata',
+    body: withClip({ callbackUrl: 'http://169.254.169.254/hook' }),
+    status: 403,
+    code: 'CALLBACK_URL_FORBIDDEN_ADDRESS',
+    field: 'callbackUrl',
+  },
   { name: 'callbackUrl ftp', body: withClip({ callbackUrl: 'ftp://hooks.example.com/x' }), status: 400, code: 'CALLBACK_URL_SCHEME', field: 'callbackUrl' },
-  { name: 'callbackUrl with credentials', body: withClip({ callbackUrl: 'https://u:p@hooks.example.com/x' }), status: 400, code: 'CALLBACK_URL_CREDENTIALS', field: 'callbackUrl' },
+  {
+    name: 'callbackUrl with credentials',
+    body: withClip({ callbackUrl: 'https://u:p@hooks.example.com/x' }),
+    status: 400,
+    code: 'CALLBACK_URL_CREDENTIALS',
+    field: 'callbackUrl',
+  },
   // Idempotency-Key
-  { name: 'Idempotency-Key of 256 characters', body: withClip({}), headers: { 'idempotency-key': 'k'.repeat(256) }, status: 400, code: 'IDEMPOTENCY_KEY_INVALID', field: 'Idempotency-Key' },
-  { name: 'empty Idempotency-Key', body: withClip({}), headers: { 'idempotency-key': '' }, status: 400, code: 'IDEMPOTENCY_KEY_INVALID', field: 'Idempotency-Key' },
-  { name: 'non-ASCII Idempotency-Key', body: withClip({}), headers: { 'idempotency-key': 'clé' }, status: 400, code: 'IDEMPOTENCY_KEY_INVALID', field: 'Idempotency-Key' },
+  {
+    name: 'Idempotency-Key of 256 characters',
+    body: withClip({}),
+    headers: { 'idempotency-key': 'k'.repeat(256) },
+    status: 400,
+    code: 'IDEMPOTENCY_KEY_INVALID',
+    field: 'Idempotency-Key',
+  },
+  {
+    name: 'empty Idempotency-Key',
+    body: withClip({}),
+    headers: { 'idempotency-key': '' },
+    status: 400,
+    code: 'IDEMPOTENCY_KEY_INVALID',
+    field: 'Idempotency-Key',
+  },
+  {
+    name: 'non-ASCII Idempotency-Key',
+    body: withClip({}),
+    headers: { 'idempotency-key': 'clé' },
+    status: 400,
+    code: 'IDEMPOTENCY_KEY_INVALID',
+    field: 'Idempotency-Key',
+  },
   // Auth
   { name: 'no API key', body: withClip({}), headers: { authorization: '' }, status: 401, code: 'UNAUTHORIZED' },
 ];
@@ -141,7 +246,11 @@ describe('POST /v1/jobs refuses malformed requests', () => {
       const res = await call((c.target ?? (() => api))(), 'POST', '/v1/jobs', { key: KEYS.acme, body, headers: c.headers });
       assert.equal(res.status, c.status, JSON.stringify(res.body));
       assert.equal(res.body.error?.code, c.code, JSON.stringify(res.body));
-      if (c.field) assert.ok(res.body.error?.details.some((d) => d.field === c.field), `details name ${c.field}: ${JSON.stringify(res.body.error?.details)}`);
+      if (c.field)
+        assert.ok(
+          res.body.error?.details.some((d) => d.field === c.field),
+          `details name ${c.field}: ${JSON.stringify(res.body.error?.details)}`,
+        );
     });
   }
 

@@ -38,7 +38,9 @@ export function ingestFixture(): IngestFixture {
 }
 
 /** A local HTTP server answering with `handler`; `url` is how it is reached as `localhost`. */
-export async function httpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; port: number; url: string; close(): Promise<void> }> {
+export async function httpServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; port: number; url: string; close(): Promise<void> }> {
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
@@ -71,7 +73,10 @@ export async function assertNothingRecorded(redisUrl: string, prefix: string): P
   try {
     assert.deepEqual(await ins.jobKeys(), []);
     const counts = await ins.queue.getJobCounts();
-    assert.ok(Object.values(counts).every((n) => n === 0), JSON.stringify(counts));
+    assert.ok(
+      Object.values(counts).every((n) => n === 0),
+      JSON.stringify(counts),
+    );
     assert.equal(await ins.redis.exists(ins.store.keys.events), 0, 'no event written');
   } finally {
     await ins.close();
@@ -129,7 +134,10 @@ export async function openSse(api: TestService, jobId: string, key: string, o: {
   })();
   const timeout = o.timeoutMs ?? 15_000;
   const timed = <T>(p: Promise<T>, what: string) =>
-    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} within ${timeout} ms; got ${JSON.stringify(messages)}`)), timeout).unref())]);
+    Promise.race([
+      p,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} within ${timeout} ms; got ${JSON.stringify(messages)}`)), timeout).unref()),
+    ]);
   const endedInTime = timed(ended, 'stream not ended');
   endedInTime.catch(() => {}); // handled here; a test that cares awaits it
   return {

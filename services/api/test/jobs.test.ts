@@ -164,7 +164,14 @@ describe('GET /v1/jobs', () => {
   });
 
   test('bad status, limit or cursor → 400 naming the parameter', async () => {
-    for (const [query, field] of [['status=done', 'status'], ['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=x', 'limit'], ['cursor=../x', 'cursor'], ['stat=queued', '(body)']]) {
+    for (const [query, field] of [
+      ['status=done', 'status'],
+      ['limit=0', 'limit'],
+      ['limit=101', 'limit'],
+      ['limit=x', 'limit'],
+      ['cursor=../x', 'cursor'],
+      ['stat=queued', '(body)'],
+    ]) {
       const res = await call(api, 'GET', `/v1/jobs?${query}`, { key: KEYS.acme });
       assert.equal(res.status, 400, query);
       assert.equal(res.body.error?.code, 'VALIDATION_FAILED', query);
@@ -176,7 +183,11 @@ describe('GET /v1/jobs', () => {
 describe('tenants', () => {
   test("another tenant's job is a 404 on get, events and delete, and absent from its list", async () => {
     const { body: job } = await submit(KEYS.acme, fileJob());
-    for (const [method, path] of [['GET', `/v1/jobs/${job.id}`], ['GET', `/v1/jobs/${job.id}/events`], ['DELETE', `/v1/jobs/${job.id}`]]) {
+    for (const [method, path] of [
+      ['GET', `/v1/jobs/${job.id}`],
+      ['GET', `/v1/jobs/${job.id}/events`],
+      ['DELETE', `/v1/jobs/${job.id}`],
+    ]) {
       const res = await call(api, method, path, { key: KEYS.globex });
       assert.equal(res.status, 404, `${method} ${path}`);
       assert.equal(res.body.error?.code, 'JOB_NOT_FOUND');
@@ -200,7 +211,10 @@ describe('DELETE /v1/jobs/:id', () => {
     assert.ok(res.body.finishedAt);
     assert.equal(await ins.queue.getJob(job.id), undefined, 'BullMQ job removed');
     const events: JobEvent[] = await ins.store.events(job.id);
-    assert.deepEqual(events.map((e) => e.type), ['job.queued', 'job.canceled']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['job.queued', 'job.canceled'],
+    );
     const again = await call(api, 'DELETE', `/v1/jobs/${job.id}`, { key: KEYS.acme });
     assert.equal(again.status, 409);
     assert.equal(again.body.error?.code, 'JOB_FINISHED');

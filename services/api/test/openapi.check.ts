@@ -66,7 +66,9 @@ export function replyProblem(method: string, urlPath: string, status: number, co
   const content = response.content as Obj | undefined;
   if (!content) return body === undefined ? undefined : `${where}: documented without a body, but one came`;
   if (!isJson) {
-    return Object.keys(content).some((type) => (contentType ?? '').startsWith(type)) ? undefined : `${where}: content-type ${contentType} is not one of ${Object.keys(content).join(', ')}`;
+    return Object.keys(content).some((type) => (contentType ?? '').startsWith(type))
+      ? undefined
+      : `${where}: content-type ${contentType} is not one of ${Object.keys(content).join(', ')}`;
   }
   if (!content['application/json']) return `${where}: JSON came; documented: ${Object.keys(content).join(', ')}`;
   const pointer = `/paths/${escape(template)}/${method.toLowerCase()}/responses/${status in op.responses ? status : 'default'}/content/application~1json/schema`;

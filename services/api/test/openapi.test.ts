@@ -73,7 +73,10 @@ let api: TestService;
 
 before(async () => {
   stack = await startStack();
-  api = await startApi({ redisUrl: stack.redis.url, emu: stack.emu, tokenUrl: stack.token.url, tokenSecret: stack.token.secret }, { KEY_PREFIX: '{vit-openapi}' });
+  api = await startApi(
+    { redisUrl: stack.redis.url, emu: stack.emu, tokenUrl: stack.token.url, tokenSecret: stack.token.secret },
+    { KEY_PREFIX: '{vit-openapi}' },
+  );
 });
 after(async () => {
   await api?.stop();
@@ -98,14 +101,35 @@ describe('the OpenAPI document', () => {
     const served = servedRoutes((appForRouteListing() as unknown as { router: { stack: Layer[] } }).router.stack);
     const documented = documentedRoutes(openApiDocument());
     assert.ok(served.has('POST /v1/jobs') && served.has('GET /admin/queues') && served.has('GET /openapi.json'), [...served].join('\n'));
-    assert.deepEqual([...served].filter((r) => !documented.has(r)), [], 'served but not documented');
-    assert.deepEqual([...documented].filter((r) => !served.has(r)), [], 'documented but not served');
+    assert.deepEqual(
+      [...served].filter((r) => !documented.has(r)),
+      [],
+      'served but not documented',
+    );
+    assert.deepEqual(
+      [...documented].filter((r) => !served.has(r)),
+      [],
+      'documented but not served',
+    );
   });
 
   test('request bodies are the zod schemas the routes validate with (input form)', () => {
     const schemas = (openApiDocument().components as { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> }).schemas;
     assert.deepEqual(schemas.JobRequest.required, ['source', 'target']);
-    assert.deepEqual(Object.keys(schemas.UploadAuthRequest.properties ?? {}).sort(), ['appId', 'cateId', 'coverUrl', 'description', 'fileName', 'fileSize', 'storageLocation', 'tags', 'templateGroupId', 'title', 'userData', 'workflowId']);
+    assert.deepEqual(Object.keys(schemas.UploadAuthRequest.properties ?? {}).sort(), [
+      'appId',
+      'cateId',
+      'coverUrl',
+      'description',
+      'fileName',
+      'fileSize',
+      'storageLocation',
+      'tags',
+      'templateGroupId',
+      'title',
+      'userData',
+      'workflowId',
+    ]);
     assert.deepEqual(schemas.UploadAuthRequest.required?.sort(), ['fileName', 'title']);
     assert.ok(schemas.UploadRequest.properties?.expiresInSeconds, 'POST /v1/uploads body');
   });
@@ -118,15 +142,24 @@ describe('the OpenAPI document', () => {
     const err = { error: { code: 'JOB_NOT_FOUND', message: 'No such job', details: [] } };
     assert.equal(replyProblem('GET', '/v1/jobs/job_abc?x=1', 404, 'application/json; charset=utf-8', err), undefined);
     assert.match(replyProblem('GET', '/v1/jobs/job_abc', 404, 'application/json', { ...err, extra: 1 }) ?? '', /additional properties/);
-    assert.equal(replyProblem('PUT', '/v1/jobs', 404, 'application/json', { error: { code: 'ROUTE_NOT_FOUND', message: 'No such route', details: [] } }), undefined);
+    assert.equal(
+      replyProblem('PUT', '/v1/jobs', 404, 'application/json', { error: { code: 'ROUTE_NOT_FOUND', message: 'No such route', details: [] } }),
+      undefined,
+    );
   });
 
   test("replies of the api's main routes match it (call() checks every reply of every api test)", async () => {
-    const job = await call(api, 'POST', '/v1/jobs', { key: KEYS.acme, body: { source: { type: 'url', url: 'http://127.0.0.1/x.mp4' }, target: { type: 'vod', title: 'x' } } });
+    const job = await call(api, 'POST', '/v1/jobs', {
+      key: KEYS.acme,
+      body: { source: { type: 'url', url: 'http://127.0.0.1/x.mp4' }, target: { type: 'vod', title: 'x' } },
+    });
     assert.equal(job.status, 403, JSON.stringify(job.body));
     assert.equal((await call(api, 'GET', '/v1/jobs?limit=2', { key: KEYS.acme })).status, 200);
     assert.equal((await call(api, 'GET', '/v1/jobs/job_nope', { key: KEYS.acme })).status, 404);
-    const upload = await call(api, 'POST', '/v1/uploads', { key: KEYS.acme, body: { target: { type: 'oss', bucket: 'media-bucket', key: 'a/b.mp4' }, maxBytes: 10 } });
+    const upload = await call(api, 'POST', '/v1/uploads', {
+      key: KEYS.acme,
+      body: { target: { type: 'oss', bucket: 'media-bucket', key: 'a/b.mp4' }, maxBytes: 10 },
+    });
     assert.equal(upload.status, 201, JSON.stringify(upload.body));
     const token = String(upload.body.clientToken);
     assert.equal((await call(api, 'GET', `/v1/uploads/${String(upload.body.id)}`, { key: token })).status, 200);
@@ -145,14 +178,21 @@ describe('GET /docs', () => {
     assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
     const html = await res.text();
     const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-    assert.deepEqual(refs.filter((r) => !r.startsWith('/')), [], 'nothing from another origin');
+    assert.deepEqual(
+      refs.filter((r) => !r.startsWith('/')),
+      [],
+      'nothing from another origin',
+    );
     for (const asset of ['/docs/docs.js', '/docs/docs.css']) assert.equal((await fetch(`${api.url}${asset}`)).status, 200, asset);
     assert.equal((await call(api, 'GET', '/docs/index.htm')).status, 404);
   });
 
   test('renders every operation and schema of the document in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent` }, async () => {
     const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
     try {
       const page = await browser.newPage();
       const outside: string[] = [];

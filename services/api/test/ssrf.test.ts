@@ -24,17 +24,56 @@ const PREFIX = '{vit-ssrf}';
 /** Hosts as a URL may spell them; each one is loopback, private, metadata or otherwise not public. */
 const SPELLINGS: string[] = [
   // IPv4 loopback, and what WHATWG URL parsing turns into it
-  '127.0.0.1', '127.1', '2130706433', '0x7f000001', '0177.0.0.1', '017700000001', '0x7f.1', '127.255.255.254',
+  '127.0.0.1',
+  '127.1',
+  '2130706433',
+  '0x7f000001',
+  '0177.0.0.1',
+  '017700000001',
+  '0x7f.1',
+  '127.255.255.254',
   // IPv6 loopback and the IPv6 forms carrying IPv4 loopback
-  '[::1]', '[0:0:0:0:0:0:0:1]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[::127.0.0.1]', '[::ffff:0:127.0.0.1]',
-  '[64:ff9b::127.0.0.1]', '[64:ff9b:1::7f00:1]', '[2002:7f00:1::]', '[2001:0:4136:e378:8000:63bf:80ff:fffe]',
+  '[::1]',
+  '[0:0:0:0:0:0:0:1]',
+  '[::ffff:127.0.0.1]',
+  '[::ffff:7f00:1]',
+  '[::127.0.0.1]',
+  '[::ffff:0:127.0.0.1]',
+  '[64:ff9b::127.0.0.1]',
+  '[64:ff9b:1::7f00:1]',
+  '[2002:7f00:1::]',
+  '[2001:0:4136:e378:8000:63bf:80ff:fffe]',
   // private, unique-local, link-local
-  '10.0.0.1', '012.1', '172.16.0.1', '192.168.1.1', '[::ffff:10.0.0.1]', '[::ffff:c0a8:101]', '[fd00::1]', '[fc00::1]', '[fe80::1]',
+  '10.0.0.1',
+  '012.1',
+  '172.16.0.1',
+  '192.168.1.1',
+  '[::ffff:10.0.0.1]',
+  '[::ffff:c0a8:101]',
+  '[fd00::1]',
+  '[fc00::1]',
+  '[fe80::1]',
   // metadata (169.254.169.254; Alibaba Cloud's 100.100.100.200; AWS's IPv6 one)
-  '169.254.169.254', '0xa9fea9fe', '[::ffff:169.254.169.254]', '[64:ff9b::a9fe:a9fe]', '[2002:a9fe:a9fe::]',
-  '100.100.100.200', '100.6579400', '[::ffff:100.100.100.200]', '[fd00:ec2::254]',
+  '169.254.169.254',
+  '0xa9fea9fe',
+  '[::ffff:169.254.169.254]',
+  '[64:ff9b::a9fe:a9fe]',
+  '[2002:a9fe:a9fe::]',
+  '100.100.100.200',
+  '100.6579400',
+  '[::ffff:100.100.100.200]',
+  '[fd00:ec2::254]',
   // unspecified, CGNAT, multicast, broadcast, reserved
-  '0.0.0.0', '0', '[::]', '[::ffff:0.0.0.0]', '100.64.0.1', '224.0.0.1', '[ff02::1]', '255.255.255.255', '240.0.0.1', '[2001:db8::1]',
+  '0.0.0.0',
+  '0',
+  '[::]',
+  '[::ffff:0.0.0.0]',
+  '100.64.0.1',
+  '224.0.0.1',
+  '[ff02::1]',
+  '255.255.255.255',
+  '240.0.0.1',
+  '[2001:db8::1]',
 ];
 
 let stack: Stack;
@@ -121,52 +160,60 @@ describe('every spelling is refused before any connection', () => {
   });
 
   SPELLINGS.forEach((host, i) => {
-    test(`${host}: as a url source → 403 SOURCE_URL_FORBIDDEN_ADDRESS`, () => quietly(async () => {
-      const res = await submit(urlJob(spelled(i)));
-      assert.equal(res.status, 403, JSON.stringify(res.body));
-      assert.equal(res.body.error?.code, 'SOURCE_URL_FORBIDDEN_ADDRESS');
-    }));
+    test(`${host}: as a url source → 403 SOURCE_URL_FORBIDDEN_ADDRESS`, () =>
+      quietly(async () => {
+        const res = await submit(urlJob(spelled(i)));
+        assert.equal(res.status, 403, JSON.stringify(res.body));
+        assert.equal(res.body.error?.code, 'SOURCE_URL_FORBIDDEN_ADDRESS');
+      }));
 
-    test(`${host}: as a callbackUrl → 403 CALLBACK_URL_FORBIDDEN_ADDRESS`, () => quietly(async () => {
-      const res = await submit(fileJob(spelled(i)));
-      assert.equal(res.status, 403, JSON.stringify(res.body));
-      assert.equal(res.body.error?.code, 'CALLBACK_URL_FORBIDDEN_ADDRESS');
-      assert.ok(res.body.error?.details.some((d) => d.field === 'callbackUrl'));
-    }));
+    test(`${host}: as a callbackUrl → 403 CALLBACK_URL_FORBIDDEN_ADDRESS`, () =>
+      quietly(async () => {
+        const res = await submit(fileJob(spelled(i)));
+        assert.equal(res.status, 403, JSON.stringify(res.body));
+        assert.equal(res.body.error?.code, 'CALLBACK_URL_FORBIDDEN_ADDRESS');
+        assert.ok(res.body.error?.details.some((d) => d.field === 'callbackUrl'));
+      }));
 
-    test(`${host}: as the redirect target of an allowlisted url source (api pre-check) → 403`, () => quietly(async () => {
-      const before = redirectsServed;
-      const res = await submit(urlJob(viaRedirect(i)));
-      assert.equal(res.status, 403, JSON.stringify(res.body));
-      assert.equal(res.body.error?.code, 'SOURCE_URL_FORBIDDEN_ADDRESS');
-      assert.equal(redirectsServed, before + 1, 'the redirector was asked once');
-    }));
+    test(`${host}: as the redirect target of an allowlisted url source (api pre-check) → 403`, () =>
+      quietly(async () => {
+        const before = redirectsServed;
+        const res = await submit(urlJob(viaRedirect(i)));
+        assert.equal(res.status, 403, JSON.stringify(res.body));
+        assert.equal(res.body.error?.code, 'SOURCE_URL_FORBIDDEN_ADDRESS');
+        assert.equal(redirectsServed, before + 1, 'the redirector was asked once');
+      }));
 
-    test(`${host}: in the worker download, as the url and as a redirect target → SOURCE_URL_FORBIDDEN_ADDRESS`, () => quietly(async () => {
-      const policy = { allowlist: ['localhost'] };
-      for (const url of [spelled(i), viaRedirect(i)]) {
-        const err = await spoolUrlSource({ url, spoolDir, policy }).then(
-          () => assert.fail('downloaded'),
-          (e: unknown) => e,
+    test(`${host}: in the worker download, as the url and as a redirect target → SOURCE_URL_FORBIDDEN_ADDRESS`, () =>
+      quietly(async () => {
+        const policy = { allowlist: ['localhost'] };
+        for (const url of [spelled(i), viaRedirect(i)]) {
+          const err = await spoolUrlSource({ url, spoolDir, policy }).then(
+            () => assert.fail('downloaded'),
+            (e: unknown) => e,
+          );
+          assert.ok(err instanceof AppError, String(err));
+          assert.equal(err.code, 'SOURCE_URL_FORBIDDEN_ADDRESS', url);
+          assert.equal(err.status, 403);
+          assert.equal(err.retryable, false);
+        }
+        assert.deepEqual(readdirSync(spoolDir), []);
+      }));
+
+    test(`${host}: as a webhook endpoint → WEBHOOK_URL_FORBIDDEN_ADDRESS; behind an endpoint's redirect → not followed`, () =>
+      quietly(async () => {
+        assert.throws(
+          () => checkEndpoint(spelled(i), ['localhost']),
+          (e: { code?: string; status?: number }) => e.code === 'WEBHOOK_URL_FORBIDDEN_ADDRESS' && e.status === 403,
         );
-        assert.ok(err instanceof AppError, String(err));
-        assert.equal(err.code, 'SOURCE_URL_FORBIDDEN_ADDRESS', url);
-        assert.equal(err.status, 403);
-        assert.equal(err.retryable, false);
-      }
-      assert.deepEqual(readdirSync(spoolDir), []);
-    }));
-
-    test(`${host}: as a webhook endpoint → WEBHOOK_URL_FORBIDDEN_ADDRESS; behind an endpoint's redirect → not followed`, () => quietly(async () => {
-      assert.throws(() => checkEndpoint(spelled(i), ['localhost']), (e: { code?: string; status?: number }) => e.code === 'WEBHOOK_URL_FORBIDDEN_ADDRESS' && e.status === 403);
-      const agent = createWebhookAgent(['localhost'], 5000);
-      try {
-        const status = await sendWebhook(checkEndpoint(viaRedirect(i), ['localhost']), event(), { agent, secret: WEBHOOK_SECRET, timeoutMs: 5000 });
-        assert.equal(status, 302);
-      } finally {
-        await agent.close();
-      }
-    }));
+        const agent = createWebhookAgent(['localhost'], 5000);
+        try {
+          const status = await sendWebhook(checkEndpoint(viaRedirect(i), ['localhost']), event(), { agent, secret: WEBHOOK_SECRET, timeoutMs: 5000 });
+          assert.equal(status, 302);
+        } finally {
+          await agent.close();
+        }
+      }));
   });
 });
 
@@ -174,17 +221,21 @@ describe('a host name resolving to loopback, not allowlisted, is refused at conn
   const policy = { allowlist: [] };
   const named = () => `http://localhost:${canaryPort}/media/clip.mp4`;
 
-  test('by the pre-check, the download and the webhook sender alike', () => quietly(async () => {
-    await rejectsWithCode(probeUrl(named(), policy), 'SOURCE_URL_FORBIDDEN_ADDRESS');
-    await rejectsWithCode(spoolUrlSource({ url: named(), spoolDir, policy }), 'SOURCE_URL_FORBIDDEN_ADDRESS');
-    const agent = createWebhookAgent([], 5000);
-    try {
-      // The sender throws the lookup's refusal; the delivery processor maps it to WEBHOOK_URL_FORBIDDEN_ADDRESS.
-      await rejectsWithCode(sendWebhook(checkEndpoint(named(), []), event(), { agent, secret: WEBHOOK_SECRET, timeoutMs: 5000 }), 'SOURCE_URL_FORBIDDEN_ADDRESS');
-    } finally {
-      await agent.close();
-    }
-  }));
+  test('by the pre-check, the download and the webhook sender alike', () =>
+    quietly(async () => {
+      await rejectsWithCode(probeUrl(named(), policy), 'SOURCE_URL_FORBIDDEN_ADDRESS');
+      await rejectsWithCode(spoolUrlSource({ url: named(), spoolDir, policy }), 'SOURCE_URL_FORBIDDEN_ADDRESS');
+      const agent = createWebhookAgent([], 5000);
+      try {
+        // The sender throws the lookup's refusal; the delivery processor maps it to WEBHOOK_URL_FORBIDDEN_ADDRESS.
+        await rejectsWithCode(
+          sendWebhook(checkEndpoint(named(), []), event(), { agent, secret: WEBHOOK_SECRET, timeoutMs: 5000 }),
+          'SOURCE_URL_FORBIDDEN_ADDRESS',
+        );
+      } finally {
+        await agent.close();
+      }
+    }));
 });
 
 describe('afterwards', () => {
@@ -193,7 +244,10 @@ describe('afterwards', () => {
     try {
       assert.deepEqual(await ins.jobKeys(), []);
       const counts = await ins.queue.getJobCounts();
-      assert.ok(Object.values(counts).every((n) => n === 0), JSON.stringify(counts));
+      assert.ok(
+        Object.values(counts).every((n) => n === 0),
+        JSON.stringify(counts),
+      );
     } finally {
       await ins.close();
     }

@@ -118,7 +118,9 @@ describe('operations', () => {
   test('/metrics has http_request_duration_seconds by route pattern and status', async () => {
     const text = await (await fetch(`${a.url}/metrics`)).text();
     const series = (status: string) =>
-      text.split('\n').find((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('route="/v1/sts-tokens"') && l.includes(`status="${status}"`));
+      text
+        .split('\n')
+        .find((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('route="/v1/sts-tokens"') && l.includes(`status="${status}"`));
     assert.ok(series('200'), 'a 200 series for /v1/sts-tokens');
     assert.ok(series('429'), 'a 429 series for /v1/sts-tokens');
     assert.ok(Number(series('200')!.split(' ').pop()) >= 1);

@@ -8,9 +8,25 @@ import type OSS from 'ali-oss';
 import { getVideoInfo, type TestService } from '@vod-ingest/shared/testing';
 import { clientOss, decode, KEYS, leaked, post, startApi, startStack, type Stack, type StsTokenReply } from './helpers.js';
 
-interface UploadAuthReply { VideoId: string; UploadAddress: string; UploadAuth: string; RequestId: string }
-interface UploadAddress { Endpoint: string; Bucket: string; FileName: string }
-interface UploadAuth { AccessKeyId: string; AccessKeySecret: string; SecurityToken: string; Expiration: string; ExpireUTCTime: string; Region: string }
+interface UploadAuthReply {
+  VideoId: string;
+  UploadAddress: string;
+  UploadAuth: string;
+  RequestId: string;
+}
+interface UploadAddress {
+  Endpoint: string;
+  Bucket: string;
+  FileName: string;
+}
+interface UploadAuth {
+  AccessKeyId: string;
+  AccessKeySecret: string;
+  SecurityToken: string;
+  Expiration: string;
+  ExpireUTCTime: string;
+  Region: string;
+}
 
 let stack: Stack;
 let api: TestService;
@@ -42,7 +58,15 @@ describe('POST /v1/vod/upload-auth and /refresh', () => {
   test('CreateUploadVideo → ali-oss uploads with UploadAddress/UploadAuth → VOD says UploadSucc', async () => {
     const res = await post<UploadAuthReply>(api, '/v1/vod/upload-auth', {
       key: KEYS.acme,
-      body: { title: 'Launch clip', fileName: 'launch.mp4', fileSize: 900_000, cateId: 10, tags: ['launch', 'demo'], description: 'd', userData: { source: 'app' } },
+      body: {
+        title: 'Launch clip',
+        fileName: 'launch.mp4',
+        fileSize: 900_000,
+        cateId: 10,
+        tags: ['launch', 'demo'],
+        description: 'd',
+        userData: { source: 'app' },
+      },
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.headers.get('cache-control'), 'no-store');
@@ -64,9 +88,21 @@ describe('POST /v1/vod/upload-auth and /refresh', () => {
     const sts = (await post<StsTokenReply>(api, '/v1/sts-tokens', { key: KEYS.acme })).body;
     secrets.push(sts.AccessKeySecret, sts.SecurityToken);
     const vod = { endpoint: stack.emu.url, region: stack.emu.region };
-    const asClient = { accessKeyId: sts.AccessKeyId, accessKeySecret: sts.AccessKeySecret, securityToken: sts.SecurityToken, expiration: sts.Expiration, region: sts.Region };
+    const asClient = {
+      accessKeyId: sts.AccessKeyId,
+      accessKeySecret: sts.AccessKeySecret,
+      securityToken: sts.SecurityToken,
+      expiration: sts.Expiration,
+      region: sts.Region,
+    };
     await assert.rejects(getVideoInfo(vod, asClient, created.VideoId), { code: 'Forbidden.RAM' });
-    const backend = { accessKeyId: stack.emu.accessKeyId, accessKeySecret: stack.emu.accessKeySecret, securityToken: '', expiration: new Date(Date.now() + 3600_000).toISOString(), region: stack.emu.region };
+    const backend = {
+      accessKeyId: stack.emu.accessKeyId,
+      accessKeySecret: stack.emu.accessKeySecret,
+      securityToken: '',
+      expiration: new Date(Date.now() + 3600_000).toISOString(),
+      region: stack.emu.region,
+    };
     const info = await getVideoInfo(vod, backend, created.VideoId);
     assert.deepEqual([info.status, info.size, info.title], ['UploadSucc', bytes.length, 'Launch clip']);
 
@@ -90,7 +126,10 @@ describe('POST /v1/vod/upload-auth and /refresh', () => {
   });
 
   test('another tenant, an unknown VideoId → 404 VIDEO_NOT_FOUND; a malformed one → 400', async () => {
-    for (const [key, id] of [[KEYS.globex, created.VideoId], [KEYS.acme, 'f'.repeat(32)]]) {
+    for (const [key, id] of [
+      [KEYS.globex, created.VideoId],
+      [KEYS.acme, 'f'.repeat(32)],
+    ]) {
       const res = await post(api, `/v1/vod/upload-auth/${id}/refresh`, { key });
       assert.equal(res.status, 404);
       assert.equal(res.body.error?.code, 'VIDEO_NOT_FOUND');
@@ -110,7 +149,13 @@ describe('malformed upload-auth requests', () => {
   const cases: Array<{ name: string; body?: unknown; headers?: Record<string, string>; status: number; code: string; fields?: string[] }> = [
     { name: 'missing title', body: { fileName: 'clip.mp4' }, status: 400, code: 'VALIDATION_FAILED', fields: ['title'] },
     { name: 'blank title', body: { ...ok, title: '   ' }, status: 400, code: 'VALIDATION_FAILED', fields: ['title'] },
-    { name: 'title over 128 bytes (65 two-byte characters)', body: { ...ok, title: 'é'.repeat(65) }, status: 400, code: 'VALIDATION_FAILED', fields: ['title'] },
+    {
+      name: 'title over 128 bytes (65 two-byte characters)',
+      body: { ...ok, title: 'é'.repeat(65) },
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      fields: ['title'],
+    },
     { name: 'missing fileName', body: { title: 'Clip' }, status: 400, code: 'VALIDATION_FAILED', fields: ['fileName'] },
     { name: 'fileName without extension', body: { ...ok, fileName: 'clip' }, status: 400, code: 'VALIDATION_FAILED', fields: ['fileName'] },
     { name: 'fileName ending in a dot', body: { ...ok, fileName: 'clip.' }, status: 400, code: 'VALIDATION_FAILED', fields: ['fileName'] },
@@ -121,7 +166,13 @@ describe('malformed upload-auth requests', () => {
     { name: 'cateId not an integer', body: { ...ok, cateId: 1.5 }, status: 400, code: 'VALIDATION_FAILED', fields: ['cateId'] },
     { name: 'userData a string', body: { ...ok, userData: '{}' }, status: 400, code: 'VALIDATION_FAILED', fields: ['userData'] },
     { name: 'coverUrl not http(s)', body: { ...ok, coverUrl: 'javascript:alert(1)' }, status: 400, code: 'VALIDATION_FAILED', fields: ['coverUrl'] },
-    { name: 'several problems at once', body: { title: 5, fileName: 'x', tags: [1] }, status: 400, code: 'VALIDATION_FAILED', fields: ['fileName', 'tags.0', 'title'] },
+    {
+      name: 'several problems at once',
+      body: { title: 5, fileName: 'x', tags: [1] },
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      fields: ['fileName', 'tags.0', 'title'],
+    },
     { name: 'an unknown field', body: { ...ok, filename: 'typo.mp4' }, status: 400, code: 'VALIDATION_FAILED', fields: ['(body)'] },
     { name: 'an array body', body: [ok], status: 400, code: 'VALIDATION_FAILED', fields: ['(body)'] },
     { name: 'no body', status: 400, code: 'VALIDATION_FAILED', fields: ['(body)'] },

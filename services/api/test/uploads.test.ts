@@ -3,7 +3,15 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { OpenApiVodClient, type JobEvent } from '@vod-ingest/shared';
-import { startEmulator, startTestRedis, startTokenService, writeTenantsFile, type TestEmulator, type TestRedis, type TestService } from '@vod-ingest/shared/testing';
+import {
+  startEmulator,
+  startTestRedis,
+  startTokenService,
+  writeTenantsFile,
+  type TestEmulator,
+  type TestRedis,
+  type TestService,
+} from '@vod-ingest/shared/testing';
 import { call, clientOss, KEYS, startApi, type StsTokenReply } from './helpers.js';
 
 const ORIGIN = 'http://127.0.0.1:5555';
@@ -25,7 +33,10 @@ before(async () => {
     limited: { vod: true, rateLimits: { credentials: 2 } },
   });
   token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: { TENANTS_FILE } });
-  api = await startApi({ redisUrl: redis.url, emu, tokenUrl: token.url, tokenSecret: token.secret }, { TENANTS_FILE, VOD_CALLBACK_KEY: CALLBACK_KEY, API_RATE_LIMIT: '1000' });
+  api = await startApi(
+    { redisUrl: redis.url, emu, tokenUrl: token.url, tokenSecret: token.secret },
+    { TENANTS_FILE, VOD_CALLBACK_KEY: CALLBACK_KEY, API_RATE_LIMIT: '1000' },
+  );
   conn = new Redis(redis.url);
 });
 after(async () => {
@@ -61,8 +72,14 @@ async function eventsOf(id: string): Promise<JobEvent[]> {
 async function vodEvent(body: Record<string, unknown>, o: { key?: string; timestamp?: number } = {}): Promise<number> {
   const url = `${api.url}/v1/vod/events`;
   const ts = String(o.timestamp ?? Math.floor(Date.now() / 1000));
-  const signature = createHash('md5').update(`${url}|${ts}|${o.key ?? CALLBACK_KEY}`).digest('hex');
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-vod-timestamp': ts, 'x-vod-signature': signature }, body: JSON.stringify(body) });
+  const signature = createHash('md5')
+    .update(`${url}|${ts}|${o.key ?? CALLBACK_KEY}`)
+    .digest('hex');
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-vod-timestamp': ts, 'x-vod-signature': signature },
+    body: JSON.stringify(body),
+  });
   await res.text();
   return res.status;
 }
@@ -101,9 +118,12 @@ describe('direct uploads: the client token', () => {
     assert.equal((await call(api, 'POST', `/v1/vod/upload-auth/${auth.body.VideoId}/refresh`, { key: u.clientToken })).status, 404);
   });
 
-  test('upload-auth: the upload\'s own fields, one video however often it is asked, refresh of that video only', async () => {
+  test("upload-auth: the upload's own fields, one video however often it is asked, refresh of that video only", async () => {
     const u = await vodUpload();
-    const first = await call<{ VideoId: string; UploadAddress: string; UploadAuth: string }>(api, 'POST', '/v1/vod/upload-auth', { key: u.clientToken, body: { fileName: 'clip.mp4', fileSize: 1000 } });
+    const first = await call<{ VideoId: string; UploadAddress: string; UploadAuth: string }>(api, 'POST', '/v1/vod/upload-auth', {
+      key: u.clientToken,
+      body: { fileName: 'clip.mp4', fileSize: 1000 },
+    });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     const again = await call<{ VideoId: string }>(api, 'POST', '/v1/vod/upload-auth', { key: u.clientToken });
     assert.equal(again.body.VideoId, first.body.VideoId, 'a second call refreshes the same video');
@@ -131,8 +151,17 @@ describe('direct uploads: the client token', () => {
     const v = await vodUpload();
     const vodSts = (await call<StsTokenReply>(api, 'POST', '/v1/sts-tokens', { key: v.clientToken })).body;
     await assert.rejects(clientOss(vodSts, { endpoint: emu.url, bucket: emu.bucket }).put('acme/x.bin', Buffer.from('no')), { code: 'AccessDenied' });
-    const asClient = { accessKeyId: vodSts.AccessKeyId, accessKeySecret: vodSts.AccessKeySecret, securityToken: vodSts.SecurityToken, expiration: vodSts.Expiration, region: vodSts.Region };
-    const ticket = await new OpenApiVodClient({ endpoint: emu.url, region: emu.region }).createUploadVideo(asClient, { Title: 'sts mode', FileName: 'sts.mp4' });
+    const asClient = {
+      accessKeyId: vodSts.AccessKeyId,
+      accessKeySecret: vodSts.AccessKeySecret,
+      securityToken: vodSts.SecurityToken,
+      expiration: vodSts.Expiration,
+      region: vodSts.Region,
+    };
+    const ticket = await new OpenApiVodClient({ endpoint: emu.url, region: emu.region }).createUploadVideo(asClient, {
+      Title: 'sts mode',
+      FileName: 'sts.mp4',
+    });
     assert.match(ticket.videoId, /^[0-9a-f]{32}$/);
   });
 
@@ -146,7 +175,10 @@ describe('direct uploads: the client token', () => {
     const done = await call<{ status: string; result: { size: number } }>(api, 'POST', `/v1/uploads/${u.id}/complete`, { key: u.clientToken });
     assert.deepEqual([done.status, done.body.status, done.body.result.size], [200, 'uploaded', 600]);
     assert.equal((await call(api, 'POST', `/v1/uploads/${u.id}/complete`, { key: KEYS.acme })).status, 200, 'again: the same answer');
-    assert.deepEqual((await eventsOf(u.id)).map((e) => e.type), ['upload.completed']);
+    assert.deepEqual(
+      (await eventsOf(u.id)).map((e) => e.type),
+      ['upload.completed'],
+    );
 
     const bigKey = 'acme/direct/big.bin';
     const big = await createUpload({ target: { type: 'oss', bucket: emu.bucket, key: bigKey }, maxBytes: 100 });
@@ -154,7 +186,10 @@ describe('direct uploads: the client token', () => {
     await clientOss(bigSts, { endpoint: emu.url, bucket: emu.bucket }).put(bigKey, Buffer.alloc(101, 1));
     const refused = await call<{ status: string; error: { code: string } }>(api, 'POST', `/v1/uploads/${big.id}/complete`, { key: big.clientToken });
     assert.deepEqual([refused.body.status, refused.body.error.code], ['failed', 'UPLOAD_TOO_LARGE']);
-    assert.deepEqual((await eventsOf(big.id)).map((e) => e.type), ['upload.failed']);
+    assert.deepEqual(
+      (await eventsOf(big.id)).map((e) => e.type),
+      ['upload.failed'],
+    );
     const vod = await vodUpload();
     assert.equal((await call(api, 'POST', `/v1/uploads/${vod.id}/complete`, { key: vod.clientToken })).status, 409);
   });
@@ -181,7 +216,10 @@ test("a tenant's own rate limit from the tenants file wins over API_RATE_LIMIT",
 
 describe('CORS on the client endpoints', () => {
   const preflight = (path: string, origin: string) =>
-    fetch(`${api.url}${path}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    fetch(`${api.url}${path}`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
 
   test('a preflight from an allowed origin is answered before authentication; another origin gets no CORS headers', async () => {
     const ok = await preflight('/v1/vod/upload-auth', ORIGIN);
@@ -217,7 +255,10 @@ describe('VOD event notifications at /v1/vod/events', () => {
     assert.equal(await vodEvent(done), 200);
     assert.equal(await vodEvent(done), 200);
     const events = await eventsOf(u.id);
-    assert.deepEqual(events.map((e) => e.type), ['upload.completed', 'video.ready']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['upload.completed', 'video.ready'],
+    );
     assert.equal(events[0].uploadId, u.id);
     assert.equal(events[0].jobId, undefined);
     assert.equal(events[0].tenant, 'acme');
@@ -241,20 +282,46 @@ describe('VOD event notifications at /v1/vod/events', () => {
     const small = await createUpload({ target: { type: 'vod', title: 't' }, maxBytes: 100 });
     const a = (await call<{ VideoId: string }>(api, 'POST', '/v1/vod/upload-auth', { key: small.clientToken, body: { fileName: 'a.mp4' } })).body.VideoId;
     assert.equal(await vodEvent({ EventType: 'FileUploadComplete', VideoId: a, Size: 101, Status: 'success', EventTime: new Date().toISOString() }), 200);
-    assert.deepEqual((await eventsOf(small.id)).map((e) => e.type), ['upload.failed']);
+    assert.deepEqual(
+      (await eventsOf(small.id)).map((e) => e.type),
+      ['upload.failed'],
+    );
     const u = await vodUpload();
     const b = (await call<{ VideoId: string }>(api, 'POST', '/v1/vod/upload-auth', { key: u.clientToken, body: { fileName: 'b.mp4' } })).body.VideoId;
     await vodEvent({ EventType: 'FileUploadComplete', VideoId: b, Size: 5, Status: 'success', EventTime: new Date().toISOString() });
     await vodEvent({ EventType: 'TranscodeComplete', VideoId: b, Status: 'fail', ErrorCode: 'InvalidMedia', EventTime: new Date().toISOString() });
-    assert.deepEqual((await eventsOf(u.id)).map((e) => e.type), ['upload.completed', 'video.failed']);
+    assert.deepEqual(
+      (await eventsOf(u.id)).map((e) => e.type),
+      ['upload.completed', 'video.failed'],
+    );
   });
 
   test("STS mode: a video the SDK created names its upload in UserData's Extend", async () => {
     const u = await vodUpload();
     const sts = (await call<StsTokenReply>(api, 'POST', '/v1/sts-tokens', { key: u.clientToken })).body;
-    const asClient = { accessKeyId: sts.AccessKeyId, accessKeySecret: sts.AccessKeySecret, securityToken: sts.SecurityToken, expiration: sts.Expiration, region: sts.Region };
-    const ticket = await new OpenApiVodClient({ endpoint: emu.url, region: emu.region }).createUploadVideo(asClient, { Title: 'sts', FileName: 'sts.mp4', UserData: JSON.stringify({ Extend: { uploadId: u.id } }) });
-    assert.equal(await vodEvent({ EventType: 'FileUploadComplete', VideoId: ticket.videoId, Size: 9, Status: 'success', Extend: JSON.stringify({ uploadId: u.id }), EventTime: new Date().toISOString() }), 200);
+    const asClient = {
+      accessKeyId: sts.AccessKeyId,
+      accessKeySecret: sts.AccessKeySecret,
+      securityToken: sts.SecurityToken,
+      expiration: sts.Expiration,
+      region: sts.Region,
+    };
+    const ticket = await new OpenApiVodClient({ endpoint: emu.url, region: emu.region }).createUploadVideo(asClient, {
+      Title: 'sts',
+      FileName: 'sts.mp4',
+      UserData: JSON.stringify({ Extend: { uploadId: u.id } }),
+    });
+    assert.equal(
+      await vodEvent({
+        EventType: 'FileUploadComplete',
+        VideoId: ticket.videoId,
+        Size: 9,
+        Status: 'success',
+        Extend: JSON.stringify({ uploadId: u.id }),
+        EventTime: new Date().toISOString(),
+      }),
+      200,
+    );
     const view = await call<{ status: string; videoId: string }>(api, 'GET', `/v1/uploads/${u.id}`, { key: u.clientToken });
     assert.deepEqual([view.body.status, view.body.videoId], ['uploaded', ticket.videoId]);
   });

@@ -13,11 +13,14 @@ export function rfc3986Encode(s: string): string {
 export function parseRawQuery(search: string): Array<{ key: string; value: string | null }> {
   const q = search.startsWith('?') ? search.slice(1) : search;
   if (!q) return [];
-  return q.split('&').filter(Boolean).map((pair) => {
-    const eq = pair.indexOf('=');
-    if (eq < 0) return { key: safeDecode(pair), value: null };
-    return { key: safeDecode(pair.slice(0, eq)), value: safeDecode(pair.slice(eq + 1)) };
-  });
+  return q
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return { key: safeDecode(pair), value: null };
+      return { key: safeDecode(pair.slice(0, eq)), value: safeDecode(pair.slice(eq + 1)) };
+    });
 }
 
 function safeDecode(s: string): string {

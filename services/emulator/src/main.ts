@@ -33,7 +33,14 @@ const { port } = await startOrExit('emulator', () => listen(emulator.server, con
 const callback = config.EMULATOR_VOD_CALLBACK_URL;
 const notifications = callback ? { vodCallbackHost: new URL(callback).host, vodCallbackSigned: Boolean(config.EMULATOR_VOD_CALLBACK_KEY) } : {};
 log.info(
-  { port, admin: config.EMULATOR_ADMIN, vodBucket: emulator.vodBucket, buckets: config.EMULATOR_BUCKETS, corsOrigins: config.EMULATOR_CORS_ORIGINS, ...notifications },
+  {
+    port,
+    admin: config.EMULATOR_ADMIN,
+    vodBucket: emulator.vodBucket,
+    buckets: config.EMULATOR_BUCKETS,
+    corsOrigins: config.EMULATOR_CORS_ORIGINS,
+    ...notifications,
+  },
   'EmulatorListening',
 );
 

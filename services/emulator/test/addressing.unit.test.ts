@@ -15,7 +15,16 @@ describe('bucketOfHost: virtual-hosted style beside path style', () => {
   });
 
   test('IP literals, one-label hosts and unknown first labels are path-style endpoints', () => {
-    for (const host of ['127.0.0.1:9100', '[::1]:9100', 'localhost:9100', 'emulator:9100', 'oss-cn-shanghai.aliyuncs.com', 'vod.cn-shanghai.aliyuncs.com', '', undefined]) {
+    for (const host of [
+      '127.0.0.1:9100',
+      '[::1]:9100',
+      'localhost:9100',
+      'emulator:9100',
+      'oss-cn-shanghai.aliyuncs.com',
+      'vod.cn-shanghai.aliyuncs.com',
+      '',
+      undefined,
+    ]) {
       assert.equal(bucketOfHost(host, has), undefined, String(host));
     }
   });

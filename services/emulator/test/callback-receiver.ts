@@ -60,7 +60,11 @@ export async function startCallbackReceiver(answer: Answer): Promise<CallbackRec
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`only ${received.filter(match).length} of ${count} callbacks within ${timeoutMs} ms; got ${JSON.stringify(received.map((r) => [r.path, r.body.EventType]))}`));
+          reject(
+            new Error(
+              `only ${received.filter(match).length} of ${count} callbacks within ${timeoutMs} ms; got ${JSON.stringify(received.map((r) => [r.path, r.body.EventType]))}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();

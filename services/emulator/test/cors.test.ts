@@ -11,7 +11,10 @@ const preflightHeaders = (origin: string, method = 'PUT', requested = 'authoriza
   'Access-Control-Request-Method': method,
   'Access-Control-Request-Headers': requested,
 });
-const exposed = (h: Record<string, unknown>) => String(h['access-control-expose-headers'] ?? '').split(/\s*,\s*/).map((s) => s.toLowerCase());
+const exposed = (h: Record<string, unknown>) =>
+  String(h['access-control-expose-headers'] ?? '')
+    .split(/\s*,\s*/)
+    .map((s) => s.toLowerCase());
 
 let strict: TestEmulator;
 let open: TestEmulator;

@@ -90,7 +90,9 @@ describe('fault injection', () => {
   });
 
   test('AssumeRole throttling surfaces as the SDK ThrottlingError with Throttling.User', async () => {
-    await emu.addFaults([{ action: 'AssumeRole', status: 400, code: 'Throttling.User', message: 'Request was denied due to user flow control.', retryAfterSeconds: 2 }]);
+    await emu.addFaults([
+      { action: 'AssumeRole', status: 400, code: 'Throttling.User', message: 'Request was denied due to user flow control.', retryAfterSeconds: 2 },
+    ]);
     await assert.rejects(assumeRole(emu), (e: Err & { retryAfter?: number }) => {
       assert.equal(e.code, 'Throttling.User');
       assert.equal(e.name, 'ThrottlingError');
@@ -111,8 +113,15 @@ describe('admin API is off unless EMULATOR_ADMIN=1', () => {
   test('without it, the admin paths are plain (refused) OSS requests and no fault can be set', async () => {
     const closed = await startEmulator({ admin: false });
     try {
-      for (const [method, route] of [['GET', 'stats'], ['POST', 'faults'], ['GET', 'objects?bucket=x']]) {
-        const res = await fetch(`${closed.url}/__emulator/${route}`, { method, body: method === 'POST' ? '{"rules":[{"action":"*","status":500}]}' : undefined });
+      for (const [method, route] of [
+        ['GET', 'stats'],
+        ['POST', 'faults'],
+        ['GET', 'objects?bucket=x'],
+      ]) {
+        const res = await fetch(`${closed.url}/__emulator/${route}`, {
+          method,
+          body: method === 'POST' ? '{"rules":[{"action":"*","status":500}]}' : undefined,
+        });
         assert.equal(res.status, 403, `${method} ${route}`);
         assert.match(await res.text(), /<Code>AccessDenied<\/Code>/);
       }

@@ -78,12 +78,25 @@ function delta(before: EmulatorStats, now: EmulatorStats): Record<string, { deli
 
 /** CreateUploadVideo with `userData`, then a multipart upload of 700 kB with its UploadAuth. */
 async function uploadVideo(userData?: object): Promise<{ videoId: string; fileName: string; size: number }> {
-  const created = await callVod(emu, 'CreateUploadVideo', { Title: 'Notified', FileName: 'clip.mp4', ...(userData ? { UserData: JSON.stringify(userData) } : {}) }, caller);
+  const created = await callVod(
+    emu,
+    'CreateUploadVideo',
+    { Title: 'Notified', FileName: 'clip.mp4', ...(userData ? { UserData: JSON.stringify(userData) } : {}) },
+    caller,
+  );
   const address = JSON.parse(Buffer.from(String(created.UploadAddress), 'base64').toString()) as { Bucket: string; FileName: string };
-  const auth = JSON.parse(Buffer.from(String(created.UploadAuth), 'base64').toString()) as { AccessKeyId: string; AccessKeySecret: string; SecurityToken: string };
+  const auth = JSON.parse(Buffer.from(String(created.UploadAuth), 'base64').toString()) as {
+    AccessKeyId: string;
+    AccessKeySecret: string;
+    SecurityToken: string;
+  };
   const file = path.join(dir, `${randomUUID()}.mp4`);
   writeFileSync(file, randomBytes(700_000));
-  const oss = ossClient(emu, { accessKeyId: auth.AccessKeyId, accessKeySecret: auth.AccessKeySecret, securityToken: auth.SecurityToken }, { bucket: address.Bucket });
+  const oss = ossClient(
+    emu,
+    { accessKeyId: auth.AccessKeyId, accessKeySecret: auth.AccessKeySecret, securityToken: auth.SecurityToken },
+    { bucket: address.Bucket },
+  );
   await oss.multipartUpload(address.FileName, file, { partSize: 200 * 1024, parallel: 2 });
   return { videoId: String(created.VideoId), fileName: address.FileName, size: 700_000 };
 }
@@ -114,7 +127,11 @@ describe('VOD event notifications', () => {
     assert.equal(await statusOf(videoId), 'Normal');
 
     const events = receiver.received.filter(of(videoId));
-    assert.deepEqual(events.map((e) => e.body.EventType), TYPES, 'one of each, in order');
+    assert.deepEqual(
+      events.map((e) => e.body.EventType),
+      TYPES,
+      'one of each, in order',
+    );
     for (const e of events) {
       assertSigned(e);
       assert.equal(e.path, '/vod-events', 'the global callback URL');
@@ -140,15 +157,21 @@ describe('VOD event notifications', () => {
     const { videoId } = await uploadVideo({ MessageCallback: { CallbackURL: `${receiver.origin}${route}` } });
     await receiver.waitFor(of(videoId, 'TranscodeComplete'));
     const events = receiver.received.filter(of(videoId));
-    assert.ok(events.every((e) => e.path === route), "the video's own CallbackURL replaces the global one");
+    assert.ok(
+      events.every((e) => e.path === route),
+      "the video's own CallbackURL replaces the global one",
+    );
     events.forEach(assertSigned);
-    assert.deepEqual(events.map((e) => [e.body.EventType, e.answered]), [
-      ['FileUploadComplete', 500],
-      ['FileUploadComplete', 500],
-      ['FileUploadComplete', 200],
-      ['StreamTranscodeComplete', 200],
-      ['TranscodeComplete', 200],
-    ]);
+    assert.deepEqual(
+      events.map((e) => [e.body.EventType, e.answered]),
+      [
+        ['FileUploadComplete', 500],
+        ['FileUploadComplete', 500],
+        ['FileUploadComplete', 200],
+        ['StreamTranscodeComplete', 200],
+        ['TranscodeComplete', 200],
+      ],
+    );
     assert.deepEqual(events[0].body, events[2].body, 'a retry repeats the event');
     const now = await untilStats((s) => delta(before, s).TranscodeComplete.delivered === 1);
     assert.deepEqual(delta(before, now), {
@@ -164,7 +187,10 @@ describe('VOD event notifications', () => {
     const { videoId } = await uploadVideo({ MessageCallback: { CallbackURL: `${receiver.origin}${route}` } });
     const now = await untilStats((s) => delta(before, s).TranscodeComplete.dropped === 1);
     const events = receiver.received.filter(of(videoId));
-    assert.deepEqual(events.map((e) => e.body.EventType), TYPES.flatMap((t) => [t, t, t]));
+    assert.deepEqual(
+      events.map((e) => e.body.EventType),
+      TYPES.flatMap((t) => [t, t, t]),
+    );
     for (const t of TYPES) assert.deepEqual(delta(before, now)[t], { delivered: 0, failed: 3, dropped: 1 }, t);
     assert.equal(await statusOf(videoId), 'Normal', 'lost notifications do not change the video');
   });
@@ -175,7 +201,10 @@ describe('VOD event notifications', () => {
     const { videoId } = await uploadVideo({ MessageCallback: { CallbackURL: `${receiver.origin}${route}` } });
     await receiver.waitFor(of(videoId, 'TranscodeComplete'), 1, 30_000);
     const events = receiver.received.filter(of(videoId));
-    assert.deepEqual(events.map((e) => e.body.EventType), ['FileUploadComplete', 'FileUploadComplete', 'FileUploadComplete', 'StreamTranscodeComplete', 'TranscodeComplete']);
+    assert.deepEqual(
+      events.map((e) => e.body.EventType),
+      ['FileUploadComplete', 'FileUploadComplete', 'FileUploadComplete', 'StreamTranscodeComplete', 'TranscodeComplete'],
+    );
     assert.ok(events[1].at - events[0].at >= TIMEOUT_MS, 'the next try waits for the timeout');
     const now = await untilStats((s) => delta(before, s).TranscodeComplete.delivered === 1);
     assert.deepEqual(delta(before, now).FileUploadComplete, { delivered: 0, failed: 3, dropped: 1 });
@@ -191,7 +220,10 @@ describe('VOD event notifications', () => {
       assert.equal(done.body.Status, 'fail');
       const infos = done.body.StreamInfos as Array<Record<string, unknown>>;
       assert.deepEqual([infos[0].Status, infos[0].ErrorCode, infos[0].ErrorMessage], ['fail', 'TranscodeFailed.Injected', 'Injected transcode failure.']);
-      assert.deepEqual([stream.body.Status, stream.body.ErrorCode, stream.body.ErrorMessage], ['fail', 'TranscodeFailed.Injected', 'Injected transcode failure.']);
+      assert.deepEqual(
+        [stream.body.Status, stream.body.ErrorCode, stream.body.ErrorMessage],
+        ['fail', 'TranscodeFailed.Injected', 'Injected transcode failure.'],
+      );
       assert.equal(await statusOf(videoId), 'TranscodeFail');
       const now = await emu.stats();
       assert.equal((now.faults.Transcode ?? 0) - (before.faults.Transcode ?? 0), 1);

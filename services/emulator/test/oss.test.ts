@@ -101,7 +101,10 @@ describe('CRC-64 headers', () => {
     assert.equal((p1.res.headers as Record<string, string>)['x-oss-hash-crc64ecma'], crc64(a));
     assert.equal((p2.res.headers as Record<string, string>)['x-oss-hash-crc64ecma'], crc64(b));
     const listed = await oss.listParts('crc/parts', init.uploadId);
-    assert.deepEqual(listed.parts.map((p) => Number(p.PartNumber)), [1, 2]);
+    assert.deepEqual(
+      listed.parts.map((p) => Number(p.PartNumber)),
+      [1, 2],
+    );
     const done = await oss.completeMultipartUpload('crc/parts', init.uploadId, [
       { number: 1, etag: p1.etag },
       { number: 2, etag: p2.etag },

@@ -65,7 +65,10 @@ describe('ali-oss with an STS token whose session policy allows uploads under ac
     await oss(acme).uploadPart('acme/aborted.bin', init.uploadId, 1, file, 0, 100 * 1024);
     await oss(acme).uploadPart('acme/aborted.bin', init.uploadId, 2, file, 100 * 1024, 200 * 1024);
     const listed = await oss(acme).listParts('acme/aborted.bin', init.uploadId);
-    assert.deepEqual(listed.parts.map((p) => Number(p.PartNumber)), [1, 2]);
+    assert.deepEqual(
+      listed.parts.map((p) => Number(p.PartNumber)),
+      [1, 2],
+    );
     await oss(acme).abortMultipartUpload('acme/aborted.bin', init.uploadId);
     await assert.rejects(oss(acme).listParts('acme/aborted.bin', init.uploadId), is('NoSuchUpload', 404), 'the abort happened');
   });
@@ -87,7 +90,9 @@ describe('ali-oss with an STS token whose session policy allows uploads under ac
   });
 
   test('the refusal is OSS XML: AccessDenied, session policy, EC 0003-00000301', async () => {
-    const err = (await oss(acme).put('other/y', Buffer.from('x')).catch((e: unknown) => e)) as { message: string; requestId?: string; ecCode?: string };
+    const err = (await oss(acme)
+      .put('other/y', Buffer.from('x'))
+      .catch((e: unknown) => e)) as { message: string; requestId?: string; ecCode?: string };
     assert.match(err.message, /session policy/);
     assert.ok(err.requestId);
     assert.equal(err.ecCode, '0003-00000301');

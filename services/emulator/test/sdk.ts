@@ -85,7 +85,11 @@ export async function callVod(emu: TestEmulator, action: string, params: Record<
 }
 
 /** ali-oss as a client app would configure it against the emulator. */
-export function ossClient(emu: TestEmulator, creds: Partial<StsCredentials> & { accessKeyId: string; accessKeySecret: string }, opts: { v4?: boolean; bucket?: string; timeout?: number } = {}): OSS {
+export function ossClient(
+  emu: TestEmulator,
+  creds: Partial<StsCredentials> & { accessKeyId: string; accessKeySecret: string },
+  opts: { v4?: boolean; bucket?: string; timeout?: number } = {},
+): OSS {
   return new OSS({
     endpoint: emu.url,
     sldEnable: true,
@@ -102,8 +106,13 @@ export function ossClient(emu: TestEmulator, creds: Partial<StsCredentials> & { 
 /** aliyun-upload-vod's `aliyunEncodeURI`: encodeURIComponent plus `!'()*`, `~` kept. */
 function webSdkEncode(v: string): string {
   return encodeURIComponent(v)
-    .replace(/\+/g, '%20').replace(/\*/g, '%2A').replace(/%7E/g, '~')
-    .replace(/!/g, '%21').replace(/\(/g, '%28').replace(/\)/g, '%29').replace(/'/g, '%27');
+    .replace(/\+/g, '%20')
+    .replace(/\*/g, '%2A')
+    .replace(/%7E/g, '~')
+    .replace(/!/g, '%21')
+    .replace(/\(/g, '%28')
+    .replace(/\)/g, '%29')
+    .replace(/'/g, '%27');
 }
 
 /**
@@ -132,7 +141,12 @@ export function webSdkVodUrl(
     RequestId: randomUUID(),
     ...extra,
   };
-  const query = Object.keys(all).sort().map((k) => `${webSdkEncode(k)}=${webSdkEncode(all[k])}`).join('&');
-  const signature = createHmac('sha1', `${creds.accessKeySecret}&`).update(`GET&${webSdkEncode('/')}&${webSdkEncode(query)}`).digest('base64');
+  const query = Object.keys(all)
+    .sort()
+    .map((k) => `${webSdkEncode(k)}=${webSdkEncode(all[k])}`)
+    .join('&');
+  const signature = createHmac('sha1', `${creds.accessKeySecret}&`)
+    .update(`GET&${webSdkEncode('/')}&${webSdkEncode(query)}`)
+    .digest('base64');
   return `${emu.url}/?${query}&Signature=${webSdkEncode(signature)}`;
 }

@@ -55,7 +55,10 @@ describe('AssumeRole through @alicloud/sts20150401', () => {
     }
     await assert.rejects(assumeRole(emu, { roleArn: 'arn:aws:iam::1:role/x' }), is('InvalidParameter.RoleArn', 400));
     await assert.rejects(assumeRole(emu, { policy: '{not json' }), is('InvalidParameter.PolicyGrammar', 400));
-    await assert.rejects(assumeRole(emu, { policy: JSON.stringify({ Version: '1', Statement: [], pad: 'x'.repeat(2100) }) }), is('InvalidParameter.PolicyGrammar', 400));
+    await assert.rejects(
+      assumeRole(emu, { policy: JSON.stringify({ Version: '1', Statement: [], pad: 'x'.repeat(2100) }) }),
+      is('InvalidParameter.PolicyGrammar', 400),
+    );
     const ok = await assumeRole(emu, { policy: JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'oss:*', Resource: '*' }] }) });
     assert.match(ok.accessKeyId, /^STS\./);
   });
@@ -87,7 +90,10 @@ describe('wrong use of POP APIs fails as on the cloud', () => {
   });
 
   test('error bodies are POP JSON with RequestId, HostId, Code, Message, Recommend', async () => {
-    const res = await fetch(`${emu.url}/?Action=AssumeRole&Version=2015-04-01&AccessKeyId=${emu.accessKeyId}&Signature=bogus&Timestamp=${new Date().toISOString()}&SignatureNonce=n1`, { method: 'POST' });
+    const res = await fetch(
+      `${emu.url}/?Action=AssumeRole&Version=2015-04-01&AccessKeyId=${emu.accessKeyId}&Signature=bogus&Timestamp=${new Date().toISOString()}&SignatureNonce=n1`,
+      { method: 'POST' },
+    );
     assert.equal(res.status, 403);
     const body = (await res.json()) as Record<string, string>;
     assert.equal(body.Code, 'SignatureDoesNotMatch');

@@ -100,9 +100,17 @@ describe('the web SDK way: UploadAddress endpoint, bucket in the host name', () 
   test('UploadAuth credentials upload their video in virtual-hosted style; GetVideoInfo says UploadSucc', async () => {
     const created = await callVod(emu, 'CreateUploadVideo', { Title: 'vhost', FileName: 'vhost.mp4' }, creds);
     const address = JSON.parse(Buffer.from(String(created.UploadAddress), 'base64').toString()) as { Endpoint: string; Bucket: string; FileName: string };
-    const auth = JSON.parse(Buffer.from(String(created.UploadAuth), 'base64').toString()) as { AccessKeyId: string; AccessKeySecret: string; SecurityToken: string };
+    const auth = JSON.parse(Buffer.from(String(created.UploadAuth), 'base64').toString()) as {
+      AccessKeyId: string;
+      AccessKeySecret: string;
+      SecurityToken: string;
+    };
     assert.equal(address.Endpoint, `http://localhost:${emu.port}`);
-    const oss = client('localhost', false, address.Bucket, { accessKeyId: auth.AccessKeyId, accessKeySecret: auth.AccessKeySecret, securityToken: auth.SecurityToken });
+    const oss = client('localhost', false, address.Bucket, {
+      accessKeyId: auth.AccessKeyId,
+      accessKeySecret: auth.AccessKeySecret,
+      securityToken: auth.SecurityToken,
+    });
     const body = randomBytes(300_000);
     const file = path.join(dir, 'vhost.mp4');
     writeFileSync(file, body);

@@ -33,13 +33,24 @@ describe('notificationWishes: what UserData asks of notifications', () => {
 describe('event bodies', () => {
   test('FileUploadComplete carries VideoId, Size, FileUrl, Status success, Extend and a second-precision UTC EventTime', () => {
     const e = fileUploadComplete(file, Date.UTC(2026, 0, 2, 3, 4, 5, 678));
-    assert.deepEqual(e, { EventTime: '2026-01-02T03:04:05Z', EventType: 'FileUploadComplete', VideoId: 'v1', Size: 1_000_000, FileUrl: file.url, Status: 'success', Extend: '{"k":"v"}' });
+    assert.deepEqual(e, {
+      EventTime: '2026-01-02T03:04:05Z',
+      EventType: 'FileUploadComplete',
+      VideoId: 'v1',
+      Size: 1_000_000,
+      FileUrl: file.url,
+      Status: 'success',
+      Extend: '{"k":"v"}',
+    });
     assert.equal('Extend' in fileUploadComplete({ ...file, extend: undefined }), false);
   });
 
   test('a failed transcode: fail with ErrorCode/ErrorMessage on the stream and in StreamInfos', () => {
     const [stream, all] = transcodeEvents(file, { ok: false, code: 'X.Failed', message: 'no' });
-    assert.deepEqual([stream.EventType, stream.Status, stream.ErrorCode, stream.ErrorMessage, stream.Definition], ['StreamTranscodeComplete', 'fail', 'X.Failed', 'no', 'LD']);
+    assert.deepEqual(
+      [stream.EventType, stream.Status, stream.ErrorCode, stream.ErrorMessage, stream.Definition],
+      ['StreamTranscodeComplete', 'fail', 'X.Failed', 'no', 'LD'],
+    );
     assert.deepEqual([all.EventType, all.Status, all.Extend], ['TranscodeComplete', 'fail', '{"k":"v"}']);
     assert.equal((all.StreamInfos as Array<{ ErrorCode: string }>)[0].ErrorCode, 'X.Failed');
   });

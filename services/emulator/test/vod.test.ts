@@ -8,8 +8,19 @@ import { crc64 } from '@vod-ingest/shared';
 import { startEmulator, type TestEmulator } from '@vod-ingest/shared/testing';
 import { assumeRole, callVod, ossClient, type StsCredentials } from './sdk.js';
 
-interface UploadAddress { Endpoint: string; Bucket: string; FileName: string }
-interface UploadAuth { AccessKeyId: string; AccessKeySecret: string; SecurityToken: string; Expiration: string; ExpireUTCTime: string; Region: string }
+interface UploadAddress {
+  Endpoint: string;
+  Bucket: string;
+  FileName: string;
+}
+interface UploadAuth {
+  AccessKeyId: string;
+  AccessKeySecret: string;
+  SecurityToken: string;
+  Expiration: string;
+  ExpireUTCTime: string;
+  Region: string;
+}
 const decode = <T>(b64: unknown) => JSON.parse(Buffer.from(String(b64), 'base64').toString('utf8')) as T;
 
 let emu: TestEmulator;
@@ -50,7 +61,11 @@ describe('VOD through openapi-core callApi, signed with STS credentials', () => 
     const body = randomBytes(700_000);
     const file = path.join(dir, 'clip.mp4');
     writeFileSync(file, body);
-    const oss = ossClient(emu, { accessKeyId: auth.AccessKeyId, accessKeySecret: auth.AccessKeySecret, securityToken: auth.SecurityToken }, { bucket: address.Bucket });
+    const oss = ossClient(
+      emu,
+      { accessKeyId: auth.AccessKeyId, accessKeySecret: auth.AccessKeySecret, securityToken: auth.SecurityToken },
+      { bucket: address.Bucket },
+    );
     await oss.multipartUpload(address.FileName, file, { partSize: 200 * 1024, parallel: 2 });
     const head = await oss.head(address.FileName);
     assert.equal((head.res.headers as Record<string, string>)['x-oss-hash-crc64ecma'], crc64(body));
@@ -63,7 +78,11 @@ describe('VOD through openapi-core callApi, signed with STS credentials', () => 
     assert.deepEqual(decode<UploadAddress>(refreshed.UploadAddress), address, 'same address');
     const auth2 = decode<UploadAuth>(refreshed.UploadAuth);
     assert.notEqual(auth2.AccessKeyId, auth.AccessKeyId, 'fresh credentials');
-    const oss2 = ossClient(emu, { accessKeyId: auth2.AccessKeyId, accessKeySecret: auth2.AccessKeySecret, securityToken: auth2.SecurityToken }, { bucket: address.Bucket });
+    const oss2 = ossClient(
+      emu,
+      { accessKeyId: auth2.AccessKeyId, accessKeySecret: auth2.AccessKeySecret, securityToken: auth2.SecurityToken },
+      { bucket: address.Bucket },
+    );
     await oss2.put(address.FileName, Buffer.from('replaced'));
     assert.equal((await oss2.get(address.FileName)).content.toString(), 'replaced');
   });
@@ -72,7 +91,11 @@ describe('VOD through openapi-core callApi, signed with STS credentials', () => 
     const created = await callVod(emu, 'CreateUploadVideo', { Title: 'Scoped', FileName: 'scoped.mov' }, caller);
     const address = decode<UploadAddress>(created.UploadAddress);
     const auth = decode<UploadAuth>(created.UploadAuth);
-    const oss = ossClient(emu, { accessKeyId: auth.AccessKeyId, accessKeySecret: auth.AccessKeySecret, securityToken: auth.SecurityToken }, { bucket: address.Bucket });
+    const oss = ossClient(
+      emu,
+      { accessKeyId: auth.AccessKeyId, accessKeySecret: auth.AccessKeySecret, securityToken: auth.SecurityToken },
+      { bucket: address.Bucket },
+    );
     await assert.rejects(oss.put(`${address.FileName}.other`, Buffer.from('x')), (e: { code?: string }) => e.code === 'AccessDenied');
   });
 
@@ -85,7 +108,10 @@ describe('VOD through openapi-core callApi, signed with STS credentials', () => 
       });
     }
     await assert.rejects(callVod(emu, 'CreateUploadVideo', { FileName: 'a.mp4' }, caller), (e: { code?: string }) => e.code === 'MissingParameter');
-    await assert.rejects(callVod(emu, 'CreateUploadVideo', { Title: 'x', FileName: 'noext' }, caller), (e: { code?: string }) => e.code === 'InvalidParameter.FileName');
+    await assert.rejects(
+      callVod(emu, 'CreateUploadVideo', { Title: 'x', FileName: 'noext' }, caller),
+      (e: { code?: string }) => e.code === 'InvalidParameter.FileName',
+    );
   });
 
   test('works with v2 signing and the long-term key too', async () => {

@@ -20,7 +20,14 @@ async function get(url: string): Promise<{ status: number; body: Record<string, 
 
 describe('VOD requests as aliyun-upload-vod 1.0.6 sends them in STS mode (v2 GET, no Timestamp)', () => {
   test('CreateUploadVideo and RefreshUploadVideo work without a Timestamp', async () => {
-    const created = await get(webSdkVodUrl(emu, creds, 'CreateUploadVideo', { Title: 'From the browser', FileName: 'a clip (1).mp4', FileSize: '1234', UserData: JSON.stringify('{"Vod":{}}') }));
+    const created = await get(
+      webSdkVodUrl(emu, creds, 'CreateUploadVideo', {
+        Title: 'From the browser',
+        FileName: 'a clip (1).mp4',
+        FileSize: '1234',
+        UserData: JSON.stringify('{"Vod":{}}'),
+      }),
+    );
     assert.equal(created.status, 200, JSON.stringify(created.body));
     assert.match(String(created.body.VideoId), /^[0-9a-f]{32}$/);
     const address = JSON.parse(Buffer.from(String(created.body.UploadAddress), 'base64').toString()) as { Bucket: string; FileName: string };

@@ -33,8 +33,14 @@ export const tokenConfigSchema = z
     STS_ENDPOINT: z.string().optional(),
     ALIBABA_CLOUD_ROLE_ARN: z.string().regex(ARN, 'must look like acs:ram::<account>:role/<name>'),
     CLIENT_ROLE_ARN: z.string().regex(ARN, 'must look like acs:ram::<account>:role/<name>'),
-    INGEST_SESSION_NAME: z.string().regex(/^[\w.@-]{2,64}$/).default('vod-ingest-worker'),
-    CLIENT_SESSION_NAME: z.string().regex(/^[\w.@-]{2,64}$/).default('vod-ingest-client'),
+    INGEST_SESSION_NAME: z
+      .string()
+      .regex(/^[\w.@-]{2,64}$/)
+      .default('vod-ingest-worker'),
+    CLIENT_SESSION_NAME: z
+      .string()
+      .regex(/^[\w.@-]{2,64}$/)
+      .default('vod-ingest-client'),
     INGEST_DURATION_SECONDS: env.int(3600, 900, 43200),
     CLIENT_DURATION_SECONDS: env.int(3600, 900, 43200),
     INGEST_SESSION_POLICY: policy,

@@ -1,4 +1,15 @@
-import { CacheCipher, createLogger, createRedis, createRegistry, handleShutdown, listen, loadConfig, startOrExit, Tenants, waitForRedis } from '@vod-ingest/shared';
+import {
+  CacheCipher,
+  createLogger,
+  createRedis,
+  createRegistry,
+  handleShutdown,
+  listen,
+  loadConfig,
+  startOrExit,
+  Tenants,
+  waitForRedis,
+} from '@vod-ingest/shared';
 import { createApp } from './app.js';
 import { tokenConfigSchema } from './config.js';
 import { profilesFromConfig, RoleProfiles } from './profiles.js';

@@ -76,7 +76,9 @@ export class RoleProfiles {
       checkVodUse(tenant, {});
       return { oss: [], vod: true };
     }
-    const [bucket, ...rest] = Buffer.from(arg ?? '', 'base64url').toString('utf8').split('/');
+    const [bucket, ...rest] = Buffer.from(arg ?? '', 'base64url')
+      .toString('utf8')
+      .split('/');
     const objectKey = rest.join('/');
     checkOssPlace(tenant, bucket, objectKey);
     return { oss: [{ bucket, prefix: objectKey, exact: true }], vod: false };
@@ -86,8 +88,20 @@ export class RoleProfiles {
 /** The base profiles from the environment. */
 export function profilesFromConfig(c: TokenConfig): Map<string, RoleProfile> {
   const list: RoleProfile[] = [
-    { name: 'ingest', roleArn: c.ALIBABA_CLOUD_ROLE_ARN, sessionName: c.INGEST_SESSION_NAME, durationSeconds: c.INGEST_DURATION_SECONDS, policy: c.INGEST_SESSION_POLICY },
-    { name: 'client', roleArn: c.CLIENT_ROLE_ARN, sessionName: c.CLIENT_SESSION_NAME, durationSeconds: c.CLIENT_DURATION_SECONDS, policy: c.CLIENT_SESSION_POLICY },
+    {
+      name: 'ingest',
+      roleArn: c.ALIBABA_CLOUD_ROLE_ARN,
+      sessionName: c.INGEST_SESSION_NAME,
+      durationSeconds: c.INGEST_DURATION_SECONDS,
+      policy: c.INGEST_SESSION_POLICY,
+    },
+    {
+      name: 'client',
+      roleArn: c.CLIENT_ROLE_ARN,
+      sessionName: c.CLIENT_SESSION_NAME,
+      durationSeconds: c.CLIENT_DURATION_SECONDS,
+      policy: c.CLIENT_SESSION_POLICY,
+    },
   ];
   return new Map(list.map((p) => [p.name, p]));
 }

@@ -45,7 +45,13 @@ export class AlibabaSts implements StsApi {
         }),
       );
       const c = res.body.credentials;
-      return { accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken, expiration: c.expiration, region: this.opts.region };
+      return {
+        accessKeyId: c.accessKeyId,
+        accessKeySecret: c.accessKeySecret,
+        securityToken: c.securityToken,
+        expiration: c.expiration,
+        region: this.opts.region,
+      };
     } catch (err) {
       throw mapPopError(err);
     }

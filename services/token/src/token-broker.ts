@@ -140,7 +140,10 @@ export class TokenBroker {
       const current = await this.readCache(profile);
       if (coolDown > 0) {
         if (this.usable(current, rejectedKeyId)) return current;
-        throw new UnavailableError(`STS is refusing ${profile} credentials for now`, { code: 'CREDENTIALS_UNAVAILABLE', retryAfterSeconds: Math.ceil(coolDown / 1000) });
+        throw new UnavailableError(`STS is refusing ${profile} credentials for now`, {
+          code: 'CREDENTIALS_UNAVAILABLE',
+          retryAfterSeconds: Math.ceil(coolDown / 1000),
+        });
       }
       const release = await cache.lock(profile, 20_000);
       if (release) {

@@ -35,8 +35,18 @@ export function createTokenMetrics(registry: Registry, profiles: string[], secon
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    cacheHits: new Counter({ name: 'token_cache_hits_total', help: 'Credential requests served from the cache.', labelNames: ['profile'] as const, registers: [registry] }),
-    cacheMisses: new Counter({ name: 'token_cache_misses_total', help: 'Credential requests that found no valid cached credential.', labelNames: ['profile'] as const, registers: [registry] }),
+    cacheHits: new Counter({
+      name: 'token_cache_hits_total',
+      help: 'Credential requests served from the cache.',
+      labelNames: ['profile'] as const,
+      registers: [registry],
+    }),
+    cacheMisses: new Counter({
+      name: 'token_cache_misses_total',
+      help: 'Credential requests that found no valid cached credential.',
+      labelNames: ['profile'] as const,
+      registers: [registry],
+    }),
   };
   // Export every profile's series from the start (a hit ratio needs both, even at zero).
   for (const profile of profiles) {

@@ -25,7 +25,10 @@ after(async () => {
 describe('four token-service replicas on one Redis', () => {
   test('cold cache, 200 concurrent requests: exactly one AssumeRole, everyone gets the same valid credential', async () => {
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => getCredential(replicas[i % 4])));
-    assert.ok(results.every((r) => r.status === 200), `all 200: ${[...new Set(results.map((r) => r.status))]}`);
+    assert.ok(
+      results.every((r) => r.status === 200),
+      `all 200: ${[...new Set(results.map((r) => r.status))]}`,
+    );
     const ids = new Set(results.map((r) => r.body.accessKeyId));
     assert.equal(ids.size, 1, 'one credential for everyone');
     assert.equal((await emu.stats()).requests.AssumeRole, 1, 'exactly one AssumeRole');
@@ -49,7 +52,10 @@ describe('four token-service replicas on one Redis', () => {
 
   test('a credential reported as rejected is replaced, once, for every replica', async () => {
     const old = served[0];
-    const [r1, r2] = await Promise.all([getCredential(replicas[1], 'ingest', `?rejected=${old.accessKeyId}`), getCredential(replicas[2], 'ingest', `?rejected=${old.accessKeyId}`)]);
+    const [r1, r2] = await Promise.all([
+      getCredential(replicas[1], 'ingest', `?rejected=${old.accessKeyId}`),
+      getCredential(replicas[2], 'ingest', `?rejected=${old.accessKeyId}`),
+    ]);
     assert.notEqual(r1.body.accessKeyId, old.accessKeyId);
     assert.equal(r1.body.accessKeyId, r2.body.accessKeyId, 'both callers get the same replacement');
     assert.equal((await getCredential(replicas[3])).body.accessKeyId, r1.body.accessKeyId);
@@ -71,7 +77,10 @@ describe('four token-service replicas on one Redis', () => {
     const client = createRedis(redis.url, { blocking: false });
     try {
       const keys = await client.keys('*');
-      assert.ok(keys.some((k) => k.endsWith(':sts:ingest')), `cache keys exist: ${keys}`);
+      assert.ok(
+        keys.some((k) => k.endsWith(':sts:ingest')),
+        `cache keys exist: ${keys}`,
+      );
       const values = await Promise.all(keys.map(async (k) => ((await client.type(k)) === 'string' ? client.get(k) : '')));
       const dump = keys.join('\n') + values.join('\n');
       for (const c of served) {
@@ -117,7 +126,7 @@ describe('four token-service replicas on one Redis', () => {
     assert.ok(expiry && Number(expiry[1]) > 3000, 'about an hour left on the ingest credential');
   });
 
-  test('secrets never appear in any replica\'s logs', () => {
+  test("secrets never appear in any replica's logs", () => {
     const logs = replicas.map((r) => r.proc.output()).join('\n');
     assert.match(logs, /CredentialRefreshed/, 'the logs are captured');
     for (const s of [emu.accessKeySecret, secret, ...served.flatMap((c) => [c.accessKeySecret, c.securityToken])]) {

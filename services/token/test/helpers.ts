@@ -2,7 +2,11 @@ import OSS from 'ali-oss';
 import type { Credential } from '@vod-ingest/shared';
 import type { TestEmulator, TestService } from '@vod-ingest/shared/testing';
 
-export async function getCredential(svc: TestService & { secret: string }, profile = 'ingest', query = ''): Promise<{ status: number; body: Credential & { error?: { code: string } }; headers: Headers; ms: number }> {
+export async function getCredential(
+  svc: TestService & { secret: string },
+  profile = 'ingest',
+  query = '',
+): Promise<{ status: number; body: Credential & { error?: { code: string } }; headers: Headers; ms: number }> {
   const t0 = performance.now();
   const res = await fetch(`${svc.url}/v1/credentials/${profile}${query}`, { headers: { authorization: `Bearer ${svc.secret}` } });
   const body = (await res.json()) as Credential & { error?: { code: string } };
@@ -11,7 +15,15 @@ export async function getCredential(svc: TestService & { secret: string }, profi
 
 /** Uses the credential against the emulator's OSS: undefined if accepted, else the error code. */
 export async function rejectionOf(emu: TestEmulator, c: Credential): Promise<string | undefined> {
-  const oss = new OSS({ endpoint: emu.url, sldEnable: true, region: `oss-${emu.region}`, bucket: emu.bucket, accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, stsToken: c.securityToken } as OSS.Options);
+  const oss = new OSS({
+    endpoint: emu.url,
+    sldEnable: true,
+    region: `oss-${emu.region}`,
+    bucket: emu.bucket,
+    accessKeyId: c.accessKeyId,
+    accessKeySecret: c.accessKeySecret,
+    stsToken: c.securityToken,
+  } as OSS.Options);
   try {
     await oss.head('probe/does-not-exist');
     return undefined;

@@ -22,7 +22,9 @@ after(async () => {
   await Promise.all([emu?.stop(), redis?.stop()]);
 });
 
-test(`tokens living ${TTL_SECONDS} s, 4 replicas, 3+ refresh cycles: one AssumeRole per profile per cycle, never an expired credential, warm requests never wait for STS`, { timeout: 120_000 }, async () => {
+test(`tokens living ${TTL_SECONDS} s, 4 replicas, 3+ refresh cycles: one AssumeRole per profile per cycle, never an expired credential, warm requests never wait for STS`, {
+  timeout: 120_000,
+}, async () => {
   const profiles = ['ingest', 'client'];
   for (const p of profiles) assert.equal((await getCredential(replicas[0], p)).status, 200, `warm ${p}`);
   // From now on STS is slow: a request that waited for it would take over 1.5 s.

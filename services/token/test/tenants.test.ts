@@ -3,7 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import OSS from 'ali-oss';
 import type { Credential } from '@vod-ingest/shared';
-import { startEmulator, startTestRedis, startTokenService, writeTenantsFile, type TestEmulator, type TestRedis, type TestService } from '@vod-ingest/shared/testing';
+import {
+  startEmulator,
+  startTestRedis,
+  startTokenService,
+  writeTenantsFile,
+  type TestEmulator,
+  type TestRedis,
+  type TestService,
+} from '@vod-ingest/shared/testing';
 import { getCredential, sumMetric } from './helpers.js';
 
 type Token = TestService & { secret: string };
@@ -26,7 +34,14 @@ async function startReplicas(emu: TestEmulator, redis: TestRedis): Promise<Token
 
 /** Writes one small object with the credential: undefined when OSS accepted it, else the error code. */
 async function putWith(emu: TestEmulator, c: Credential, key: string): Promise<string | undefined> {
-  const oss = new OSS({ endpoint: emu.url, sldEnable: true, bucket: emu.bucket, accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, stsToken: c.securityToken } as OSS.Options);
+  const oss = new OSS({
+    endpoint: emu.url,
+    sldEnable: true,
+    bucket: emu.bucket,
+    accessKeyId: c.accessKeyId,
+    accessKeySecret: c.accessKeySecret,
+    stsToken: c.securityToken,
+  } as OSS.Options);
   try {
     await oss.put(key, Buffer.from('probe'));
     return undefined;
@@ -51,7 +66,9 @@ describe('tenant-scoped credentials across four replicas', () => {
 
   test('cold cache, 200 concurrent requests over 3 tenants: exactly 3 AssumeRole, one credential per tenant', async () => {
     const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => getCredential(replicas[i % 4], 'client', `?tenant=${TENANTS[i % 3]}`).then((r) => ({ tenant: TENANTS[i % 3], ...r }))),
+      Array.from({ length: 200 }, (_, i) =>
+        getCredential(replicas[i % 4], 'client', `?tenant=${TENANTS[i % 3]}`).then((r) => ({ tenant: TENANTS[i % 3], ...r })),
+      ),
     );
     assert.deepEqual([...new Set(results.map((r) => r.status))], [200]);
     assert.equal((await emu.stats()).requests.AssumeRole, 3, 'one AssumeRole per (profile, tenant)');

@@ -18,12 +18,16 @@ after(async () => {
   await Promise.all([emu?.stop(), redis?.stop()]);
 });
 
-test('AssumeRole throttled: the valid cached token is still served; with none valid 503 + Retry-After; recovery without a restart', { timeout: 90_000 }, async () => {
+test('AssumeRole throttled: the valid cached token is still served; with none valid 503 + Retry-After; recovery without a restart', {
+  timeout: 90_000,
+}, async () => {
   const warm = await getCredential(replicas[0]);
   assert.equal(warm.status, 200);
   const t0 = Date.now();
   const pids = replicas.map((r) => r.proc.pid);
-  await emu.addFaults([{ action: 'AssumeRole', status: 400, code: 'Throttling.User', message: 'Request was denied due to user flow control.', retryAfterSeconds: 1 }]);
+  await emu.addFaults([
+    { action: 'AssumeRole', status: 400, code: 'Throttling.User', message: 'Request was denied due to user flow control.', retryAfterSeconds: 1 },
+  ]);
 
   // Until the cached credential is within its safety margin (3 s of 20 s), it keeps being served.
   let first503: Awaited<ReturnType<typeof getCredential>> | undefined;
@@ -34,7 +38,14 @@ test('AssumeRole throttled: the valid cached token is still served; with none va
       first503 = r;
       break;
     }
-    assert.equal(r.status, 200, `${JSON.stringify(r.body)}\n${replicas.map((x) => x.proc.output()).join('\n').slice(-3000)}`);
+    assert.equal(
+      r.status,
+      200,
+      `${JSON.stringify(r.body)}\n${replicas
+        .map((x) => x.proc.output())
+        .join('\n')
+        .slice(-3000)}`,
+    );
     assert.equal(r.body.accessKeyId, warm.body.accessKeyId, 'the cached credential, while STS refuses');
     assert.equal(await rejectionOf(emu, r.body), undefined, 'and it still works');
     served++;
@@ -64,6 +75,10 @@ test('AssumeRole throttled: the valid cached token is still served; with none va
   assert.ok(fresh, 'recovers within seconds once STS answers again');
   assert.notEqual(fresh.body.accessKeyId, warm.body.accessKeyId);
   assert.equal(await rejectionOf(emu, fresh.body), undefined);
-  assert.deepEqual(replicas.map((r) => r.proc.pid), pids, 'same processes: no restart');
+  assert.deepEqual(
+    replicas.map((r) => r.proc.pid),
+    pids,
+    'same processes: no restart',
+  );
   assert.equal((await getCredential(replicas[0])).body.accessKeyId, fresh.body.accessKeyId);
 });

@@ -18,7 +18,10 @@ export const workerConfigSchema = z
     KEY_PREFIX: z.string().min(1).default(KEY_PREFIX),
     TOKEN_SERVICE_URL: z.string().url().default('http://127.0.0.1:3001'),
     TOKEN_SERVICE_SECRET: z.string({ error: 'required: the token service bearer secret' }).min(1),
-    ALIBABA_CLOUD_REGION_ID: z.string().regex(/^[a-z]{2,}-[a-z0-9-]+$/, 'a region id such as cn-shanghai').default('cn-shanghai'),
+    ALIBABA_CLOUD_REGION_ID: z
+      .string()
+      .regex(/^[a-z]{2,}-[a-z0-9-]+$/, 'a region id such as cn-shanghai')
+      .default('cn-shanghai'),
     /** VOD endpoint; defaults to `vod.<region>.aliyuncs.com`. */
     VOD_ENDPOINT: z.string().min(1).optional(),
     /** OSS endpoint of oss targets; defaults to `https://oss-<region>.aliyuncs.com`. */
@@ -44,7 +47,10 @@ export const workerConfigSchema = z
     PROGRESS_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(2),
     WEBHOOK_URLS: env.list(),
     /** Standard Webhooks secret, `whsec_<base64>`; required when webhooks are configured (jobs may carry a callbackUrl). */
-    WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]{32,}$/, 'must be whsec_<base64 of at least 24 bytes>').optional(),
+    WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/=]{32,}$/, 'must be whsec_<base64 of at least 24 bytes>')
+      .optional(),
     /** Delays (ms) before each webhook retry, comma-separated: a delivery is tried once plus once per entry. */
     WEBHOOK_RETRY_SCHEDULE_MS: env.list(['5000', '30000', '120000', '600000', '1800000', '3600000', '10800000', '21600000', '43200000', '86400000']),
     WEBHOOK_CONCURRENCY: env.int(10, 1, 200),

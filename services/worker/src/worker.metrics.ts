@@ -30,7 +30,12 @@ export function createWorkerMetrics(registry: Registry, queueCounts?: QueueCount
     });
   }
   return {
-    jobs: new Counter({ name: 'ingest_jobs_total', help: 'Ingest jobs ended, by target type and outcome (succeeded, failed, canceled).', labelNames: ['target', 'outcome'] as const, registers: [registry] }),
+    jobs: new Counter({
+      name: 'ingest_jobs_total',
+      help: 'Ingest jobs ended, by target type and outcome (succeeded, failed, canceled).',
+      labelNames: ['target', 'outcome'] as const,
+      registers: [registry],
+    }),
     jobDuration: new Histogram({
       name: 'ingest_job_duration_seconds',
       help: 'Time from a job starting its last attempt to its end, by target type and outcome.',
@@ -38,7 +43,12 @@ export function createWorkerMetrics(registry: Registry, queueCounts?: QueueCount
       buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
       registers: [registry],
     }),
-    uploadedBytes: new Counter({ name: 'ingest_uploaded_bytes_total', help: 'Bytes OSS confirmed (parts and single PUTs), by target type.', labelNames: ['target'] as const, registers: [registry] }),
+    uploadedBytes: new Counter({
+      name: 'ingest_uploaded_bytes_total',
+      help: 'Bytes OSS confirmed (parts and single PUTs), by target type.',
+      labelNames: ['target'] as const,
+      registers: [registry],
+    }),
     partDuration: new Histogram({
       name: 'ingest_part_upload_duration_seconds',
       help: 'Duration of one confirmed UploadPart (or single PUT), by target type.',
@@ -46,7 +56,12 @@ export function createWorkerMetrics(registry: Registry, queueCounts?: QueueCount
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
-    partRetries: new Counter({ name: 'ingest_part_retries_total', help: 'Part (and initiate/complete) retries by reason (error code).', labelNames: ['reason'] as const, registers: [registry] }),
+    partRetries: new Counter({
+      name: 'ingest_part_retries_total',
+      help: 'Part (and initiate/complete) retries by reason (error code).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     credentialRefreshes: new Counter({
       name: 'ingest_credential_refreshes_total',
       help: 'Upload credentials replaced after expiry or rejection, by source (token service, vod RefreshUploadVideo).',

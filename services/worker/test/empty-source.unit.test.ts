@@ -12,7 +12,10 @@ test('an empty source (a url that downloaded 0 bytes) fails at once as SOURCE_EM
   const checkpoints = new Proxy({} as CheckpointStore, { get: (_t, name) => async () => void calls.push(`checkpoint.${String(name)}`) });
   const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
   await assert.rejects(
-    uploadObject({ store, checkpoints, log }, { jobId: 'job_empty', key: 'in/empty.mp4', source: { size: 0, read: () => Readable.from([]) }, retryCount: 5, retryDurationMs: 1 }),
+    uploadObject(
+      { store, checkpoints, log },
+      { jobId: 'job_empty', key: 'in/empty.mp4', source: { size: 0, read: () => Readable.from([]) }, retryCount: 5, retryDurationMs: 1 },
+    ),
     (err: unknown) => err instanceof AppError && err.code === 'SOURCE_EMPTY' && !err.retryable,
   );
   assert.deepEqual(calls, []);

@@ -39,7 +39,11 @@ test('network errors are retryable and keep their code', () => {
 });
 
 test('programming errors are a permanent INTERNAL_ERROR that says nothing of the bug', () => {
-  for (const err of [new TypeError("Cannot read properties of undefined (reading 'etag')"), new RangeError('bad length'), new ReferenceError('x is not defined')]) {
+  for (const err of [
+    new TypeError("Cannot read properties of undefined (reading 'etag')"),
+    new RangeError('bad length'),
+    new ReferenceError('x is not defined'),
+  ]) {
     const e = describeJobFailure(err, true);
     assert.deepEqual(e, { code: 'INTERNAL_ERROR', message: 'The worker failed unexpectedly; see its logs', retryable: false });
   }

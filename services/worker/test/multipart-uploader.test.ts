@@ -56,7 +56,10 @@ describe('part plan', () => {
   test('parts of the requested size, never under 100 KiB, never more than 10,000', () => {
     assert.deepEqual(planParts(10, 8 * 1024 * KiB).single, true);
     const p = planParts(3 * PART + 1, PART);
-    assert.deepEqual(p.parts.map((r) => r.end - r.start), [PART, PART, PART, 1]);
+    assert.deepEqual(
+      p.parts.map((r) => r.end - r.start),
+      [PART, PART, PART, 1],
+    );
     assert.equal(planParts(10 * 1024 * KiB, 1).partSize, MIN_PART_SIZE);
     const huge = planParts(200 * 1024 * 1024 * KiB, 8 * 1024 * KiB); // 200 GiB
     assert.ok(huge.parts.length <= MAX_PARTS, `${huge.parts.length} parts`);
@@ -67,7 +70,14 @@ describe('part plan', () => {
 describe('multipart uploader against the emulator', () => {
   test('uploads in parallel parts; the object is the file (CRC-64), one UploadPart per part', async () => {
     const progress: number[] = [];
-    const out = await uploadObject(deps, { jobId: 'whole', key: 'up/whole.bin', source: source(), partSize: PART, parallel: 4, onProgress: (p) => progress.push(p.partsUploaded) });
+    const out = await uploadObject(deps, {
+      jobId: 'whole',
+      key: 'up/whole.bin',
+      source: source(),
+      partSize: PART,
+      parallel: 4,
+      onProgress: (p) => progress.push(p.partsUploaded),
+    });
     assert.equal(out.crc64, crc64(bytes));
     assert.equal(out.size, bytes.length);
     assert.equal(await uploadParts(), 21);
@@ -80,8 +90,13 @@ describe('multipart uploader against the emulator', () => {
     const ctl = new AbortController();
     await emu.addFaults([{ action: 'UploadPart', latencyMs: 30 }]);
     const first = uploadObject(deps, {
-      jobId: 'pause', key: 'up/pause.bin', source: source(), partSize: PART, parallel: 3,
-      signal: ctl.signal, onProgress: (p) => p.partsUploaded >= 7 && ctl.abort(),
+      jobId: 'pause',
+      key: 'up/pause.bin',
+      source: source(),
+      partSize: PART,
+      parallel: 3,
+      signal: ctl.signal,
+      onProgress: (p) => p.partsUploaded >= 7 && ctl.abort(),
     });
     await assert.rejects(first, UploadPausedError);
     const sentBefore = await uploadParts();
@@ -95,7 +110,15 @@ describe('multipart uploader against the emulator', () => {
   test('a part OSS confirmed but the checkpoint missed (crash in between) is adopted by its CRC, not re-sent', async () => {
     const ctl = new AbortController();
     await assert.rejects(
-      uploadObject(deps, { jobId: 'crash', key: 'up/crash.bin', source: source(), partSize: PART, parallel: 1, signal: ctl.signal, onProgress: (p) => p.partsUploaded >= 5 && ctl.abort() }),
+      uploadObject(deps, {
+        jobId: 'crash',
+        key: 'up/crash.bin',
+        source: source(),
+        partSize: PART,
+        parallel: 1,
+        signal: ctl.signal,
+        onProgress: (p) => p.partsUploaded >= 5 && ctl.abort(),
+      }),
       UploadPausedError,
     );
     await redis.hdel('{uploader-test}:checkpoint:crash', 'part:3', 'part:4'); // as if we died before recording them
@@ -108,7 +131,15 @@ describe('multipart uploader against the emulator', () => {
   test('an upload OSS no longer knows (NoSuchUpload) starts again and succeeds', async () => {
     const ctl = new AbortController();
     await assert.rejects(
-      uploadObject(deps, { jobId: 'gone', key: 'up/gone.bin', source: source(), partSize: PART, parallel: 1, signal: ctl.signal, onProgress: (p) => p.partsUploaded >= 2 && ctl.abort() }),
+      uploadObject(deps, {
+        jobId: 'gone',
+        key: 'up/gone.bin',
+        source: source(),
+        partSize: PART,
+        parallel: 1,
+        signal: ctl.signal,
+        onProgress: (p) => p.partsUploaded >= 2 && ctl.abort(),
+      }),
       UploadPausedError,
     );
     const cp = await deps.checkpoints.load('gone');
@@ -124,7 +155,16 @@ describe('multipart uploader against the emulator', () => {
       { action: 'UploadPart', rate: 0.05, drop: true },
     ]);
     const reasons: string[] = [];
-    const out = await uploadObject(deps, { jobId: 'faulty', key: 'up/faulty.bin', source: source(), partSize: PART, parallel: 4, retryCount: 6, retryDurationMs: 20, onPartRetry: (r) => reasons.push(r) });
+    const out = await uploadObject(deps, {
+      jobId: 'faulty',
+      key: 'up/faulty.bin',
+      source: source(),
+      partSize: PART,
+      parallel: 4,
+      retryCount: 6,
+      retryDurationMs: 20,
+      onPartRetry: (r) => reasons.push(r),
+    });
     assert.equal(out.crc64, crc64(bytes));
     const stats = await emu.stats();
     assert.ok((stats.faults.UploadPart ?? 0) > 0, 'faults were injected');

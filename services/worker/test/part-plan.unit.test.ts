@@ -28,7 +28,10 @@ test('larger bodies are split into full parts and a short last part', () => {
   const plan = planParts(3 * DEFAULT_PART_SIZE + 1);
   assert.equal(plan.single, false);
   assert.equal(plan.partSize, DEFAULT_PART_SIZE);
-  assert.deepEqual(plan.parts.map((p) => p.end - p.start), [DEFAULT_PART_SIZE, DEFAULT_PART_SIZE, DEFAULT_PART_SIZE, 1]);
+  assert.deepEqual(
+    plan.parts.map((p) => p.end - p.start),
+    [DEFAULT_PART_SIZE, DEFAULT_PART_SIZE, DEFAULT_PART_SIZE, 1],
+  );
   assertCovers(plan, 3 * DEFAULT_PART_SIZE + 1);
 });
 

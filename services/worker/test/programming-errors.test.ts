@@ -38,7 +38,13 @@ let clip: string;
 /** Nothing listens here: a request that reaches the network fails with ECONNREFUSED (retryable). */
 let deadEndpoint: string;
 
-const credential: Credential = { accessKeyId: 'STS.test', accessKeySecret: 'secret', securityToken: 'token', expiration: new Date(Date.now() + 3_600_000).toISOString(), region: 'cn-shanghai' };
+const credential: Credential = {
+  accessKeyId: 'STS.test',
+  accessKeySecret: 'secret',
+  securityToken: 'token',
+  expiration: new Date(Date.now() + 3_600_000).toISOString(),
+  region: 'cn-shanghai',
+};
 const source: CredentialSource = { get: async () => credential, refreshAfterRejection: async () => credential };
 const quiet = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
@@ -60,10 +66,20 @@ after(async () => {
 function deps(vod: VodApi, shutdown = new AbortController().signal): IngestDeps {
   return {
     jobs,
-    tenants: new Tenants([{ name: 'acme', apiKeys: [], oss: [{ bucket: 'media-bucket', prefix: '' }], vod: {}, origins: [], rateLimits: {}, configured: true }]),
+    tenants: new Tenants([
+      { name: 'acme', apiKeys: [], oss: [{ bucket: 'media-bucket', prefix: '' }], vod: {}, origins: [], rateLimits: {}, configured: true },
+    ]),
     checkpoints: new CheckpointStore(redis, PREFIX),
     sources: { ingestRoots: [dir], spoolUrl: async () => assert.fail('no url sources here') },
-    targets: { vod, ingest: { forTenant: () => source }, jobs, ossEndpoint: deadEndpoint, region: 'cn-shanghai', metrics: createWorkerMetrics(new Registry()), log: quiet },
+    targets: {
+      vod,
+      ingest: { forTenant: () => source },
+      jobs,
+      ossEndpoint: deadEndpoint,
+      region: 'cn-shanghai',
+      metrics: createWorkerMetrics(new Registry()),
+      log: quiet,
+    },
     metrics: createWorkerMetrics(new Registry()),
     log: quiet,
     defaults: { partSize: 1024 * 1024, parallel: 2, retryCount: 0, retryDurationMs: 10 },
@@ -105,11 +121,18 @@ test('a lone surrogate in a VOD title (openapi-core: URIError "URI malformed") f
 });
 
 test('an OSS metadata value Node cannot send as a header (ali-oss: TypeError) fails the job, not retryable', async () => {
-  const request: JobRequest = { source: { type: 'file', path: clip }, target: { type: 'oss', bucket: 'media-bucket', key: 'in/clip.mp4', metadata: { title: '日本' } } };
+  const request: JobRequest = {
+    source: { type: 'file', path: clip },
+    target: { type: 'oss', bucket: 'media-bucket', key: 'in/clip.mp4', metadata: { title: '日本' } },
+  };
   assertFailedForGood(await attempt(realVod(), request), 'INTERNAL_ERROR');
 });
 
-for (const err of [new URIError('URI malformed'), new RangeError('Maximum call stack size exceeded'), new TypeError("Cannot read properties of undefined (reading 'x')")]) {
+for (const err of [
+  new URIError('URI malformed'),
+  new RangeError('Maximum call stack size exceeded'),
+  new TypeError("Cannot read properties of undefined (reading 'x')"),
+]) {
   test(`a ${err.name} thrown by the VOD client fails the job, not retryable`, async () => {
     assertFailedForGood(await attempt(throwingVod(err), vodJob('Clip')), 'INTERNAL_ERROR');
   });

@@ -77,11 +77,19 @@ describe('spoolUrlSource: download', () => {
     assert.equal(statSync(spooled.path).mode & 0o777, 0o600);
     assert.equal(path.dirname(spooled.path), spoolDir);
     assert.equal(sha256(await readAll(spooled.source.read(0, body.length))), sha256(body));
-    const ranges: Array<[number, number]> = [[0, 1], [MiB - 7, 3 * MiB + 5], [5 * MiB, body.length], [12, 12 + 65536]];
+    const ranges: Array<[number, number]> = [
+      [0, 1],
+      [MiB - 7, 3 * MiB + 5],
+      [5 * MiB, body.length],
+      [12, 12 + 65536],
+    ];
     const parts = await Promise.all(ranges.map(([s, e]) => readAll(spooled.source.read(s, e))));
     ranges.forEach(([s, e], i) => assert.ok(parts[i].equals(body.subarray(s, e)), `range ${s}-${e}`));
     assert.deepEqual(progress.at(-1), [body.length, body.length]);
-    assert.ok(progress.every(([n], i) => i === 0 || n > progress[i - 1][0]), 'progress grows');
+    assert.ok(
+      progress.every(([n], i) => i === 0 || n > progress[i - 1][0]),
+      'progress grows',
+    );
 
     await spooled.cleanup();
     await spooled.cleanup();

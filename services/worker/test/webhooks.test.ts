@@ -96,8 +96,18 @@ async function harness(t: TestContext, webhookUrls: string[], opts: { retrySched
   const start = (): EventWorkers => {
     const workers = createEventWorkers({
       ...(opts.shared ? { connection: redis } : { redisUrl: redisServer.url }),
-      store, prefix, webhookUrls, webhookSecret: secret, allowlist: ['127.0.0.1'], retryScheduleMs: opts.retryScheduleMs ?? [100, 200, 400, 800],
-      concurrency: 5, registry, log, orderPollMs: 200, orphanWaitMs: opts.orphanWaitMs, dispatcher: { blockMs: 500 },
+      store,
+      prefix,
+      webhookUrls,
+      webhookSecret: secret,
+      allowlist: ['127.0.0.1'],
+      retryScheduleMs: opts.retryScheduleMs ?? [100, 200, 400, 800],
+      concurrency: 5,
+      registry,
+      log,
+      orderPollMs: 200,
+      orphanWaitMs: opts.orphanWaitMs,
+      dispatcher: { blockMs: 500 },
     });
     t.after(() => workers.close());
     return workers;
@@ -147,14 +157,28 @@ describe('webhook delivery', () => {
     h.start();
     const stored = await runJobEvents(h.store, callback.url);
     const ids = stored.map((e) => e.id);
-    assert.deepEqual(ids.map((id) => eventSeq({ id })), [1, 2, 3, 4]);
+    assert.deepEqual(
+      ids.map((id) => eventSeq({ id })),
+      [1, 2, 3, 4],
+    );
     await waitFor('4 deliveries at each endpoint', () => configured.delivered().length === 4 && callback.delivered().length === 4);
     await sleep(800); // room for a duplicate to show up
     for (const r of [configured, callback]) {
-      assert.deepEqual(r.requests.map((q) => q.id), ids, 'each event once, in order');
-      assert.ok(r.requests.every((q) => q.verified), 'every signature verifies');
+      assert.deepEqual(
+        r.requests.map((q) => q.id),
+        ids,
+        'each event once, in order',
+      );
+      assert.ok(
+        r.requests.every((q) => q.verified),
+        'every signature verifies',
+      );
       assert.ok(r.requests.every((q) => q.contentType === 'application/json'));
-      assert.deepEqual(r.requests.map((q) => q.event), stored, 'the body is the envelope');
+      assert.deepEqual(
+        r.requests.map((q) => q.event),
+        stored,
+        'the body is the envelope',
+      );
     }
     assert.equal((await h.outcomes()).delivered, 8);
     assert.ok(!h.logs.join('').includes(secret.slice('whsec_'.length)), 'the secret is not in the logs');
@@ -163,9 +187,11 @@ describe('webhook delivery', () => {
   test('the verifier refuses a wrong secret, a changed body and an old timestamp', () => {
     const body = '{"id":"evt_x_1"}';
     const sign = (key: string, ts: number, b = body) => ({
-    'webhook-id': 'evt_x_1',
-    'webhook-timestamp': String(ts),
-    'webhook-signature': `v1,${createHmac('sha256', Buffer.from(key.slice(6), 'base64')).update(`evt_x_1.${ts}.${b}`).digest('base64')}`,
+      'webhook-id': 'evt_x_1',
+      'webhook-timestamp': String(ts),
+      'webhook-signature': `v1,${createHmac('sha256', Buffer.from(key.slice(6), 'base64'))
+        .update(`evt_x_1.${ts}.${b}`)
+        .digest('base64')}`,
     });
     const now = Math.floor(Date.now() / 1000);
     assert.equal(verifyStandardWebhook(secret, sign(secret, now), body), true);
@@ -181,9 +207,18 @@ describe('webhook delivery', () => {
     const ids = await runJob(h.store);
     await waitFor('4 deliveries', () => receiver.delivered().length === 4);
     await sleep(500);
-    assert.deepEqual(receiver.requests.map((r) => r.id), [ids[0], ids[0], ids[0], ids[0], ids[1], ids[2], ids[3]]);
-    assert.deepEqual(receiver.requests.map((r) => r.status), [500, 500, 500, 200, 200, 200, 200]);
-    assert.ok(receiver.requests.every((r) => r.verified), 'each attempt is signed afresh and verifies');
+    assert.deepEqual(
+      receiver.requests.map((r) => r.id),
+      [ids[0], ids[0], ids[0], ids[0], ids[1], ids[2], ids[3]],
+    );
+    assert.deepEqual(
+      receiver.requests.map((r) => r.status),
+      [500, 500, 500, 200, 200, 200, 200],
+    );
+    assert.ok(
+      receiver.requests.every((r) => r.verified),
+      'each attempt is signed afresh and verifies',
+    );
     assert.deepEqual(await h.outcomes(), { retried: 3, delivered: 4 });
   });
 
@@ -194,7 +229,10 @@ describe('webhook delivery', () => {
     const ids = await runJob(h.store);
     await waitFor('the events after the failed one', () => receiver.delivered().length === 3);
     await sleep(500);
-    assert.deepEqual(receiver.requests.map((r) => r.id), [ids[0], ids[1], ids[1], ids[1], ids[2], ids[3]]);
+    assert.deepEqual(
+      receiver.requests.map((r) => r.id),
+      [ids[0], ids[1], ids[1], ids[1], ids[2], ids[3]],
+    );
     assert.deepEqual(await h.outcomes(), { delivered: 3, retried: 2, failed: 1 });
     assert.ok(h.logs.some((l) => l.includes('"WebhookDeliveryFailed"')));
   });
@@ -208,7 +246,11 @@ describe('webhook delivery', () => {
     const second = await runJob(h.store, gone.url);
     await waitFor('the second job at the working endpoint', () => ok.delivered().length === 8);
     await sleep(800);
-    assert.deepEqual(gone.requests.map((r) => r.id), [first[0]], 'one request, then nothing');
+    assert.deepEqual(
+      gone.requests.map((r) => r.id),
+      [first[0]],
+      'one request, then nothing',
+    );
     assert.deepEqual(ok.delivered(), [...first, ...second]);
     assert.equal(await redis.sismember(`${h.prefix}:webhooks:disabled`, gone.url), 1);
     assert.deepEqual(await h.outcomes(), { disabled: 1, delivered: 8 });
@@ -241,7 +283,11 @@ describe('webhook delivery', () => {
     await waitFor('all four events', () => receiver.delivered().length === 4);
     await sleep(1000);
     const ids = (await h.store.events(id)).map((e) => e.id);
-    assert.deepEqual(receiver.requests.map((r) => r.id), ids, 'each event once, in order');
+    assert.deepEqual(
+      receiver.requests.map((r) => r.id),
+      ids,
+      'each event once, in order',
+    );
     await workers.close();
     assert.equal(await redis.ping(), 'PONG', 'a shared connection is left open');
   });

@@ -146,15 +146,20 @@ export class AliOssStore implements ObjectStore {
       meter = m.meter;
       const stream = m.stream;
       // `_uploadPart` is the streaming part upload `multipartUpload` itself uses (public `uploadPart` takes only a file path).
-      return (oss as unknown as { _uploadPart(n: string, u: string, p: number, d: { stream: Readable; size: number }): Promise<{ etag: string; res: { headers: Record<string, string> } }> })._uploadPart(
-        key,
-        uploadId,
-        partNumber,
-        { stream, size },
-      );
+      return (
+        oss as unknown as {
+          _uploadPart(
+            n: string,
+            u: string,
+            p: number,
+            d: { stream: Readable; size: number },
+          ): Promise<{ etag: string; res: { headers: Record<string, string> } }>;
+        }
+      )._uploadPart(key, uploadId, partNumber, { stream, size });
     });
     const crc = meter.crc.digestString();
-    if (meter.crc.length !== size) throw new AppError('SOURCE_SHORT', `part ${partNumber}: read ${meter.crc.length} of ${size} bytes`, { status: 500, retryable: true });
+    if (meter.crc.length !== size)
+      throw new AppError('SOURCE_SHORT', `part ${partNumber}: read ${meter.crc.length} of ${size} bytes`, { status: 500, retryable: true });
     checkCrc(`part ${partNumber}`, crc, res.res.headers['x-oss-hash-crc64ecma']);
     return { partNumber, etag: res.etag, crc64: crc, size };
   }
@@ -175,7 +180,13 @@ export class AliOssStore implements ObjectStore {
 
   async complete(key: string, uploadId: string, parts: UploadedPart[]): Promise<ObjectInfo> {
     const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-    const res = await this.run((oss) => oss.completeMultipartUpload(key, uploadId, sorted.map((p) => ({ number: p.partNumber, etag: p.etag }))));
+    const res = await this.run((oss) =>
+      oss.completeMultipartUpload(
+        key,
+        uploadId,
+        sorted.map((p) => ({ number: p.partNumber, etag: p.etag })),
+      ),
+    );
     const expected = crc64CombineAll(sorted.map((p) => ({ crc: BigInt(p.crc64), size: p.size }))).toString();
     const headers = res.res.headers as Record<string, string>;
     checkCrc('object', expected, headers['x-oss-hash-crc64ecma']);

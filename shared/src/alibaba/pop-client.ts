@@ -13,7 +13,8 @@ const { $OpenApiUtil, OpenApiUtil } = Core as unknown as {
 };
 const { RuntimeOptions } = Dara as unknown as { RuntimeOptions: new (o: object) => unknown };
 
-const OUR_CREDENTIAL_CODES = /^(InvalidAccessKeyId|InvalidSecurityToken|SecurityTokenExpired|SignatureDoesNotMatch|MissingSecurityToken|IncompleteSignature|InvalidTimeStamp)/;
+const OUR_CREDENTIAL_CODES =
+  /^(InvalidAccessKeyId|InvalidSecurityToken|SecurityTokenExpired|SignatureDoesNotMatch|MissingSecurityToken|IncompleteSignature|InvalidTimeStamp)/;
 
 /** An Alibaba Cloud API error, with its own `code` and `requestId` kept. */
 export class AlibabaError extends AppError {
@@ -50,7 +51,15 @@ export function localRequestError(err: unknown, what: string): AlibabaError {
 
 /** Maps an openapi-core error (ClientError, ServerError, ThrottlingError, network) once, here. */
 export function mapPopError(err: unknown): AlibabaError {
-  const e = err as { code?: string; name?: string; statusCode?: number; message?: string; requestId?: string; retryAfter?: number; data?: { Message?: string } };
+  const e = err as {
+    code?: string;
+    name?: string;
+    statusCode?: number;
+    message?: string;
+    requestId?: string;
+    retryAfter?: number;
+    data?: { Message?: string };
+  };
   if (e && typeof e.statusCode === 'number') {
     return new AlibabaError(String(e.code ?? 'Unknown'), e.data?.Message ?? e.message ?? 'Alibaba Cloud error', e.statusCode, {
       requestId: e.requestId,

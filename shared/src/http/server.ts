@@ -23,7 +23,8 @@ export function listen(app: Express | Server, port: number, host = '0.0.0.0'): P
 
 function listenError(err: Error & { code?: string }, host: string, port: number): AppError {
   const where = `${host}:${port}`;
-  if (err.code === 'EADDRINUSE') return new AppError('PORT_IN_USE', `port ${port} is already in use (${where}); stop what holds it or choose another port`, { cause: err });
+  if (err.code === 'EADDRINUSE')
+    return new AppError('PORT_IN_USE', `port ${port} is already in use (${where}); stop what holds it or choose another port`, { cause: err });
   if (err.code === 'EACCES') return new AppError('PORT_NOT_PERMITTED', `not allowed to listen on ${where}`, { cause: err });
   if (err.code === 'EADDRNOTAVAIL') return new AppError('HOST_NOT_AVAILABLE', `cannot listen on ${where}: no such local address`, { cause: err });
   return new AppError('LISTEN_FAILED', `cannot listen on ${where}: ${err.code ?? err.message}`, { cause: err });

@@ -9,11 +9,26 @@ export const MAX_JOB_PART_SIZE = 5 * 1024 ** 3;
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 /** Headers a url source may not set: they belong to the transport, not to the caller. */
-const RESERVED_HEADERS = new Set(['host', 'accept-encoding', 'content-length', 'transfer-encoding', 'connection', 'range', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-authorization']);
+const RESERVED_HEADERS = new Set([
+  'host',
+  'accept-encoding',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'range',
+  'upgrade',
+  'te',
+  'trailer',
+  'keep-alive',
+  'proxy-authorization',
+]);
 
 const fileSource = z.strictObject({
   type: z.literal('file'),
-  path: wellFormedString().min(1).max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL'),
+  path: wellFormedString()
+    .min(1)
+    .max(4096)
+    .refine((p) => !p.includes('\0'), 'must not contain NUL'),
 });
 
 const urlSource = z.strictObject({
@@ -22,7 +37,10 @@ const urlSource = z.strictObject({
   /** Sent with every request for the media (Authorization, cookies); stored encrypted, never echoed. */
   headers: z
     .record(
-      z.string().regex(HEADER_NAME, 'not a header name').refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), 'this header may not be set'),
+      z
+        .string()
+        .regex(HEADER_NAME, 'not a header name')
+        .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), 'this header may not be set'),
       headerValue().max(4096),
       keyMessages,
     )

@@ -23,7 +23,7 @@ const request = (n = 1): JobRequest => ({ source: { type: 'file', path: `/inbox/
 const progress = { bytesUploaded: 10, bytesTotal: 10, partsUploaded: 1, partsTotal: 1 };
 const result = { bucket: 'b-1', key: 'k/1', size: 10, etag: '"E"', crc64: '1' };
 
-test('a job\'s events are numbered 1, 2, 3... and a terminal event is written once however many race for it', async () => {
+test("a job's events are numbered 1, 2, 3... and a terminal event is written once however many race for it", async () => {
   const { job } = (await store.create('acme', request())) as { job: { id: string } };
   assert.ok(await store.start(job.id, 1));
   await store.progress(job.id, { ...progress, bytesUploaded: 5 }, true);
@@ -35,7 +35,10 @@ test('a job\'s events are numbered 1, 2, 3... and a terminal event is written on
   ]);
   assert.equal(racers.filter(Boolean).length, 1);
   const events = await store.events(job.id);
-  assert.deepEqual(events.map((e) => e.type), ['job.queued', 'job.started', 'job.progress', 'job.succeeded']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['job.queued', 'job.started', 'job.progress', 'job.succeeded'],
+  );
   assert.deepEqual(events.map(eventSeq), [1, 2, 3, 4]);
   assert.deepEqual((await store.events(job.id, 2)).map(eventSeq), [3, 4]);
   const global = await redis.xrange(store.keys.events, '-', '+');
@@ -77,11 +80,23 @@ test('list: newest first, cursor pages, status filter', async () => {
   for (let i = 0; i < 7; i++) ids.push((await s.create('t', request(i), { now: new Date(Date.UTC(2026, 0, 1, 0, 0, i)) })).job.id);
   await s.start(ids[1], 1);
   const p1 = await s.list('t', { limit: 3 });
-  assert.deepEqual(p1.jobs.map((j) => j.id), [ids[6], ids[5], ids[4]]);
+  assert.deepEqual(
+    p1.jobs.map((j) => j.id),
+    [ids[6], ids[5], ids[4]],
+  );
   const p2 = await s.list('t', { limit: 3, cursor: p1.nextCursor });
-  assert.deepEqual(p2.jobs.map((j) => j.id), [ids[3], ids[2], ids[1]]);
+  assert.deepEqual(
+    p2.jobs.map((j) => j.id),
+    [ids[3], ids[2], ids[1]],
+  );
   const p3 = await s.list('t', { limit: 3, cursor: p2.nextCursor });
-  assert.deepEqual(p3.jobs.map((j) => j.id), [ids[0]]);
+  assert.deepEqual(
+    p3.jobs.map((j) => j.id),
+    [ids[0]],
+  );
   assert.equal(p3.nextCursor, undefined);
-  assert.deepEqual((await s.list('t', { limit: 10, status: 'running' })).jobs.map((j) => j.id), [ids[1]]);
+  assert.deepEqual(
+    (await s.list('t', { limit: 10, status: 'running' })).jobs.map((j) => j.id),
+    [ids[1]],
+  );
 });

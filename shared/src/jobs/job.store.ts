@@ -85,7 +85,15 @@ export class JobStore {
         ? request.source
         : { type: 'url', url: request.source.url, ...(request.source.headers ? { headerNames: Object.keys(request.source.headers) } : {}) };
     const stored = { source, target: request.target, upload: request.upload, callbackUrl: request.callbackUrl, metadata: request.metadata ?? {} };
-    const fields: Record<string, string> = { id, tenant, status: 'queued', request: JSON.stringify(stored), attempts: '0', createdAt: now.toISOString(), seq: '0' };
+    const fields: Record<string, string> = {
+      id,
+      tenant,
+      status: 'queued',
+      request: JSON.stringify(stored),
+      attempts: '0',
+      createdAt: now.toISOString(),
+      seq: '0',
+    };
     if (opts.sealedHeaders) fields.sealedHeaders = opts.sealedHeaders;
     const idemKey = opts.idempotencyKey ? this.keys.idempotency(tenant, digest(opts.idempotencyKey)) : this.keys.job(id);
     const reply = (await this.redis.eval(
@@ -183,7 +191,11 @@ export class JobStore {
    * A succeeded vod job's video finished processing (VOD's TranscodeComplete): `video.ready` or
    * `video.failed`, once. `not-yet` while the job has not succeeded (the callback comes early).
    */
-  async videoProcessed(id: string, video: { status: 'ready' | 'failed' } & Record<string, unknown>, now = new Date()): Promise<'written' | 'duplicate' | 'not-yet'> {
+  async videoProcessed(
+    id: string,
+    video: { status: 'ready' | 'failed' } & Record<string, unknown>,
+    now = new Date(),
+  ): Promise<'written' | 'duplicate' | 'not-yet'> {
     const type = video.status === 'ready' ? 'video.ready' : 'video.failed';
     const reply = (await this.redis.eval(
       VIDEO_LUA,

@@ -55,7 +55,8 @@ export interface JsonValueProblem {
  */
 export function jsonValueProblem(value: unknown, opts: { maxDepth?: number; plain?: boolean } = {}): JsonValueProblem | undefined {
   const maxDepth = opts.maxDepth ?? 32;
-  const textProblem = (s: string) => (!isWellFormed(s) ? WELL_FORMED_MESSAGE : opts.plain !== false && !hasNoControlChars(s) ? CONTROL_CHARS_MESSAGE : undefined);
+  const textProblem = (s: string) =>
+    !isWellFormed(s) ? WELL_FORMED_MESSAGE : opts.plain !== false && !hasNoControlChars(s) ? CONTROL_CHARS_MESSAGE : undefined;
   const todo: Array<{ v: unknown; path: Array<string | number> }> = [{ v: value, path: [] }];
   while (todo.length > 0) {
     const { v, path } = todo.pop()!;

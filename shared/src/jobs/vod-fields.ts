@@ -8,10 +8,50 @@ import { jsonValueProblem, maxBytes, plainText, utf8Length } from './text-rules.
  */
 export const VOD_MEDIA_EXTENSIONS: readonly string[] = [
   // video
-  '3gp', 'asf', 'avi', 'dat', 'dv', 'f4v', 'flv', 'gif', 'm2t', 'm2ts', 'm3u8', 'm4v', 'mj2', 'mjpeg', 'mkv', 'mov', 'mp4',
-  'mpe', 'mpeg', 'mpg', 'mts', 'mxf', 'ogg', 'qt', 'rm', 'rmvb', 'swf', 'ts', 'vob', 'webm', 'wmv',
+  '3gp',
+  'asf',
+  'avi',
+  'dat',
+  'dv',
+  'f4v',
+  'flv',
+  'gif',
+  'm2t',
+  'm2ts',
+  'm3u8',
+  'm4v',
+  'mj2',
+  'mjpeg',
+  'mkv',
+  'mov',
+  'mp4',
+  'mpe',
+  'mpeg',
+  'mpg',
+  'mts',
+  'mxf',
+  'ogg',
+  'qt',
+  'rm',
+  'rmvb',
+  'swf',
+  'ts',
+  'vob',
+  'webm',
+  'wmv',
   // audio
-  'aac', 'ac3', 'acm', 'amr', 'ape', 'caf', 'flac', 'm4a', 'mp3', 'ra', 'wav', 'wma',
+  'aac',
+  'ac3',
+  'acm',
+  'amr',
+  'ape',
+  'caf',
+  'flac',
+  'm4a',
+  'mp3',
+  'ra',
+  'wav',
+  'wma',
 ];
 const MEDIA_EXTENSIONS = new Set(VOD_MEDIA_EXTENSIONS);
 
@@ -81,7 +121,9 @@ export const vodVideoFields = z.strictObject({
   /** At most 16 tags of 1..32 bytes, no commas (VOD takes them comma-separated). */
   tags: z.array(vodTag).max(16, 'at most 16 tags').optional(),
   /** At most 1,024 bytes (UTF-8). */
-  description: plainText().refine(...maxBytes(1024)).optional(),
+  description: plainText()
+    .refine(...maxBytes(1024))
+    .optional(),
   /** An http(s) URL of at most 1,024 bytes. */
   coverUrl: plainText()
     .refine(...maxBytes(1024))

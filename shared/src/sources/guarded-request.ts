@@ -137,7 +137,13 @@ export async function probeUrl(
 
 async function send(url: URL, headers: Record<string, string> | undefined, req: GuardedRequest): Promise<Dispatcher.ResponseData> {
   try {
-    return await request(url, { method: req.method ?? 'GET', headers: withUserAgent(headers), dispatcher: req.dispatcher, signal: req.signal, maxRedirections: 0 });
+    return await request(url, {
+      method: req.method ?? 'GET',
+      headers: withUserAgent(headers),
+      dispatcher: req.dispatcher,
+      signal: req.signal,
+      maxRedirections: 0,
+    });
   } catch (err) {
     if (req.signal.aborted) throw req.signal.reason;
     if (hasCode(err, 'SOURCE_URL_FORBIDDEN_ADDRESS')) throw forbiddenAddressError(err);

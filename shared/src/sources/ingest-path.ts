@@ -19,7 +19,11 @@ const forbidden = (code: string, message: string) => new AppError(code, message,
  */
 export async function resolveIngestPath(raw: string, roots: readonly string[]): Promise<ResolvedFile> {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 4096 || raw.includes('\0')) {
-    throw new ValidationError('source.path is not a usable path', [{ field: 'source.path', message: 'empty, too long or contains NUL' }], 'SOURCE_PATH_INVALID');
+    throw new ValidationError(
+      'source.path is not a usable path',
+      [{ field: 'source.path', message: 'empty, too long or contains NUL' }],
+      'SOURCE_PATH_INVALID',
+    );
   }
   if (!path.isAbsolute(raw)) {
     throw new ValidationError('source.path must be absolute', [{ field: 'source.path', message: 'not absolute' }], 'SOURCE_PATH_NOT_ABSOLUTE');
@@ -46,7 +50,11 @@ export async function resolveIngestPath(raw: string, roots: readonly string[]): 
     throw new ValidationError(`source.path is ${kind}`, [{ field: 'source.path', message: kind }], 'SOURCE_NOT_REGULAR_FILE');
   }
   if (st.size === 0) {
-    throw new ValidationError('source.path is an empty file (0 bytes): there is nothing to upload', [{ field: 'source.path', message: 'empty file' }], 'SOURCE_EMPTY');
+    throw new ValidationError(
+      'source.path is an empty file (0 bytes): there is nothing to upload',
+      [{ field: 'source.path', message: 'empty file' }],
+      'SOURCE_EMPTY',
+    );
   }
   try {
     await access(real, constants.R_OK);

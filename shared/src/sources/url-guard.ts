@@ -22,7 +22,8 @@ export function checkUrlShape(raw: string): URL {
   } catch {
     throw urlError('SOURCE_URL_INVALID', 'source.url is not a URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw urlError('SOURCE_URL_SCHEME', `source.url scheme ${url.protocol} is not allowed (http and https only)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw urlError('SOURCE_URL_SCHEME', `source.url scheme ${url.protocol} is not allowed (http and https only)`);
   if (url.username || url.password) throw urlError('SOURCE_URL_CREDENTIALS', 'source.url may not carry credentials; use source.headers');
   if (!url.hostname) throw urlError('SOURCE_URL_INVALID', 'source.url has no host');
   return url;
@@ -82,7 +83,9 @@ export async function checkUrlTarget(raw: string, policy: UrlPolicy): Promise<UR
   const addresses = isIP(host)
     ? [host]
     : await new Promise<string[]>((resolve, reject) =>
-        dnsLookup(host, { all: true }, (err, list) => (err ? reject(urlError('SOURCE_URL_UNRESOLVABLE', `source.url host ${host} does not resolve`)) : resolve(list.map((a) => a.address)))),
+        dnsLookup(host, { all: true }, (err, list) =>
+          err ? reject(urlError('SOURCE_URL_UNRESOLVABLE', `source.url host ${host} does not resolve`)) : resolve(list.map((a) => a.address)),
+        ),
       );
   if (addresses.some(isForbiddenAddress)) throw forbiddenAddressError();
   return url;

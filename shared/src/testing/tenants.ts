@@ -21,7 +21,13 @@ export function writeTenantsFile(tenants: Record<string, TestTenant>): string {
   const body = Object.fromEntries(
     Object.entries(tenants).map(([name, t]) => [
       name,
-      { apiKeys: (t.keys ?? []).map(keyDigest), oss: t.oss ?? [], vod: t.vod ?? false, origins: t.origins ?? [], ...(t.rateLimits ? { rateLimits: t.rateLimits } : {}) },
+      {
+        apiKeys: (t.keys ?? []).map(keyDigest),
+        oss: t.oss ?? [],
+        vod: t.vod ?? false,
+        origins: t.origins ?? [],
+        ...(t.rateLimits ? { rateLimits: t.rateLimits } : {}),
+      },
     ]),
   );
   writeFileSync(file, JSON.stringify({ tenants: body }, null, 2));

@@ -97,14 +97,23 @@ export class UploadStore {
 
   /** The upload did not produce an acceptable object: `upload.failed`. */
   failed(id: string, error: JobError): Promise<JobEvent | null> {
-    return this.transition(id, ['created', 'uploading', 'uploaded'], 'failed', 'upload.failed', { error }, { error: JSON.stringify(error), finishedAt: new Date().toISOString() }, true);
+    return this.transition(
+      id,
+      ['created', 'uploading', 'uploaded'],
+      'failed',
+      'upload.failed',
+      { error },
+      { error: JSON.stringify(error), finishedAt: new Date().toISOString() },
+      true,
+    );
   }
 
   /** VOD finished processing the upload's video: `video.ready` or `video.failed`, once. */
   videoProcessed(id: string, video: { status: 'ready' | 'failed' } & Record<string, unknown>): Promise<JobEvent | null> {
     const ready = video.status === 'ready';
     const fields: Record<string, string> = { video: JSON.stringify(video), finishedAt: new Date().toISOString() };
-    if (!ready) fields.error = JSON.stringify({ code: 'VIDEO_PROCESSING_FAILED', message: String(video.message ?? 'VOD could not process the video'), retryable: false });
+    if (!ready)
+      fields.error = JSON.stringify({ code: 'VIDEO_PROCESSING_FAILED', message: String(video.message ?? 'VOD could not process the video'), retryable: false });
     return this.transition(id, ['uploaded'], ready ? 'ready' : 'failed', ready ? 'video.ready' : 'video.failed', { video }, fields, true);
   }
 
@@ -114,7 +123,15 @@ export class UploadStore {
     return entries.map(([, f]) => JSON.parse(f[1]) as JobEvent);
   }
 
-  private async transition(id: string, from: UploadStatus[], to: UploadStatus, type: JobEventType, data: object, fields: Record<string, string>, final: boolean): Promise<JobEvent | null> {
+  private async transition(
+    id: string,
+    from: UploadStatus[],
+    to: UploadStatus,
+    type: JobEventType,
+    data: object,
+    fields: Record<string, string>,
+    final: boolean,
+  ): Promise<JobEvent | null> {
     return (await this.apply(id, from, to, type, data, fields, final)).event;
   }
 

@@ -8,6 +8,8 @@ window.startUpload = function (o) {
     mode: o.mode,
     sdk: o.sdk,
     file: document.getElementById('file').files[0],
-    onEvent: function (type, detail) { window.uploadEvents.push(Object.assign({ type: type, at: Date.now() }, detail)); },
+    onEvent: function (type, detail) {
+      window.uploadEvents.push(Object.assign({ type: type, at: Date.now() }, detail));
+    },
   });
 };

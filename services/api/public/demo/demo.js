@@ -3,7 +3,9 @@
 // the upload until VOD says the video is ready.
 (function () {
   'use strict';
-  const $ = function (id) { return document.getElementById(id); };
+  const $ = function (id) {
+    return document.getElementById(id);
+  };
   const key = new URLSearchParams(location.hash.slice(1)).get('key');
 
   function log(text, cls) {
@@ -42,7 +44,9 @@
       headers: { authorization: 'Bearer ' + key, 'content-type': 'application/json' },
       body: JSON.stringify({ target: { type: 'vod', title: title, fileName: file.name } }),
     });
-    const body = await res.json().catch(function () { return {}; });
+    const body = await res.json().catch(function () {
+      return {};
+    });
     if (!res.ok) throw new Error('POST /v1/uploads: ' + res.status + ' ' + (body.error ? body.error.code + ': ' + body.error.message : ''));
     return body;
   }
@@ -52,7 +56,8 @@
     if (type === 'progress') {
       $('bar').value = d.loaded;
       $('percent').textContent = Math.floor(d.loaded * 100) + '%';
-      if (d.uploadId) $('parts').textContent = d.partsDone + ' parts of ' + (d.partSize / 1048576).toFixed(1) + ' MiB done (multipart upload ' + d.uploadId + ')';
+      if (d.uploadId)
+        $('parts').textContent = d.partsDone + ' parts of ' + (d.partSize / 1048576).toFixed(1) + ' MiB done (multipart upload ' + d.uploadId + ')';
       return;
     }
     const text = {
@@ -70,13 +75,25 @@
   async function follow(upload) {
     const seen = {};
     for (;;) {
-      await new Promise(function (r) { setTimeout(r, 1000); });
+      await new Promise(function (r) {
+        setTimeout(r, 1000);
+      });
       const res = await fetch('/v1/uploads/' + encodeURIComponent(upload.id), { headers: { authorization: 'Bearer ' + upload.clientToken } });
       if (!res.ok) return log('GET /v1/uploads/' + upload.id + ': ' + res.status + '; stopped following', 'error');
       const view = await res.json();
-      const once = function (name, text, cls) { if (!seen[name]) { seen[name] = true; log(text, cls); } };
+      const once = function (name, text, cls) {
+        if (!seen[name]) {
+          seen[name] = true;
+          log(text, cls);
+        }
+      };
       if (view.status === 'uploading') once('uploading', 'status: uploading (video ' + view.videoId + ')');
-      if (view.result) once('completed', 'upload.completed: ' + (view.result.size === undefined ? '' : view.result.size + ' bytes ') + 'stored as video ' + view.videoId, 'event');
+      if (view.result)
+        once(
+          'completed',
+          'upload.completed: ' + (view.result.size === undefined ? '' : view.result.size + ' bytes ') + 'stored as video ' + view.videoId,
+          'event',
+        );
       if (view.status === 'ready') return log('video.ready: VOD finished processing video ' + view.videoId, 'event');
       if (view.status === 'failed') return log('failed: ' + (view.error ? view.error.code + ' ' + view.error.message : ''), 'error');
       if (view.status === 'expired') return log('the upload expired before it completed', 'error');

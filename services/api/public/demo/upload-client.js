@@ -19,7 +19,9 @@
       const headers = { authorization: 'Bearer ' + token };
       if (body !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(apiUrl + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      const json = await res.json().catch(function () { return {}; });
+      const json = await res.json().catch(function () {
+        return {};
+      });
       if (!res.ok) throw new Error(method + ' ' + path + ': ' + res.status + ' ' + ((json.error && json.error.code) || ''));
       return json;
     };
@@ -28,7 +30,14 @@
   // What the SDK knows of the upload in progress, for the page to show.
   function describe(info) {
     const cp = info.checkpoint || {};
-    return { videoId: info.videoId, bucket: info.bucket, object: info.object, uploadId: cp.uploadId, partsDone: (cp.doneParts || []).length, partSize: cp.partSize };
+    return {
+      videoId: info.videoId,
+      bucket: info.bucket,
+      object: info.object,
+      uploadId: cp.uploadId,
+      partsDone: (cp.doneParts || []).length,
+      partSize: cp.partSize,
+    };
   }
 
   function start(o) {
@@ -36,8 +45,12 @@
     const emit = o.onEvent || function () {};
     const mode = o.mode || 'auth';
     let uploader;
-    const failed = function (err) { emit('failed', { code: 'VOD_INGEST_REQUEST_FAILED', message: String(err && err.message) }); };
-    const stsToken = function () { return call('POST', '/v1/sts-tokens'); };
+    const failed = function (err) {
+      emit('failed', { code: 'VOD_INGEST_REQUEST_FAILED', message: String(err && err.message) });
+    };
+    const stsToken = function () {
+      return call('POST', '/v1/sts-tokens');
+    };
 
     const credentials = {
       // vod-ingest calls CreateUploadVideo with the upload's own fields (a second call refreshes the same video).
@@ -56,14 +69,18 @@
       // Alibaba's STS sample: the SDK sends CreateUploadVideo itself, signed with the STS token.
       sts: {
         started: function (info) {
-          return stsToken().then(function (c) { uploader.setSTSToken(info, c.AccessKeyId, c.AccessKeySecret, c.SecurityToken); });
+          return stsToken().then(function (c) {
+            uploader.setSTSToken(info, c.AccessKeyId, c.AccessKeySecret, c.SecurityToken);
+          });
         },
         // Not resumeUploadWithSTSToken: in SDK 1.0.6 it sends the object key as VideoId to
         // RefreshUploadVideo and then reads an undefined UploadAddress. setSTSToken on a file that
         // already has its videoId sends RefreshUploadVideo for that video and resumes the same
         // multipart upload from the checkpoint the SDK holds.
         expired: function (info) {
-          return stsToken().then(function (c) { uploader.setSTSToken(info, c.AccessKeyId, c.AccessKeySecret, c.SecurityToken); });
+          return stsToken().then(function (c) {
+            uploader.setSTSToken(info, c.AccessKeyId, c.AccessKeySecret, c.SecurityToken);
+          });
         },
       },
     }[mode];
@@ -77,20 +94,36 @@
       parallel: sdk.parallel || 5,
       retryCount: sdk.retryCount || 3,
       retryDuration: sdk.retryDuration || 2,
-      addFileSuccess: function (info) { emit('added', { name: info.file.name, size: info.file.size }); },
+      addFileSuccess: function (info) {
+        emit('added', { name: info.file.name, size: info.file.size });
+      },
       onUploadstarted: function (info) {
         emit('started', describe(info));
-        credentials.started(info).then(function () { emit('credentials', describe(info)); }, failed);
+        credentials.started(info).then(function () {
+          emit('credentials', describe(info));
+        }, failed);
       },
-      onUploadProgress: function (info, total, loaded) { emit('progress', Object.assign(describe(info), { total: total, loaded: loaded })); },
+      onUploadProgress: function (info, total, loaded) {
+        emit('progress', Object.assign(describe(info), { total: total, loaded: loaded }));
+      },
       onUploadTokenExpired: function (info) {
         emit('expired', describe(info));
-        credentials.expired(info).then(function () { emit('credentials', describe(info)); }, failed);
+        credentials.expired(info).then(function () {
+          emit('credentials', describe(info));
+        }, failed);
       },
-      onUploadSucceed: function (info) { emit('succeeded', describe(info)); },
-      onUploadFailed: function (info, code, message) { emit('failed', Object.assign(describe(info), { code: code, message: message })); },
-      onUploadCanceled: function (info) { emit('failed', Object.assign(describe(info), { code: 'Canceled' })); },
-      onUploadEnd: function () { emit('end', {}); },
+      onUploadSucceed: function (info) {
+        emit('succeeded', describe(info));
+      },
+      onUploadFailed: function (info, code, message) {
+        emit('failed', Object.assign(describe(info), { code: code, message: message }));
+      },
+      onUploadCanceled: function (info) {
+        emit('failed', Object.assign(describe(info), { code: 'Canceled' }));
+      },
+      onUploadEnd: function () {
+        emit('end', {});
+      },
     });
 
     // The SDK reads the video's fields from addFile's paramData; UserData goes to VOD as JSON, so

@@ -14,16 +14,33 @@ function el(tag, attrs, ...children) {
 // Markdown-ish `code` spans only: text stays text.
 function rich(text) {
   const out = el('span');
-  String(text || '').split(/(`[^`]*`)/).forEach((part) => out.append(part.startsWith('`') && part.endsWith('`') && part.length > 1 ? el('code', {}, part.slice(1, -1)) : part));
+  String(text || '')
+    .split(/(`[^`]*`)/)
+    .forEach((part) => out.append(part.startsWith('`') && part.endsWith('`') && part.length > 1 ? el('code', {}, part.slice(1, -1)) : part));
   return out;
 }
 
 function resolve(doc, obj) {
   if (!obj || !obj.$ref) return obj;
-  return obj.$ref.slice(2).split('/').reduce((o, k) => (o ? o[k.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), doc);
+  return obj.$ref
+    .slice(2)
+    .split('/')
+    .reduce((o, k) => (o ? o[k.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), doc);
 }
 
-const CONSTRAINTS = ['format', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minItems', 'maxItems', 'default'];
+const CONSTRAINTS = [
+  'format',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minItems',
+  'maxItems',
+  'default',
+];
 
 function describeType(s) {
   if (s.const !== undefined) return JSON.stringify(s.const);
@@ -62,14 +79,25 @@ function schemaBlock(doc, schema) {
 }
 
 function parameterTable(doc, params) {
-  const rows = params.map((p) => resolve(doc, p)).map((p) =>
-    el('tr', {}, el('td', {}, el('code', {}, p.name), p.required ? el('span', { class: 'req' }, '*') : ''), el('td', {}, p.in), el('td', {}, describeType(p.schema || {})), el('td', {}, rich(p.description))),
-  );
+  const rows = params
+    .map((p) => resolve(doc, p))
+    .map((p) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, el('code', {}, p.name), p.required ? el('span', { class: 'req' }, '*') : ''),
+        el('td', {}, p.in),
+        el('td', {}, describeType(p.schema || {})),
+        el('td', {}, rich(p.description)),
+      ),
+    );
   return el('table', {}, el('tr', {}, el('th', {}, 'name'), el('th', {}, 'in'), el('th', {}, 'schema'), el('th', {}, 'description')), rows);
 }
 
 function contentBlocks(doc, content) {
-  return Object.entries(content || {}).map(([type, media]) => el('div', {}, el('span', { class: 'muted' }, type), media.schema ? schemaBlock(doc, media.schema) : ''));
+  return Object.entries(content || {}).map(([type, media]) =>
+    el('div', {}, el('span', { class: 'muted' }, type), media.schema ? schemaBlock(doc, media.schema) : ''),
+  );
 }
 
 function operation(doc, path, method, op, shared) {
@@ -90,7 +118,20 @@ function operation(doc, path, method, op, shared) {
   for (const [status, r] of Object.entries(op.responses || {})) {
     const res = resolve(doc, r);
     const headers = Object.keys(res.headers || {});
-    table.append(el('tr', {}, el('td', {}, el('strong', {}, status)), el('td', {}, rich(res.description), headers.length ? el('div', { class: 'muted' }, 'Headers: ', headers.join(', ')) : '', ...contentBlocks(doc, res.content))));
+    table.append(
+      el(
+        'tr',
+        {},
+        el('td', {}, el('strong', {}, status)),
+        el(
+          'td',
+          {},
+          rich(res.description),
+          headers.length ? el('div', { class: 'muted' }, 'Headers: ', headers.join(', ')) : '',
+          ...contentBlocks(doc, res.content),
+        ),
+      ),
+    );
   }
   section.append(table);
   return section;
@@ -126,7 +167,22 @@ function render(doc) {
     content.append(el('section', { class: 'op', id: `schema-${name}` }, el('h3', {}, name), schemaBlock(doc, schema)));
   }
   const security = doc.components.securitySchemes || {};
-  content.append(el('h2', {}, 'Security schemes'), el('table', {}, Object.entries(security).map(([name, s]) => el('tr', {}, el('td', {}, el('code', {}, name)), el('td', {}, `${s.type}${s.scheme ? ` ${s.scheme}` : ''}${s.name ? ` ${s.in} ${s.name}` : ''}`), el('td', {}, rich(s.description))))));
+  content.append(
+    el('h2', {}, 'Security schemes'),
+    el(
+      'table',
+      {},
+      Object.entries(security).map(([name, s]) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, el('code', {}, name)),
+          el('td', {}, `${s.type}${s.scheme ? ` ${s.scheme}` : ''}${s.name ? ` ${s.in} ${s.name}` : ''}`),
+          el('td', {}, rich(s.description)),
+        ),
+      ),
+    ),
+  );
   if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
 }
 

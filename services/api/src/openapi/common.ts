@@ -25,7 +25,12 @@ export function json(description: string, schema: Obj, headers: Obj = {}): Obj {
 }
 
 export const noStore = { 'Cache-Control': headerRef('CacheControl') };
-export const rateLimited = { ...noStore, 'RateLimit-Limit': headerRef('RateLimitLimit'), 'RateLimit-Remaining': headerRef('RateLimitRemaining'), 'RateLimit-Reset': headerRef('RateLimitReset') };
+export const rateLimited = {
+  ...noStore,
+  'RateLimit-Limit': headerRef('RateLimitLimit'),
+  'RateLimit-Remaining': headerRef('RateLimitRemaining'),
+  'RateLimit-Reset': headerRef('RateLimitReset'),
+};
 export const location = { Location: headerRef('Location') };
 
 /** Answers any route may give: malformed bodies or paths, failures. */
@@ -37,10 +42,15 @@ export const COMMON_ERRORS = {
 
 export const unauthorized = (who = 'No, an unknown or an expired API key (or client token).') =>
   error(who, ['UNAUTHORIZED'], { 'WWW-Authenticate': headerRef('WWWAuthenticate') });
-export const tooManyRequests = error('Over the API key\'s rate limit: try again after `Retry-After` seconds.', ['RATE_LIMITED'], { ...rateLimited, 'Retry-After': headerRef('RetryAfter') });
+export const tooManyRequests = error("Over the API key's rate limit: try again after `Retry-After` seconds.", ['RATE_LIMITED'], {
+  ...rateLimited,
+  'Retry-After': headerRef('RetryAfter'),
+});
 export const internal = error('Unexpected failure; nothing about it is shown.', ['INTERNAL', 'RATE_LIMIT_FAILED']);
 export const unavailable = (codes: readonly string[] = []) =>
-  error('A dependency (Redis, the token service, the queue) is unavailable; retry later.', ['REDIS_UNAVAILABLE', 'SERVICE_UNAVAILABLE', ...codes], { 'Retry-After': headerRef('RetryAfter') });
+  error('A dependency (Redis, the token service, the queue) is unavailable; retry later.', ['REDIS_UNAVAILABLE', 'SERVICE_UNAVAILABLE', ...codes], {
+    'Retry-After': headerRef('RetryAfter'),
+  });
 export const payloadTooLarge = error('The body is over 64 KiB.', COMMON_ERRORS['413']);
 export const unsupportedMedia = error('The body is not JSON (send `content-type: application/json`) or not UTF-8.', COMMON_ERRORS['415']);
 
@@ -56,8 +66,7 @@ export const COMPONENTS = {
       type: 'http',
       scheme: 'bearer',
       bearerFormat: 'ct_…',
-      description:
-        "A direct upload's client token (from `POST /v1/uploads`): opens only that upload's client endpoints until it expires.",
+      description: "A direct upload's client token (from `POST /v1/uploads`): opens only that upload's client endpoints until it expires.",
     },
     vodSignature: {
       type: 'apiKey',
@@ -95,7 +104,13 @@ export const COMPONENTS = {
       description: 'The `id` (seq) of the last event received: the stream resumes after it.',
       schema: { type: 'string', pattern: '^\\d{1,15}$' },
     },
-    Origin: { name: 'Origin', in: 'header', required: false, description: "A browser's origin; CORS headers answer only the tenant's `origins`.", schema: { type: 'string' } },
+    Origin: {
+      name: 'Origin',
+      in: 'header',
+      required: false,
+      description: "A browser's origin; CORS headers answer only the tenant's `origins`.",
+      schema: { type: 'string' },
+    },
   },
 };
 

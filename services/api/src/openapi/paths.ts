@@ -25,15 +25,32 @@ const body = (schema: Obj, required = true, description?: string) => ({
   ...(description ? { description } : {}),
   content: { 'application/json': { schema } },
 });
-const invalid = (codes: readonly string[]) => error('The request is malformed; `details` name every offending field.', [...COMMON_ERRORS['400'], 'VALIDATION_FAILED', ...codes]);
+const invalid = (codes: readonly string[]) =>
+  error('The request is malformed; `details` name every offending field.', [...COMMON_ERRORS['400'], 'VALIDATION_FAILED', ...codes]);
 const invalidPath = (codes: readonly string[] = []) => error('A path parameter or the body is malformed.', ['INVALID_PATH', ...COMMON_ERRORS['400'], ...codes]);
 const html = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
-const javascript = (description: string) => ({ description, content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } });
+const javascript = (description: string) => ({
+  description,
+  content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } },
+});
 
-const SOURCE_URL_400 = ['SOURCE_URL_INVALID', 'SOURCE_URL_SCHEME', 'SOURCE_URL_CREDENTIALS', 'SOURCE_URL_UNRESOLVABLE', 'SOURCE_URL_TOO_MANY_REDIRECTS', 'SOURCE_URL_UNREACHABLE'];
+const SOURCE_URL_400 = [
+  'SOURCE_URL_INVALID',
+  'SOURCE_URL_SCHEME',
+  'SOURCE_URL_CREDENTIALS',
+  'SOURCE_URL_UNRESOLVABLE',
+  'SOURCE_URL_TOO_MANY_REDIRECTS',
+  'SOURCE_URL_UNREACHABLE',
+];
 const CALLBACK_URL_400 = SOURCE_URL_400.map((c) => c.replace('SOURCE_URL_', 'CALLBACK_URL_'));
 const CREDENTIAL_5XX = ['TOKEN_SERVICE_UNAVAILABLE', 'CREDENTIALS_UNAVAILABLE'];
-const badGateway = error("Alibaba Cloud or the token service refused or failed (Alibaba's own code is passed through when it has one).", ['CREDENTIALS_REJECTED', 'TOKEN_SERVICE_ERROR', 'VOD_BAD_REPLY', 'ALIBABA_BAD_REPLY', 'NETWORK_ERROR']);
+const badGateway = error("Alibaba Cloud or the token service refused or failed (Alibaba's own code is passed through when it has one).", [
+  'CREDENTIALS_REJECTED',
+  'TOKEN_SERVICE_ERROR',
+  'VOD_BAD_REPLY',
+  'ALIBABA_BAD_REPLY',
+  'NETWORK_ERROR',
+]);
 
 /** Operations under `/v1/jobs` (the jobs API). */
 const jobs: Obj = {
@@ -50,9 +67,27 @@ const jobs: Obj = {
       responses: {
         '200': json('The job an earlier request with the same `Idempotency-Key` and body created.', ref('JobView'), { ...rateLimited, ...location }),
         '202': json('The job, queued.', ref('JobView'), { ...rateLimited, ...location }),
-        '400': invalid(['IDEMPOTENCY_KEY_INVALID', 'SOURCE_PATH_INVALID', 'SOURCE_PATH_NOT_ABSOLUTE', 'SOURCE_NOT_FOUND', 'SOURCE_NOT_REGULAR_FILE', 'SOURCE_HEADERS_NOT_CONFIGURED', ...SOURCE_URL_400, ...CALLBACK_URL_400]),
+        '400': invalid([
+          'IDEMPOTENCY_KEY_INVALID',
+          'SOURCE_PATH_INVALID',
+          'SOURCE_PATH_NOT_ABSOLUTE',
+          'SOURCE_NOT_FOUND',
+          'SOURCE_NOT_REGULAR_FILE',
+          'SOURCE_HEADERS_NOT_CONFIGURED',
+          ...SOURCE_URL_400,
+          ...CALLBACK_URL_400,
+        ]),
         '401': unauthorized('No or an unknown API key; a client token is refused here.'),
-        '403': error('The target or source is not the tenant\'s to use.', ['TARGET_NOT_ALLOWED', 'FILE_SOURCES_DISABLED', 'SOURCE_PATH_TRAVERSAL', 'SOURCE_OUTSIDE_INGEST_ROOTS', 'SOURCE_SYMLINK_ESCAPE', 'SOURCE_NOT_READABLE', 'SOURCE_URL_FORBIDDEN_ADDRESS', 'CALLBACK_URL_FORBIDDEN_ADDRESS']),
+        '403': error("The target or source is not the tenant's to use.", [
+          'TARGET_NOT_ALLOWED',
+          'FILE_SOURCES_DISABLED',
+          'SOURCE_PATH_TRAVERSAL',
+          'SOURCE_OUTSIDE_INGEST_ROOTS',
+          'SOURCE_SYMLINK_ESCAPE',
+          'SOURCE_NOT_READABLE',
+          'SOURCE_URL_FORBIDDEN_ADDRESS',
+          'CALLBACK_URL_FORBIDDEN_ADDRESS',
+        ]),
         '409': error('The `Idempotency-Key` was used with another body.', ['IDEMPOTENCY_KEY_REUSED']),
         '413': payloadTooLarge,
         '415': unsupportedMedia,
@@ -96,7 +131,8 @@ const jobs: Obj = {
       tags: ['jobs'],
       operationId: 'cancelJob',
       summary: 'Cancel a job',
-      description: 'A queued job is canceled at once (`200`); a running one gets `cancelRequested` (`202`), its worker stops at a part boundary and aborts the multipart upload.',
+      description:
+        'A queued job is canceled at once (`200`); a running one gets `cancelRequested` (`202`), its worker stops at a part boundary and aborts the multipart upload.',
       security: API_KEY,
       responses: {
         '200': json('Canceled.', ref('JobView'), noStore),
@@ -155,7 +191,7 @@ const uploads: Obj = {
         '201': json('The upload, with its client token (shown once).', ref('UploadCreated'), { ...noStore, ...location }),
         '400': invalid(CALLBACK_URL_400),
         '401': unauthorized('No or an unknown API key; a client token is refused here.'),
-        '403': error('The target or origin is not the tenant\'s.', ['TARGET_NOT_ALLOWED', 'ORIGIN_NOT_ALLOWED', 'CALLBACK_URL_FORBIDDEN_ADDRESS']),
+        '403': error("The target or origin is not the tenant's.", ['TARGET_NOT_ALLOWED', 'ORIGIN_NOT_ALLOWED', 'CALLBACK_URL_FORBIDDEN_ADDRESS']),
         '413': payloadTooLarge,
         '415': unsupportedMedia,
         '500': internal,
@@ -209,7 +245,8 @@ const credentials: Obj = {
       tags: ['credentials'],
       operationId: 'createStsToken',
       summary: 'An STS credential for the upload SDKs',
-      description: "The token service's `client` credential scoped to the tenant (its OSS places, VOD's upload flow); for a client token, to its upload's one object or VOD's upload flow.",
+      description:
+        "The token service's `client` credential scoped to the tenant (its OSS places, VOD's upload flow); for a client token, to its upload's one object or VOD's upload flow.",
       security: API_KEY_OR_CLIENT_TOKEN,
       parameters: [param('Origin')],
       responses: {
@@ -236,9 +273,12 @@ const credentials: Obj = {
         '200': json("VOD's reply.", ref('UploadAuthReply'), rateLimited),
         '400': invalid([]),
         ...clientGuard,
-        '403': error('The tenant has no VOD, names a VOD field value it may not, or a CORS origin is not allowed.', ['TARGET_NOT_ALLOWED', 'ORIGIN_NOT_ALLOWED']),
+        '403': error('The tenant has no VOD, names a VOD field value it may not, or a CORS origin is not allowed.', [
+          'TARGET_NOT_ALLOWED',
+          'ORIGIN_NOT_ALLOWED',
+        ]),
         '409': error("The client token's upload goes to OSS, or has finished.", ['UPLOAD_NOT_VOD', 'UPLOAD_FINISHED']),
-        '413': error('The body is over 64 KiB, or `fileSize` is over the upload\'s `maxBytes`.', ['PAYLOAD_TOO_LARGE', 'UPLOAD_TOO_LARGE']),
+        '413': error("The body is over 64 KiB, or `fileSize` is over the upload's `maxBytes`.", ['PAYLOAD_TOO_LARGE', 'UPLOAD_TOO_LARGE']),
         '502': badGateway,
         '503': unavailable(CREDENTIAL_5XX),
       },
@@ -294,7 +334,7 @@ const vodEvents: Obj = {
 const preflight = {
   tags: ['credentials'],
   summary: 'CORS preflight',
-  description: "Allows the methods and headers of the client endpoints to an origin some tenant lists (`origins`); other origins get no CORS headers.",
+  description: 'Allows the methods and headers of the client endpoints to an origin some tenant lists (`origins`); other origins get no CORS headers.',
   security: NONE,
   responses: { '204': { description: 'No content; `Access-Control-Allow-*` for an allowed origin.' } },
 };
@@ -336,7 +376,13 @@ const operations: Obj = {
     },
   },
   '/docs': {
-    get: { tags: ['docs'], operationId: 'docs', summary: 'This document as a page', security: NONE, responses: { '200': html('The reference page (no external assets).') } },
+    get: {
+      tags: ['docs'],
+      operationId: 'docs',
+      summary: 'This document as a page',
+      security: NONE,
+      responses: { '200': html('The reference page (no external assets).') },
+    },
   },
   '/docs/{file}': {
     get: {
@@ -349,14 +395,20 @@ const operations: Obj = {
     },
   },
   '/demo': {
-    get: { tags: ['docs'], operationId: 'demoRedirect', summary: 'Redirects to `/demo/`', security: NONE, responses: { '301': { description: 'To `/demo/`.', headers: location } } },
+    get: {
+      tags: ['docs'],
+      operationId: 'demoRedirect',
+      summary: 'Redirects to `/demo/`',
+      security: NONE,
+      responses: { '301': { description: 'To `/demo/`.', headers: location } },
+    },
   },
   '/demo/': {
     get: {
       tags: ['docs'],
       operationId: 'demo',
       summary: 'The direct-upload demo page',
-      description: 'Uploads a file to VOD with Alibaba\'s web SDK through a direct upload; the API key stays in the URL fragment (`#key=…`).',
+      description: "Uploads a file to VOD with Alibaba's web SDK through a direct upload; the API key stays in the URL fragment (`#key=…`).",
       security: NONE,
       responses: { '200': html('The page.') },
     },

@@ -94,16 +94,14 @@ export const uploadViewSchema = z.strictObject({
   expiresAt: timestamp,
   finishedAt: timestamp.optional(),
   videoId: z.string().optional().describe('vod uploads: the video, once UploadAuth was asked for (or VOD reported it)'),
-  result: z
-    .strictObject({ size: count().optional(), videoId: z.string().optional(), bucket: z.string().optional(), key: z.string().optional() })
-    .optional(),
+  result: z.strictObject({ size: count().optional(), videoId: z.string().optional(), bucket: z.string().optional(), key: z.string().optional() }).optional(),
   video: videoState.optional(),
   error: jobError.optional(),
 });
 
 /** `POST /v1/uploads`: the view and the client token, shown this once. */
 export const uploadCreatedSchema = uploadViewSchema.extend({
-  clientToken: z.string().regex(/^ct_/).describe('Opens this upload\'s client endpoints until `expiresAt`; shown once'),
+  clientToken: z.string().regex(/^ct_/).describe("Opens this upload's client endpoints until `expiresAt`; shown once"),
 });
 
 /** `POST /v1/sts-tokens`: what the upload SDKs' `init(...)`/`setSTSToken` take. */

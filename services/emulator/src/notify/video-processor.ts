@@ -68,9 +68,7 @@ export class VideoProcessor {
   private async finishTranscode(file: UploadedFile, url: string, upload: number, fault: FaultDecision): Promise<void> {
     if (this.uploads.get(file.videoId) !== upload) return; // a newer upload's transcode reports instead
     const outcome: TranscodeOutcome =
-      fault.error || fault.drop
-        ? { ok: false, code: fault.error?.code ?? 'InternalError', message: fault.error?.message ?? 'Injected fault.' }
-        : { ok: true };
+      fault.error || fault.drop ? { ok: false, code: fault.error?.code ?? 'InternalError', message: fault.error?.message ?? 'Injected fault.' } : { ok: true };
     await this.opts.videos.setStatus(file.videoId, outcome.ok ? 'Normal' : 'TranscodeFail');
     this.opts.log.info({ videoId: file.videoId, ok: outcome.ok }, 'TranscodeSimulated');
     for (const event of transcodeEvents(file, outcome)) this.enqueue(url, event);

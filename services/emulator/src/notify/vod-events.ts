@@ -75,7 +75,7 @@ export function transcodeEvents(file: UploadedFile, outcome: TranscodeOutcome, n
     ? {
         Status: status,
         ...STREAM,
-        Duration: Math.round((file.size * 8) / (Number(STREAM.Bitrate) * 1000) * 1000) / 1000,
+        Duration: Math.round(((file.size * 8) / (Number(STREAM.Bitrate) * 1000)) * 1000) / 1000,
         Size: file.size,
         FileUrl: file.url,
         Encrypt: false,

@@ -90,6 +90,6 @@ function decodePath(p: string): string {
   try {
     return decodeURIComponent(p);
   } catch {
-    throw new CloudError(400, 'InvalidURI', 'Couldn\'t parse the specified URI.');
+    throw new CloudError(400, 'InvalidURI', "Couldn't parse the specified URI.");
   }
 }

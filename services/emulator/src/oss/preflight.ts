@@ -6,7 +6,7 @@ import { toXml } from './xml.js';
 
 /** OSS's words when a preflight does not match the bucket's CORS rule (sic). */
 const CORS_REFUSED =
-  'CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Requet-Headers are not whitelisted by the resource\'s CORS spec.';
+  "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Requet-Headers are not whitelisted by the resource's CORS spec.";
 
 /**
  * Answers an `OPTIONS` preflight as OSS does with a bucket CORS rule: before any authentication

@@ -12,14 +12,65 @@ export const MAX_SKEW_MS = 15 * 60 * 1000;
  * (max-parts, part-number-marker, prefix, ...) are not signed.
  */
 const V1_SUBRESOURCES = new Set([
-  'acl', 'uploads', 'location', 'cors', 'logging', 'website', 'referer', 'lifecycle', 'delete', 'append',
-  'tagging', 'objectMeta', 'uploadId', 'partNumber', 'security-token', 'position', 'img', 'style', 'styleName',
-  'replication', 'replicationProgress', 'replicationLocation', 'cname', 'bucketInfo', 'comp', 'qos', 'live',
-  'status', 'vod', 'startTime', 'endTime', 'symlink', 'x-oss-process', 'response-content-type',
-  'response-content-language', 'response-expires', 'response-cache-control', 'response-content-disposition',
-  'response-content-encoding', 'udf', 'udfName', 'udfImage', 'udfId', 'udfImageDesc', 'udfApplication',
-  'udfApplicationLog', 'restore', 'callback', 'callback-var', 'policy', 'encryption', 'versions', 'versioning',
-  'versionId', 'sequential', 'continuation-token', 'regionList', 'cloudboxes', 'x-oss-traffic-limit',
+  'acl',
+  'uploads',
+  'location',
+  'cors',
+  'logging',
+  'website',
+  'referer',
+  'lifecycle',
+  'delete',
+  'append',
+  'tagging',
+  'objectMeta',
+  'uploadId',
+  'partNumber',
+  'security-token',
+  'position',
+  'img',
+  'style',
+  'styleName',
+  'replication',
+  'replicationProgress',
+  'replicationLocation',
+  'cname',
+  'bucketInfo',
+  'comp',
+  'qos',
+  'live',
+  'status',
+  'vod',
+  'startTime',
+  'endTime',
+  'symlink',
+  'x-oss-process',
+  'response-content-type',
+  'response-content-language',
+  'response-expires',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'udf',
+  'udfName',
+  'udfImage',
+  'udfId',
+  'udfImageDesc',
+  'udfApplication',
+  'udfApplicationLog',
+  'restore',
+  'callback',
+  'callback-var',
+  'policy',
+  'encryption',
+  'versions',
+  'versioning',
+  'versionId',
+  'sequential',
+  'continuation-token',
+  'regionList',
+  'cloudboxes',
+  'x-oss-traffic-limit',
 ]);
 
 /** The parsed `Authorization` header of an OSS request. */
@@ -131,15 +182,11 @@ export function v4CanonicalRequest(req: IncomingMessage, target: SignedTarget, a
   for (const k of Object.keys(req.headers)) {
     if (k === 'content-type' || k === 'content-md5' || k.startsWith('x-oss-')) names.add(k);
   }
-  const headers = [...names].sort().map((k) => `${k}:${(headerValue(req, k) ?? '').trim()}\n`).join('');
-  return [
-    target.method,
-    uri,
-    query,
-    headers,
-    additionalHeaders.join(';'),
-    headerValue(req, 'x-oss-content-sha256') ?? 'UNSIGNED-PAYLOAD',
-  ].join('\n');
+  const headers = [...names]
+    .sort()
+    .map((k) => `${k}:${(headerValue(req, k) ?? '').trim()}\n`)
+    .join('');
+  return [target.method, uri, query, headers, additionalHeaders.join(';'), headerValue(req, 'x-oss-content-sha256') ?? 'UNSIGNED-PAYLOAD'].join('\n');
 }
 
 export function v4StringToSign(req: IncomingMessage, auth: Extract<OssAuth, { version: 4 }>, canonical: string): string {
@@ -165,11 +212,16 @@ export function verifyOssSignature(req: IncomingMessage, target: SignedTarget, a
     const sts = v1StringToSign(req, target);
     const expected = createHmac('sha1', secret).update(Buffer.from(sts, 'utf8')).digest('base64');
     if (!safeEqual(expected, auth.signature)) {
-      throw new CloudError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
-        StringToSign: sts,
-        SignatureProvided: auth.signature,
-        OSSAccessKeyId: auth.accessKeyId,
-      });
+      throw new CloudError(
+        403,
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+        {
+          StringToSign: sts,
+          SignatureProvided: auth.signature,
+          OSSAccessKeyId: auth.accessKeyId,
+        },
+      );
     }
     return;
   }
@@ -181,11 +233,16 @@ export function verifyOssSignature(req: IncomingMessage, target: SignedTarget, a
   const sts = v4StringToSign(req, auth, canonical);
   const expected = v4Signature(secret, auth, sts);
   if (!safeEqual(expected, auth.signature)) {
-    throw new CloudError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
-      StringToSign: sts,
-      CanonicalRequest: canonical,
-      SignatureProvided: auth.signature,
-      OSSAccessKeyId: auth.accessKeyId,
-    });
+    throw new CloudError(
+      403,
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      {
+        StringToSign: sts,
+        CanonicalRequest: canonical,
+        SignatureProvided: auth.signature,
+        OSSAccessKeyId: auth.accessKeyId,
+      },
+    );
   }
 }

@@ -172,9 +172,7 @@ export class OssStore {
   async listObjects(bucket: string): Promise<ObjectMeta[]> {
     this.requireBucket(bucket);
     const files = (await readdir(this.bucketDir(bucket))).filter((f) => f.endsWith('.json'));
-    const metas = await Promise.all(
-      files.map(async (f) => JSON.parse(await readFile(path.join(this.bucketDir(bucket), f), 'utf8')) as ObjectMeta),
-    );
+    const metas = await Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(this.bucketDir(bucket), f), 'utf8')) as ObjectMeta));
     return metas.sort((a, b) => a.key.localeCompare(b.key));
   }
 
@@ -274,18 +272,25 @@ export class OssStore {
     this.requireBucket(bucket);
     const upload = await this.upload(bucket, key, uploadId);
     const stored = new Map((await this.partsOf(uploadId)).map((p) => [p.partNumber, p]));
-    if (requested.length === 0) throw new CloudError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+    if (requested.length === 0)
+      throw new CloudError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
     const chosen: PartMeta[] = [];
     let last = 0;
     for (const r of requested) {
-      if (r.partNumber <= last) throw new CloudError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. Parts list must be specified in order by part number.');
+      if (r.partNumber <= last)
+        throw new CloudError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. Parts list must be specified in order by part number.');
       last = r.partNumber;
       const part = stored.get(r.partNumber);
       if (!part || normalizeEtag(part.etag) !== normalizeEtag(r.etag)) {
-        throw new CloudError(400, 'InvalidPart', 'One or more of the specified parts could not be found or the specified entity tag might not have matched the part\'s entity tag.', {
-          PartNumber: String(r.partNumber),
-          ETag: r.etag,
-        });
+        throw new CloudError(
+          400,
+          'InvalidPart',
+          "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.",
+          {
+            PartNumber: String(r.partNumber),
+            ETag: r.etag,
+          },
+        );
       }
       chosen.push(part);
     }
@@ -324,7 +329,6 @@ export class OssStore {
     await rm(dir, { recursive: true, force: true });
     return meta;
   }
-
 }
 
 /** The files' bytes one after another, as one stream (backpressure from the consumer applies). */
@@ -335,7 +339,11 @@ async function* concatFiles(files: string[]): AsyncGenerator<Buffer> {
 }
 
 function noSuchUpload(): CloudError {
-  return new CloudError(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
+  return new CloudError(
+    404,
+    'NoSuchUpload',
+    'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+  );
 }
 
 function normalizeEtag(etag: string): string {

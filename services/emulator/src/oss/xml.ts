@@ -17,7 +17,10 @@ export interface XmlRecord {
 function render(name: string, value: XmlValue | undefined): string {
   if (value === undefined) return '';
   if (Array.isArray(value)) return value.map((v) => render(name, v)).join('');
-  if (typeof value === 'object') return `<${name}>${Object.entries(value).map(([k, v]) => render(k, v)).join('')}</${name}>`;
+  if (typeof value === 'object')
+    return `<${name}>${Object.entries(value)
+      .map(([k, v]) => render(k, v))
+      .join('')}</${name}>`;
   return `<${name}>${escapeXml(String(value))}</${name}>`;
 }
 

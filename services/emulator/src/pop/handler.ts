@@ -109,7 +109,12 @@ export function handlePopPreflight(req: IncomingMessage, res: ServerResponse, de
   drain(req);
   const verdict = deps.cors.preflight(req, POP_EXPOSED_HEADERS);
   if (!verdict.allowed) {
-    return sendPopError(res, new CloudError(403, 'AccessForbidden', 'CORSResponse: This CORS request is not allowed.'), randomUUID().toUpperCase(), deps.hostId);
+    return sendPopError(
+      res,
+      new CloudError(403, 'AccessForbidden', 'CORSResponse: This CORS request is not allowed.'),
+      randomUUID().toUpperCase(),
+      deps.hostId,
+    );
   }
   res.writeHead(200, { ...verdict.headers, 'content-length': 0 });
   res.end();
@@ -133,7 +138,11 @@ function authenticate(
   const acs3 = parseAcs3(req.headers.authorization);
   const accessKeyId = acs3 ? acs3.accessKeyId : params.get('AccessKeyId');
   if (!accessKeyId || (!acs3 && !params.get('Signature'))) {
-    throw new CloudError(400, 'MissingParameter', 'The input parameter "AccessKeyId" or "Signature" that is mandatory for processing this request is not supplied.');
+    throw new CloudError(
+      400,
+      'MissingParameter',
+      'The input parameter "AccessKeyId" or "Signature" that is mandatory for processing this request is not supplied.',
+    );
   }
   // Alibaba's web upload SDK signs its v2 GETs without a Timestamp and VOD serves them; then the
   // nonce alone (checked below) stops a replay. A Timestamp that is sent must be good.
@@ -151,7 +160,8 @@ function authenticate(
   if (acs3) verifyAcs3(req, pathname, query, body, acs3, key.secret);
   else verifyRpcV2(req.method ?? 'POST', params, key.secret);
   const nonce = acs3 ? String(req.headers['x-acs-signature-nonce'] ?? '') : (params.get('SignatureNonce') ?? '');
-  if (!nonce) throw new CloudError(400, 'MissingParameter', 'The input parameter "SignatureNonce" that is mandatory for processing this request is not supplied.');
+  if (!nonce)
+    throw new CloudError(400, 'MissingParameter', 'The input parameter "SignatureNonce" that is mandatory for processing this request is not supplied.');
   nonces.check(`${accessKeyId}/${nonce}`);
   return key;
 }

@@ -40,12 +40,7 @@ function headerValues(req: IncomingMessage, name: string): string[] {
  * ACS3 canonical request as openapi-core's `getAuthorization` builds it. Every `x-acs-*`, `host`
  * and `content-type` header must be signed; a signer that leaves one out does not match.
  */
-export function acs3CanonicalRequest(
-  req: IncomingMessage,
-  pathname: string,
-  query: Array<{ key: string; value: string | null }>,
-  auth: Acs3Auth,
-): string {
+export function acs3CanonicalRequest(req: IncomingMessage, pathname: string, query: Array<{ key: string; value: string | null }>, auth: Acs3Auth): string {
   const names = new Set(auth.signedHeaders);
   for (const k of Object.keys(req.headers)) {
     if (k.startsWith('x-acs-') || k === 'host' || k === 'content-type') names.add(k);

@@ -32,7 +32,9 @@ export function assumeRole(params: Map<string, string>, opts: StsOptions): Recor
   const policyText = params.get('Policy');
   const ttl = Math.min(duration, opts.ttlCapSeconds ?? duration);
   const cred = opts.authority.issue(ttl, roleArn, { policy: policyText === undefined ? undefined : policyOf(policyText) });
-  const roleId = BigInt('0x' + Buffer.from(roleArn).toString('hex').slice(0, 14)).toString().slice(0, 19);
+  const roleId = BigInt('0x' + Buffer.from(roleArn).toString('hex').slice(0, 14))
+    .toString()
+    .slice(0, 19);
   return {
     AssumedRoleUser: { Arn: `acs:ram::${arn[1]}:role/${arn[2]}/${session}`, AssumedRoleId: `${roleId}:${session}` },
     Credentials: {

@@ -28,7 +28,8 @@ function b64json(v: unknown): string {
 
 function required(params: Map<string, string>, name: string): string {
   const v = params.get(name);
-  if (v === undefined || v === '') throw new CloudError(400, 'MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+  if (v === undefined || v === '')
+    throw new CloudError(400, 'MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
   return v;
 }
 

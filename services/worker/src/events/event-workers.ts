@@ -70,11 +70,31 @@ export function createEventWorkers(deps: EventWorkersDeps): EventWorkers {
   const endpoints = new WebhookEndpointStore(redis, prefix);
   const agent = createWebhookAgent(deps.allowlist, deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
   const worker = createWebhookWorker({
-    connection: redis, prefix, retryScheduleMs, concurrency: deps.concurrency, queue, endpoints, agent,
-    secret: deps.webhookSecret, allowlist: deps.allowlist, metrics: webhookMetrics(deps.registry), log,
-    timeoutMs: deps.timeoutMs, orderPollMs: deps.orderPollMs, orphanWaitMs: deps.orphanWaitMs,
+    connection: redis,
+    prefix,
+    retryScheduleMs,
+    concurrency: deps.concurrency,
+    queue,
+    endpoints,
+    agent,
+    secret: deps.webhookSecret,
+    allowlist: deps.allowlist,
+    metrics: webhookMetrics(deps.registry),
+    log,
+    timeoutMs: deps.timeoutMs,
+    orderPollMs: deps.orderPollMs,
+    orphanWaitMs: deps.orphanWaitMs,
   });
-  const dispatcher = new WebhookDispatcher({ ...deps.dispatcher, redis, store: deps.store, queue, endpoints, webhookUrls: deps.webhookUrls, retryScheduleMs, log });
+  const dispatcher = new WebhookDispatcher({
+    ...deps.dispatcher,
+    redis,
+    store: deps.store,
+    queue,
+    endpoints,
+    webhookUrls: deps.webhookUrls,
+    retryScheduleMs,
+    log,
+  });
   dispatcher.start();
   let closing: Promise<void> | undefined;
   const close = async () => {

@@ -113,10 +113,16 @@ export class WebhookDispatcher {
 
   private async read(from: '0' | '>'): Promise<StreamEntry[]> {
     const reply = (await this.blocking.xreadgroup(
-      'GROUP', this.group, this.consumer,
-      'COUNT', this.opts.batchSize ?? 100,
-      'BLOCK', this.opts.blockMs ?? 5000,
-      'STREAMS', this.key, from,
+      'GROUP',
+      this.group,
+      this.consumer,
+      'COUNT',
+      this.opts.batchSize ?? 100,
+      'BLOCK',
+      this.opts.blockMs ?? 5000,
+      'STREAMS',
+      this.key,
+      from,
     )) as [string, StreamEntry[]][] | null;
     return reply?.[0]?.[1] ?? [];
   }
@@ -124,7 +130,13 @@ export class WebhookDispatcher {
   /** Takes over entries a dead (or stuck) consumer read and never acknowledged, a page at a time. */
   private async claimStale(): Promise<void> {
     const [next, entries] = (await this.opts.redis.xautoclaim(
-      this.key, this.group, this.consumer, this.opts.claimIdleMs ?? 60_000, this.claimCursor, 'COUNT', this.opts.batchSize ?? 100,
+      this.key,
+      this.group,
+      this.consumer,
+      this.opts.claimIdleMs ?? 60_000,
+      this.claimCursor,
+      'COUNT',
+      this.opts.batchSize ?? 100,
     )) as [string, StreamEntry[], string[]?];
     this.claimCursor = next;
     this.lastClaim = next === '0-0' ? Date.now() : 0;

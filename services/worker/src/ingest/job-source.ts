@@ -55,6 +55,6 @@ export async function openSource(deps: SourceDeps, job: JobRecord, signal?: Abor
 
 function openHeaders(deps: SourceDeps, job: JobRecord): Record<string, string> {
   const plain = deps.headerCipher?.open(job.sealedHeaders!, job.tenant);
-  if (!plain) throw new AppError('SOURCE_HEADERS_UNREADABLE', 'The url source headers cannot be opened with this worker\'s SOURCE_HEADERS_KEY', { status: 500 });
+  if (!plain) throw new AppError('SOURCE_HEADERS_UNREADABLE', "The url source headers cannot be opened with this worker's SOURCE_HEADERS_KEY", { status: 500 });
   return JSON.parse(plain) as Record<string, string>;
 }

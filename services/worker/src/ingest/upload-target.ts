@@ -49,14 +49,22 @@ export async function openTarget(deps: TargetDeps, job: JobRecord, size: number,
   const ingest = deps.ingest.forTenant(job.tenant);
   if (t.type === 'oss') {
     const credentials = countRefreshes(ingest, () => deps.metrics.credentialRefreshes.inc({ source: 'token' }));
-    const store = namingMissingBucket(new AliOssStore({ endpoint: deps.ossEndpoint, pathStyle: deps.ossPathStyle, bucket: t.bucket, region: deps.region, credentials }), t.bucket);
+    const store = namingMissingBucket(
+      new AliOssStore({ endpoint: deps.ossEndpoint, pathStyle: deps.ossPathStyle, bucket: t.bucket, region: deps.region, credentials }),
+      t.bucket,
+    );
     return { type: 'oss', store: meteredStore(store, deps.metrics, 'oss'), bucket: t.bucket, key: t.key, contentType: t.contentType, meta: t.metadata };
   }
   const ticket = job.vod
     ? await withCredential(ingest, (c) => deps.vod.refreshUploadVideo(c, job.vod!.videoId))
     : await withCredential(ingest, (c) => deps.vod.createUploadVideo(c, toCreateUploadVideoParams({ ...t, fileName: t.fileName ?? baseName, fileSize: size })));
   if (!job.vod) {
-    await deps.jobs.placeVod(job.id, { videoId: ticket.videoId, endpoint: ticket.address.endpoint, bucket: ticket.address.bucket, key: ticket.address.fileName });
+    await deps.jobs.placeVod(job.id, {
+      videoId: ticket.videoId,
+      endpoint: ticket.address.endpoint,
+      bucket: ticket.address.bucket,
+      key: ticket.address.fileName,
+    });
     deps.log.info({ videoId: ticket.videoId }, 'VodVideoCreated');
   }
   const credentials = new VodUploadCredentials(
@@ -64,7 +72,13 @@ export async function openTarget(deps: TargetDeps, job: JobRecord, size: number,
     ticket.videoId,
     ticket,
   );
-  const store = new AliOssStore({ endpoint: ticket.address.endpoint, pathStyle: deps.ossPathStyle, bucket: ticket.address.bucket, region: ticket.auth.region || deps.region, credentials });
+  const store = new AliOssStore({
+    endpoint: ticket.address.endpoint,
+    pathStyle: deps.ossPathStyle,
+    bucket: ticket.address.bucket,
+    region: ticket.auth.region || deps.region,
+    credentials,
+  });
   return { type: 'vod', store: meteredStore(store, deps.metrics, 'vod'), bucket: ticket.address.bucket, key: ticket.address.fileName, videoId: ticket.videoId };
 }
 
@@ -78,7 +92,12 @@ function namingMissingBucket(store: ObjectStore, bucket: string): ObjectStore {
       return await call();
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'NoSuchBucket') throw err;
-      throw new AppError('NoSuchBucket', `The OSS bucket "${bucket}" does not exist`, { status: err.status, retryable: false, requestId: err.requestId, cause: err });
+      throw new AppError('NoSuchBucket', `The OSS bucket "${bucket}" does not exist`, {
+        status: err.status,
+        retryable: false,
+        requestId: err.requestId,
+        cause: err,
+      });
     }
   };
   return {

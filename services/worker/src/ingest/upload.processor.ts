@@ -1,6 +1,18 @@
 import { DelayedError, UnrecoverableError, type Job, type Processor } from 'bullmq';
 import { z } from 'zod';
-import { checkJobTarget, TERMINAL_STATUSES, validate, type Tenants, type IngestJobData, type JobError, type JobProgress, type JobRecord, type JobResult, type JobStore, type Logger } from '@vod-ingest/shared';
+import {
+  checkJobTarget,
+  TERMINAL_STATUSES,
+  validate,
+  type Tenants,
+  type IngestJobData,
+  type JobError,
+  type JobProgress,
+  type JobRecord,
+  type JobResult,
+  type JobStore,
+  type Logger,
+} from '@vod-ingest/shared';
 import type { CheckpointStore } from '../upload/checkpoint.store.js';
 import { uploadObject, UploadPausedError } from '../upload/multipart-uploader.js';
 import { reasonLabel, type WorkerMetrics } from '../worker.metrics.js';
@@ -110,7 +122,14 @@ class IngestRun {
     );
     await this.progressWrites;
     const t = this.target;
-    const result: JobResult = { ...(t.videoId ? { videoId: t.videoId } : {}), bucket: t.bucket, key: t.key, size: outcome.size, etag: outcome.etag, crc64: outcome.crc64 };
+    const result: JobResult = {
+      ...(t.videoId ? { videoId: t.videoId } : {}),
+      bucket: t.bucket,
+      key: t.key,
+      size: outcome.size,
+      etag: outcome.etag,
+      crc64: outcome.crc64,
+    };
     await deps.checkpoints.clear(record.id);
     if (await deps.jobs.succeed(record.id, result, this.progress)) this.ended('succeeded');
     this.log.info({ size: outcome.size, partsSent: outcome.partsSent, videoId: t.videoId }, 'JobSucceeded');
@@ -161,7 +180,11 @@ class IngestRun {
     await this.progressWrites;
     if (this.stop.signal.reason === 'cancel' || (await this.deps.jobs.isCancelRequested(this.record.id).catch(() => false))) return this.cancel();
     if (this.stop.signal.reason === 'shutdown' && (err instanceof UploadPausedError || this.stop.signal.aborted)) {
-      await this.deps.jobs.requeue(this.record.id, { code: 'WORKER_SHUTDOWN', message: 'The worker stopped; the upload resumes from its checkpoint', retryable: true });
+      await this.deps.jobs.requeue(this.record.id, {
+        code: 'WORKER_SHUTDOWN',
+        message: 'The worker stopped; the upload resumes from its checkpoint',
+        retryable: true,
+      });
       this.log.info('JobHandedBack');
       // Back to the queue without spending an attempt; the checkpoint stays.
       await this.job.moveToDelayed(Date.now(), this.token);

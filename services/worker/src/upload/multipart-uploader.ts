@@ -76,7 +76,9 @@ export async function uploadObject(deps: UploaderDeps, req: UploadRequest): Prom
   if (req.source.size === 0) throw new AppError('SOURCE_EMPTY', 'The source is empty (0 bytes): there is nothing to upload', { status: 400 });
   const plan = planParts(req.source.size, req.partSize);
   if (plan.single) {
-    const info = await withRetries(req, () => deps.store.put(req.key, req.source.size, () => req.source.read(0, req.source.size), { contentType: req.contentType, meta: req.meta }));
+    const info = await withRetries(req, () =>
+      deps.store.put(req.key, req.source.size, () => req.source.read(0, req.source.size), { contentType: req.contentType, meta: req.meta }),
+    );
     req.onProgress?.({ bytesUploaded: info.size, bytesTotal: info.size, partsUploaded: 1, partsTotal: 1 });
     return { ...info, partsSent: 1 };
   }
