@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OSS from 'ali-oss';
-import { freePort, REPO_ROOT } from '@vod-ingest/shared/testing';
+import { REPO_ROOT } from '@vod-ingest/shared/testing';
+import { spawnNpmStart } from '../support/npm-start.js';
 
 /** `npm start` as a newcomer runs it, with its own ports and data directory, the emulator's admin API on. */
 export interface NpmStack {
@@ -22,32 +21,13 @@ export interface NpmStack {
 }
 
 export async function startNpmStack(extraEnv: Record<string, string> = {}): Promise<NpmStack> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'vod-ingest-cli-'));
-  const ports = { api: await freePort(), token: await freePort(), worker: await freePortPair(), emulator: await freePort() };
-  const proc = spawn('npm', ['start'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      VOD_INGEST_DATA_DIR: dataDir,
-      API_PORT: String(ports.api),
-      TOKEN_PORT: String(ports.token),
-      WORKER_PORT: String(ports.worker),
-      EMULATOR_PORT: String(ports.emulator),
-      EMULATOR_ADMIN: '1',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  for (const end = Date.now() + 90_000; !out.includes('vod-ingest is up'); await sleep(100)) {
-    if (Date.now() > end || proc.exitCode !== null) {
-      proc.kill('SIGTERM');
-      throw new Error(`npm start did not come up:\n${out}`);
-    }
+  const run = await spawnNpmStart({ EMULATOR_ADMIN: '1', ...extraEnv });
+  const { proc, dataDir, ports } = run;
+  const exited = run.exited;
+  const up = await Promise.race([run.waitFor('vod-ingest is up', 90_000).then(() => true, () => false), exited.then(() => false)]);
+  if (!up) {
+    proc.kill('SIGTERM');
+    throw new Error(`npm start did not come up:\n${run.output()}`);
   }
   const secrets = JSON.parse(readFileSync(path.join(dataDir, 'local-secrets.json'), 'utf8')) as Record<string, string>;
   const emulatorUrl = `http://localhost:${ports.emulator}`;
@@ -82,22 +62,9 @@ export async function startNpmStack(extraEnv: Record<string, string> = {}): Prom
       if (proc.exitCode === null) proc.kill('SIGTERM');
       await Promise.race([exited, sleep(20_000)]);
       if (proc.exitCode === null) proc.kill('SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(run.tmp, { recursive: true, force: true });
     },
   };
-}
-
-/** A port P with P + 1 free too (the second worker's). */
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const p = await freePort();
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(p + 1, '0.0.0.0', () => srv.close(() => resolve(true)));
-    });
-    if (free) return p;
-  }
 }
 
 export interface CliRun {

@@ -1,115 +1,24 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { freePort, REPO_ROOT, startTestRedis, type TestRedis } from '@vod-ingest/shared/testing';
+import { freePort, startTestRedis, type TestRedis } from '@vod-ingest/shared/testing';
+import { hold, type NpmStartRun, spawnNpmStart, survivors } from '../support/npm-start.js';
 
-/**
- * `npm start` as a newcomer runs it, as real processes: every run gets its own ports, data
- * directory and a marker in its environment, which every process it starts inherits — so a
- * survivor is found in /proc even after it was re-parented.
- */
-interface Run {
-  marker: string;
-  dataDir: string;
-  ports: { api: number; token: number; worker: number; emulator: number };
-  output(): string;
-  stderr(): string;
-  /** Resolves with npm's exit. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  pid: number;
-  waitFor(text: string, timeoutMs?: number): Promise<void>;
-}
-
+type Run = NpmStartRun;
 const runs: Run[] = [];
 
 async function npmStart(extraEnv: Record<string, string>): Promise<Run> {
-  const marker = randomBytes(8).toString('hex');
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'vod-ingest-start-'));
-  const ports = { api: await freePort(), token: await freePort(), worker: await freePortPair(), emulator: await freePort() };
-  const proc = spawn('npm', ['start'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      VOD_INGEST_TEST_RUN: marker,
-      VOD_INGEST_DATA_DIR: dataDir,
-      API_PORT: String(ports.api),
-      TOKEN_PORT: String(ports.token),
-      WORKER_PORT: String(ports.worker),
-      EMULATOR_PORT: String(ports.emulator),
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => ((err += d.toString()), (out += d.toString())));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const run: Run = {
-    marker,
-    dataDir,
-    ports,
-    pid: proc.pid!,
-    output: () => out,
-    stderr: () => err,
-    exited,
-    async waitFor(text, timeoutMs = 60_000) {
-      for (const end = Date.now() + timeoutMs; !out.includes(text); await sleep(100)) {
-        if (Date.now() > end) throw new Error(`no "${text}" within ${timeoutMs} ms; output:\n${out}`);
-      }
-    },
-  };
+  const run = await spawnNpmStart(extraEnv);
   runs.push(run);
   return run;
 }
 
-/** A port P with P + 1 free too (the second worker's). */
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const p = await freePort();
-    const next = await hold(p + 1).catch(() => undefined);
-    if (next) return await new Promise((r) => next.close(() => r(p)));
-  }
-}
-
-/** A listener on 0.0.0.0:port, as another program holding the port would be. */
-function hold(port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(port, '0.0.0.0', () => resolve(srv));
-  });
-}
-
-/** Live (non-zombie) processes whose environment carries the run's marker. */
-function survivors(marker: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`VOD_INGEST_TEST_RUN=${marker}`)) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
-      found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').trim()}`);
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return found;
-}
-
 async function noSurvivors(run: Run, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (survivors(run.marker).length > 0 && Date.now() < end) await sleep(100);
-  assert.deepEqual(survivors(run.marker), [], `processes of the run left behind; output:\n${run.output()}`);
+  while (survivors(run).length > 0 && Date.now() < end) await sleep(100);
+  assert.deepEqual(survivors(run), [], `processes of the run left behind; output:\n${run.output()}`);
 }
 
 /** npm start failed: exit ≠ 0, the one line saying why, no stack trace, nothing left running. */
@@ -135,8 +44,8 @@ describe('npm start', () => {
   });
   after(async () => {
     for (const run of runs) {
-      for (const s of survivors(run.marker)) process.kill(Number(s.split(' ')[0]), 'SIGKILL');
-      rmSync(run.dataDir, { recursive: true, force: true });
+      for (const s of survivors(run)) process.kill(Number(s.split(' ')[0]), 'SIGKILL');
+      rmSync(run.tmp, { recursive: true, force: true });
     }
     await redis?.stop();
   });
@@ -208,7 +117,7 @@ describe('npm start', () => {
     assert.equal((await fetch(admin[1])).status, 401);
     assert.match(run.output(), /Demo\s+http:\S+\/demo\//);
     // The long-term RAM key reaches the token service alone.
-    const holders = survivors(run.marker)
+    const holders = survivors(run)
       .map((line) => ({ cmd: line, env: readFileSync(`/proc/${line.split(' ')[0]}/environ`, 'latin1').split('\0') }))
       .filter((p) => /services\/(token|api|worker)\/src\/main\.ts/.test(p.cmd));
     assert.equal(holders.length, 4, holders.map((h) => h.cmd).join('\n'));
