@@ -24,7 +24,13 @@ export async function startNpmStack(extraEnv: Record<string, string> = {}): Prom
   const run = await spawnNpmStart({ EMULATOR_ADMIN: '1', ...extraEnv });
   const { proc, dataDir, ports } = run;
   const exited = run.exited;
-  const up = await Promise.race([run.waitFor('vod-ingest is up', 90_000).then(() => true, () => false), exited.then(() => false)]);
+  const up = await Promise.race([
+    run.waitFor('vod-ingest is up', 90_000).then(
+      () => true,
+      () => false,
+    ),
+    exited.then(() => false),
+  ]);
   if (!up) {
     proc.kill('SIGTERM');
     throw new Error(`npm start did not come up:\n${run.output()}`);
