@@ -13,9 +13,9 @@ export async function getCredential(
   return { status: res.status, body, headers: res.headers, ms: performance.now() - t0 };
 }
 
-/** Uses the credential against the emulator's OSS: undefined if accepted, else the error code. */
-export async function rejectionOf(emu: TestEmulator, c: Credential): Promise<string | undefined> {
-  const oss = new OSS({
+/** ali-oss on the emulator's bucket with an STS credential from the token service. */
+export function ossWith(emu: TestEmulator, c: Credential): OSS {
+  return new OSS({
     endpoint: emu.url,
     sldEnable: true,
     region: `oss-${emu.region}`,
@@ -24,6 +24,11 @@ export async function rejectionOf(emu: TestEmulator, c: Credential): Promise<str
     accessKeySecret: c.accessKeySecret,
     stsToken: c.securityToken,
   } as OSS.Options);
+}
+
+/** Uses the credential against the emulator's OSS: undefined if accepted, else the error code. */
+export async function rejectionOf(emu: TestEmulator, c: Credential): Promise<string | undefined> {
+  const oss = ossWith(emu, c);
   try {
     await oss.head('probe/does-not-exist');
     return undefined;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import OSS from 'ali-oss';
 import type { Credential } from '@vod-ingest/shared';
 import {
   startEmulator,
@@ -12,7 +11,7 @@ import {
   type TestRedis,
   type TestService,
 } from '@vod-ingest/shared/testing';
-import { getCredential, sumMetric } from './helpers.js';
+import { getCredential, ossWith, sumMetric } from './helpers.js';
 
 type Token = TestService & { secret: string };
 const TENANTS = ['acme', 'globex', 'initech'] as const;
@@ -34,14 +33,7 @@ async function startReplicas(emu: TestEmulator, redis: TestRedis): Promise<Token
 
 /** Writes one small object with the credential: undefined when OSS accepted it, else the error code. */
 async function putWith(emu: TestEmulator, c: Credential, key: string): Promise<string | undefined> {
-  const oss = new OSS({
-    endpoint: emu.url,
-    sldEnable: true,
-    bucket: emu.bucket,
-    accessKeyId: c.accessKeyId,
-    accessKeySecret: c.accessKeySecret,
-    stsToken: c.securityToken,
-  } as OSS.Options);
+  const oss = ossWith(emu, c);
   try {
     await oss.put(key, Buffer.from('probe'));
     return undefined;
