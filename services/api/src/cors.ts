@@ -15,11 +15,12 @@ const EXPOSED = 'RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-Af
  * withholds the answer.
  */
 export function clientCors(tenants: Tenants): { preflight: RequestHandler; actual: RequestHandler } {
-  const anyTenant = () => new Set(tenants.list().flatMap((t) => t.origins));
+  // Tenants are configuration, read once at start-up: so is the union of their origins.
+  const anyTenant = new Set(tenants.list().flatMap((t) => t.origins));
   const preflight: RequestHandler = (req, res) => {
     const origin = req.headers.origin;
     res.vary('Origin');
-    if (origin && anyTenant().has(origin)) {
+    if (origin && anyTenant.has(origin)) {
       res.set({
         'access-control-allow-origin': origin,
         'access-control-allow-methods': 'GET, POST, OPTIONS',
