@@ -33,9 +33,14 @@ export class JobEventTail {
     this.loop = this.follow();
   }
 
-  /** Starts after the stream's last entry: only events written from now on are seen. */
-  static async open(redisUrl: string, stream = jobKeys().events): Promise<JobEventTail> {
+  /**
+   * Starts after the stream's last entry: only events written from now on are seen. With `sent`,
+   * every command the tail's connection sends is counted there by name (see `countCommands`), so
+   * that a benchmark can take the tail's own reads out of Redis's command counts.
+   */
+  static async open(redisUrl: string, stream = jobKeys().events, sent?: Map<string, number>): Promise<JobEventTail> {
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: 'bench-tail' });
+    if (sent) countCommands(redis, sent);
     const last = await redis.xrevrange(stream, '+', '-', 'COUNT', 1);
     return new JobEventTail(redis, stream, last[0]?.[0] ?? '0-0');
   }
@@ -79,4 +84,17 @@ export class JobEventTail {
 
 function field(fields: string[], name: string): string {
   return fields[fields.indexOf(name) + 1] ?? '';
+}
+
+/**
+ * Counts, by lower-case command name, every command `redis` sends from now on (connection set-up
+ * included) into `sent`: what a benchmark's own observers add to `INFO commandstats`.
+ */
+export function countCommands(redis: Redis, sent: Map<string, number>): void {
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((command: Parameters<Redis['sendCommand']>[0], stream?: Parameters<Redis['sendCommand']>[1]) => {
+    const name = command.name.toLowerCase();
+    sent.set(name, (sent.get(name) ?? 0) + 1);
+    return send(command, stream);
+  }) as Redis['sendCommand'];
 }

@@ -1,135 +1,238 @@
 /**
- * Job throughput: many small jobs (256 KiB, one PutObject each) through the whole pipeline
- * (POST /v1/jobs → queue → two workers at their default concurrency → emulator), beside bare
- * BullMQ running no-op jobs on the same Redis with the same total concurrency, in one run. Both
- * are fed by a closed loop of concurrent submitters. Prints jobs/s (first submit to last
- * completion), p50/p99 submit→done latency, p50/p99 service time (started→done, i.e. without the
- * wait in the queue), the ratio, and the CPU each process used.
- *   npm run bench:jobs                                 (2,000 jobs, 32 submitters, 1 round)
- *   BENCH_JOBS=200 BENCH_SUBMITTERS=32 BENCH_JOBS_ROUNDS=1 npm run bench:jobs
- *   BENCH_WORKER_CONCURRENCY=8 npm run bench:jobs     (each worker's WORKER_CONCURRENCY; BullMQ's follows)
- * Completion times of our jobs come from the `{vod-ingest}:events` stream (see JobEventTail),
- * not from polling the api; BullMQ's from its own `finishedOn`.
+ * Cost per job: many small jobs (256 KiB, one PutObject each) through vod-ingest (POST /v1/jobs →
+ * queue → two workers × WORKER_CONCURRENCY 2 → emulator), beside the naive peer a team writes in
+ * an afternoon (bench/peer: an express `POST /jobs` → BullMQ `queue.add`, and two BullMQ worker
+ * processes × concurrency 2 that read the file and do one ali-oss `put` with an STS credential
+ * fetched once from our token service) — same file, same emulator, same Redis (the peer under
+ * its own prefix `{naive}`), same closed loop of submitters. A third system is vod-ingest again
+ * with one webhook endpoint configured (WEBHOOK_URLS → a sink in this process that answers 204).
+ *
+ * Rounds alternate (ours, ours+webhook, peer, ours, …); each round starts the system's workers
+ * afresh, runs a warm-up, then the measured jobs, and stops the workers, so that no idle worker
+ * of another system polls Redis or takes a core during a round. The apis and the token service
+ * run throughout. Printed per system:
+ * - jobs/s: jobs / (first submit → last completion), the median round; p50/p99 submit→done and
+ *   started→done (without the wait in the queue).
+ * - CPU-ms per job per process, from /proc (bench/proc-cpu.ts), over all measured rounds. The
+ *   per-job total is api + workers + token service for ours, api + workers for the peer; the
+ *   emulator, Redis and this bench process are printed beside it, not counted.
+ * - Redis commands per job: the delta of `INFO commandstats` over the round (commands run inside
+ *   Lua scripts included), minus every command this bench sent itself in the window (the INFO
+ *   reads and the completion tail's XREADs on `{vod-ingest}:events`, counted per command on those
+ *   connections), divided by the jobs. The peer's completions come from its workers over IPC, so
+ *   watching the peer sends Redis nothing. The window closes only once Redis has gone quiet after
+ *   the last completion (what the dispatcher and webhook deliveries do after a job ended counts).
+ *   What the long-running apis and token service send while idle is measured before the rounds
+ *   and printed; it is counted, not subtracted.
+ * - Ratios ours/peer: jobs/s, CPU-ms per job, Redis commands per job, and the issue's targets.
+ *
+ *   npm run bench:jobs                  (2,000 jobs a round, 32 submitters, 3 rounds per system)
+ *   BENCH_JOBS=300 BENCH_JOBS_ROUNDS=2 npm run bench:jobs
+ *   BENCH_SUBMITTERS=32                 (concurrent submitters, closed loop)
+ *   BENCH_WORKER_CONCURRENCY=2          (WORKER_CONCURRENCY of each of our workers; the peer's follows)
+ *   BENCH_WARMUP=200                    (jobs before each measured round)
+ *   BENCH_WEBHOOK=0                     (skip the system with a webhook endpoint)
+ * Completion times of our jobs come from the `{vod-ingest}:events` stream (see JobEventTail);
+ * the peer's from BullMQ's `processedOn`/`finishedOn`, reported by its workers. The api's
+ * JOB_RATE_LIMIT is raised so that back-to-back rounds are not refused (the limit still runs).
  * Needs the compiled services: the npm script builds first.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import { Queue, Worker, type JobsOptions } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { createRedis } from '@vod-ingest/shared';
 import { startStack, writeRandomFile, type Stack } from '../test/e2e/stack.js';
-import { JobEventTail } from './job-events.js';
-import { forEachConcurrent, median, quantile } from './load.js';
-import { CpuMeter, findRedisPid, formatCpu } from './proc-cpu.js';
+import { countCommands, JobEventTail } from './job-events.js';
+import { forEachConcurrent, median, quantile, type JobRunner, type JobTiming } from './load.js';
+import { NaivePeer } from './peer/naive-peer.js';
+import { CpuMeter, findRedisPid } from './proc-cpu.js';
 
 const total = Number(process.env.BENCH_JOBS ?? '2000');
 const submitters = Number(process.env.BENCH_SUBMITTERS ?? '32');
-const rounds = Number(process.env.BENCH_JOBS_ROUNDS ?? '1');
+const rounds = Number(process.env.BENCH_JOBS_ROUNDS ?? '3');
+const warmup = Number(process.env.BENCH_WARMUP ?? '200');
+const withWebhook = process.env.BENCH_WEBHOOK !== '0';
 const JOB_SIZE = 256 * 1024;
 const WORKERS = 2;
 /** WORKER_CONCURRENCY of each worker; the worker's default is 2. */
 const PER_WORKER = Number(process.env.BENCH_WORKER_CONCURRENCY ?? '2');
-/** What the api gives every ingest job (services/api/src/ingest.queue.ts with its config defaults). */
-const API_JOB_OPTIONS: JobsOptions = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 5000 },
-  removeOnComplete: { age: 86_400, count: 10_000 },
-  removeOnFail: { age: 7 * 86_400 },
-};
+/** Processes shown beside each system but not counted in its CPU per job. */
+const SHARED = ['emulator', 'redis', 'bench'];
 setGlobalDispatcher(new Agent({ connections: submitters, keepAliveTimeout: 30_000 }));
 
-/** One job: when its submit started (client clock), was accepted, started and ended (ms since the epoch). */
-interface Timing {
-  submitMs: number;
-  acceptedMs: number;
-  startedMs?: number;
-  endedMs: number;
+/** A system under test: its processes are metered while `run` is measured between `start` and `stop`. */
+interface System {
+  name: string;
+  /** Starts the workers; resolves with the pids of the system's processes (its api and token service included). */
+  start(): Promise<Record<string, number>>;
+  run: JobRunner;
+  stop(): Promise<void>;
+  /** Webhook deliveries received so far, for the system with an endpoint. */
+  deliveries?: () => number;
 }
+
 interface Result {
-  timings: Timing[];
+  timings: JobTiming[];
   cpu: Record<string, number>;
   wall: number;
-  /** Redis commands run during the round, those inside Lua scripts included. */
-  redisCommands: number;
+  /** Commands the systems ran during the round, by name (the bench's own taken out). */
+  commands: Map<string, number>;
+  /** Commands the bench's own connections sent during the round (taken out of `commands`). */
+  benchCommands: number;
+  deliveries: number;
 }
-/** Submits `count` jobs from the closed loop, then waits for all of them to end. */
-type Runner = (count: number, label: string) => Promise<Timing[]>;
 
-function pipelineRunner(stack: Stack, tail: JobEventTail, file: string): Runner {
-  return async (count, label) => {
-    const accepted: Array<{ id: string; submitMs: number; acceptedMs: number }> = [];
-    await forEachConcurrent(count, submitters, async (i) => {
-      const submitMs = Date.now();
-      const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key: `bench/${label}/${i}.bin` } });
-      if (r.status !== 202) throw new Error(`submit: ${r.status} ${JSON.stringify(r.body)}`);
-      accepted.push({ id: r.body.id, submitMs, acceptedMs: Date.now() });
+/** `INFO commandstats` less what the bench's own connections sent (`sent`, counted per command). */
+class RedisCommands {
+  readonly sent = new Map<string, number>();
+  private readonly redis: Redis;
+
+  constructor(url: string) {
+    this.redis = createRedis(url, { blocking: false, name: 'bench-stats' });
+    countCommands(this.redis, this.sent);
+  }
+
+  /**
+   * Calls per command so far. The bench's counts are taken before the INFO is sent: INFO counts
+   * itself only in the next snapshot, as it does here.
+   */
+  async snapshot(): Promise<{ calls: Map<string, number>; sent: Map<string, number> }> {
+    const sent = new Map(this.sent);
+    const info = await this.redis.info('commandstats');
+    const calls = new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])] as const));
+    return { calls, sent };
+  }
+
+  /** What the systems ran between two snapshots, by command. */
+  static delta(a: Awaited<ReturnType<RedisCommands['snapshot']>>, b: Awaited<ReturnType<RedisCommands['snapshot']>>): Map<string, number> {
+    const d = new Map<string, number>();
+    for (const [name, n] of b.calls) d.set(name, n - (a.calls.get(name) ?? 0));
+    for (const [name, n] of b.sent) d.set(name, (d.get(name) ?? 0) - (n - (a.sent.get(name) ?? 0)));
+    return d;
+  }
+
+  close(): void {
+    this.redis.disconnect();
+  }
+}
+
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** Waits until the systems send Redis at most `quiet` commands in 500 ms (up to `maxMs`): the tail of the last jobs is done. */
+async function settle(rc: RedisCommands, quiet = 5, maxMs = 20_000): Promise<void> {
+  let prev = await rc.snapshot();
+  for (const end = Date.now() + maxMs; Date.now() < end; ) {
+    await sleep(500);
+    const next = await rc.snapshot();
+    if (sum(RedisCommands.delta(prev, next)) <= quiet) return;
+    prev = next;
+  }
+  console.warn(`Redis still busy ${maxMs} ms after the last job ended; measuring anyway`);
+}
+
+function oursSystem(stack: Stack, tail: JobEventTail, file: string, name: string, env: Record<string, string>, label: string): System {
+  let running: Stack['workers'] = [];
+  return {
+    name,
+    async start() {
+      running = await Promise.all(Array.from({ length: WORKERS }, () => stack.startWorker({ WORKER_CONCURRENCY: String(PER_WORKER), ...env })));
+      return Object.fromEntries([
+        ['api', stack.api.proc.pid],
+        ['token', stack.token.proc.pid],
+        ...running.map((w, i) => [`worker${i + 1}`, w.proc.pid] as const),
+      ]);
+    },
+    async run(count, round) {
+      const accepted: Array<{ id: string; submitMs: number; acceptedMs: number }> = [];
+      await forEachConcurrent(count, submitters, async (i) => {
+        const submitMs = Date.now();
+        const r = await stack.submit({
+          source: { type: 'file', path: file },
+          target: { type: 'oss', bucket: stack.emu.bucket, key: `bench/${label}-${round}/${i}.bin` },
+        });
+        if (r.status !== 202) throw new Error(`submit: ${r.status} ${JSON.stringify(r.body)}`);
+        accepted.push({ id: r.body.id, submitMs, acceptedMs: Date.now() });
+      });
+      return Promise.all(
+        accepted.map(async (a) => {
+          const t = await tail.wait(a.id);
+          if (t.type !== 'job.succeeded') throw new Error(`job ${a.id} ended ${t.type}: ${JSON.stringify((await stack.job(a.id)).error)}`);
+          return { submitMs: a.submitMs, acceptedMs: a.acceptedMs, startedMs: t.startedMs, endedMs: t.endedMs };
+        }),
+      );
+    },
+    async stop() {
+      await Promise.all(running.map((w) => w.proc.stop(15_000)));
+      stack.workers.splice(0, stack.workers.length, ...stack.workers.filter((w) => !running.includes(w)));
+      running = [];
+    },
+  };
+}
+
+function peerSystem(peer: NaivePeer, file: string, bucket: string): System {
+  const run = peer.runner(file, bucket);
+  return {
+    name: `naive peer: express → BullMQ → ${WORKERS} workers × ${PER_WORKER}, ali-oss put`,
+    async start() {
+      await peer.startWorkers(WORKERS, PER_WORKER);
+      return Object.fromEntries([['api', peer.api.pid], ...peer.workers.map((w, i) => [`worker${i + 1}`, w.pid] as const)]);
+    },
+    run: (count, round) => run(count, `naive-${round}`),
+    stop: () => peer.stopWorkers(),
+  };
+}
+
+/** An HTTP endpoint that answers every request 204 and counts them. */
+async function startSink(): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
+  let n = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      n++;
+      res.writeHead(204).end();
     });
-    return Promise.all(
-      accepted.map(async (a) => {
-        const t = await tail.wait(a.id);
-        if (t.type !== 'job.succeeded') throw new Error(`job ${a.id} ended ${t.type}: ${JSON.stringify((await stack.job(a.id)).error)}`);
-        return { submitMs: a.submitMs, acceptedMs: a.acceptedMs, startedMs: t.startedMs, endedMs: t.endedMs };
-      }),
-    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    count: () => n,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 
-/** Bare BullMQ in this process: a Queue, and one Worker whose concurrency equals our two workers' together. */
-function bullmqRunner(redisUrl: string): { run: Runner; close: () => Promise<void> } {
-  const prefix = '{bench-bullmq}';
-  const producer = createRedis(redisUrl, { blocking: false, name: 'bench-bullmq-queue' });
-  const consumer = createRedis(redisUrl, { name: 'bench-bullmq-worker' });
-  const queue = new Queue('noop', { connection: producer, prefix });
-  const worker = new Worker('noop', async () => undefined, { connection: consumer, prefix, concurrency: WORKERS * PER_WORKER });
-  const done = new Map<string, { startedMs?: number; endedMs: number }>();
-  worker.on('completed', (job) => done.set(job.id!, { startedMs: job.processedOn, endedMs: job.finishedOn ?? Date.now() }));
-  const run: Runner = async (count, label) => {
-    const submitted = new Map<string, { submitMs: number; acceptedMs: number }>();
-    await forEachConcurrent(count, submitters, async (i) => {
-      const submitMs = Date.now();
-      await queue.add('noop', { i }, { ...API_JOB_OPTIONS, jobId: `${label}-${i}` });
-      submitted.set(`${label}-${i}`, { submitMs, acceptedMs: Date.now() });
-    });
-    // Completion times are BullMQ's own `finishedOn`, so looking for them late changes nothing.
-    while ([...submitted.keys()].some((id) => !done.has(id))) await new Promise((r) => setTimeout(r, 50));
-    return [...submitted].map(([id, s]) => ({ ...s, ...done.get(id)! }));
-  };
-  const close = async () => {
-    await worker.close();
-    await queue.obliterate({ force: true });
-    await queue.close();
-    producer.disconnect();
-    consumer.disconnect();
-  };
-  return { run, close };
-}
-
-/** Commands Redis has run so far (INFO commandstats counts those inside scripts too). */
-async function redisCommandCount(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats');
-  return [...info.matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-}
-
-async function measure(run: Runner, label: string, meter: CpuMeter, redis: Redis): Promise<Result> {
-  await run(2 * WORKERS * PER_WORKER, `${label}-warmup`);
-  const commands0 = await redisCommandCount(redis);
-  meter.start();
-  const timings = await run(total, label);
-  const { cpu, wall } = meter.stop();
-  return { timings, cpu, wall, redisCommands: (await redisCommandCount(redis)) - commands0 };
+async function measure(sys: System, round: number, rc: RedisCommands, shared: Record<string, number | undefined>): Promise<Result> {
+  const pids = await sys.start();
+  try {
+    await sys.run(warmup, `${round}-warmup`);
+    await settle(rc);
+    const meter = new CpuMeter({ ...pids, ...shared });
+    const deliveries0 = sys.deliveries?.() ?? 0;
+    const s0 = await rc.snapshot();
+    meter.start();
+    const timings = await sys.run(total, String(round));
+    await settle(rc);
+    const { cpu, wall } = meter.stop();
+    const s1 = await rc.snapshot();
+    const benchCommands = sum(s1.sent) - sum(s0.sent);
+    return { timings, cpu, wall, commands: RedisCommands.delta(s0, s1), benchCommands, deliveries: (sys.deliveries?.() ?? 0) - deliveries0 };
+  } finally {
+    await sys.stop();
+  }
 }
 
 interface Summary {
   perSecond: number;
-  acceptedPerSecond: number;
   p50: number;
   p99: number;
   serviceP50: number;
   serviceP99: number;
 }
 
-function summarize(ts: Timing[]): Summary {
+function summarize(ts: JobTiming[]): Summary {
   const first = Math.min(...ts.map((t) => t.submitMs));
   const latency = ts.map((t) => t.endedMs - t.submitMs).sort((a, b) => a - b);
   const service = ts
@@ -138,7 +241,6 @@ function summarize(ts: Timing[]): Summary {
     .sort((a, b) => a - b);
   return {
     perSecond: ts.length / ((Math.max(...ts.map((t) => t.endedMs)) - first) / 1000),
-    acceptedPerSecond: ts.length / ((Math.max(...ts.map((t) => t.acceptedMs)) - first) / 1000),
     p50: quantile(latency, 0.5),
     p99: quantile(latency, 0.99),
     serviceP50: quantile(service, 0.5),
@@ -146,64 +248,100 @@ function summarize(ts: Timing[]): Summary {
   };
 }
 
-/** Prints the median round of each figure and the CPU of the last round; returns the medians. */
-function report(name: string, results: Result[]): Summary {
-  const all = results.map((r) => summarize(r.timings));
-  const m = (k: keyof Summary) => median(all.map((s) => s[k]));
-  const s: Summary = {
-    perSecond: m('perSecond'),
-    acceptedPerSecond: m('acceptedPerSecond'),
-    p50: m('p50'),
-    p99: m('p99'),
-    serviceP50: m('serviceP50'),
-    serviceP99: m('serviceP99'),
-  };
-  const last = results[results.length - 1]!;
-  console.log(
-    `${name.padEnd(52)} ${s.perSecond.toFixed(0).padStart(6)} jobs/s   submit→done p50 ${s.p50.toFixed(0).padStart(6)} ms  p99 ${s.p99.toFixed(0).padStart(6)} ms`,
-  );
-  console.log(`  started→done p50 ${s.serviceP50.toFixed(0)} ms  p99 ${s.serviceP99.toFixed(0)} ms   submits accepted at ${s.acceptedPerSecond.toFixed(0)}/s`);
-  console.log(`  CPU (share of one core): ${formatCpu(last.cpu, last.wall)}   Redis commands per job ${(last.redisCommands / total).toFixed(1)}`);
-  return s;
+/** What the ratios compare. */
+interface Figures {
+  perSecond: number;
+  cpuMsPerJob: number;
+  commandsPerJob: number;
 }
 
-const stack = await startStack({ workers: WORKERS, workerEnv: { WORKER_CONCURRENCY: String(PER_WORKER) } });
-const tail = await JobEventTail.open(stack.redis.url).catch(async (err: unknown) => {
-  await stack.stop();
-  throw err;
-});
-const bull = bullmqRunner(stack.redis.url);
-const redis = createRedis(stack.redis.url, { blocking: false, name: 'bench-stats' });
+/** Prints one system's figures over its rounds: median jobs/s, CPU-ms and Redis commands per job over all of them. */
+function report(name: string, results: Result[]): Figures {
+  const all = results.map((r) => summarize(r.timings));
+  const m = (k: keyof Summary) => median(all.map((s) => s[k]));
+  const jobs = results.reduce((n, r) => n + r.timings.length, 0);
+  const cpuMs: Record<string, number> = {};
+  for (const r of results) for (const [p, s] of Object.entries(r.cpu)) cpuMs[p] = (cpuMs[p] ?? 0) + (1000 * s) / jobs;
+  const commands = new Map<string, number>();
+  for (const r of results) for (const [c, n] of r.commands) commands.set(c, (commands.get(c) ?? 0) + n);
+  const fmt = (entries: [string, number][]) => entries.map(([p, ms]) => `${p} ${ms.toFixed(2)}`).join(' · ');
+  const counted = Object.entries(cpuMs)
+    .filter(([p]) => !SHARED.includes(p))
+    .sort((a, b) => b[1] - a[1]);
+  const cpuMsPerJob = counted.reduce((n, [, ms]) => n + ms, 0);
+  const commandsPerJob = sum(commands) / jobs;
+  const top = [...commands]
+    .filter(([, n]) => n / jobs >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([c, n]) => `${c} ${(n / jobs).toFixed(1)}`)
+    .join(' · ');
+  console.log(`\n${name}`);
+  console.log(
+    `  ${m('perSecond').toFixed(1)} jobs/s (median; rounds ${all.map((s) => s.perSecond.toFixed(1)).join(', ')})   submit→done p50 ${m('p50').toFixed(0)} ms p99 ${m('p99').toFixed(0)} ms   started→done p50 ${m('serviceP50').toFixed(0)} ms p99 ${m('serviceP99').toFixed(0)} ms`,
+  );
+  console.log(`  CPU-ms per job: ${fmt(counted)} = ${cpuMsPerJob.toFixed(2)}   not counted: ${fmt(SHARED.map((p) => [p, cpuMs[p] ?? NaN]))}`);
+  const benchPerJob = results.reduce((n, r) => n + r.benchCommands, 0) / jobs;
+  console.log(`  Redis commands per job: ${commandsPerJob.toFixed(1)}   (${top}; the bench's own ${benchPerJob.toFixed(2)} taken out)`);
+  const deliveries = results.reduce((n, r) => n + r.deliveries, 0);
+  if (deliveries > 0) console.log(`  webhook deliveries per job: ${(deliveries / jobs).toFixed(2)}`);
+  return { perSecond: m('perSecond'), cpuMsPerJob, commandsPerJob };
+}
+
+function ratios(name: string, a: Figures, b: Figures, commandTarget: number): void {
+  console.log(
+    `${name.padEnd(24)} jobs/s ${(a.perSecond / b.perSecond).toFixed(2)}x (target ≥ 1.0)   CPU-ms/job ${(a.cpuMsPerJob / b.cpuMsPerJob).toFixed(2)}x (target ≤ 1.3)   Redis commands/job ${(a.commandsPerJob / b.commandsPerJob).toFixed(2)}x (${a.commandsPerJob.toFixed(1)} vs ${b.commandsPerJob.toFixed(1)}; target ≤ ${commandTarget})`,
+  );
+}
+
+const stack = await startStack({ workers: 0, apiEnv: { JOB_RATE_LIMIT: '100000000' } });
+const rc = new RedisCommands(stack.redis.url);
+const cleanup: Array<() => Promise<void>> = [async () => rc.close(), () => stack.stop()];
 try {
+  const tail = await JobEventTail.open(stack.redis.url, undefined, rc.sent);
+  cleanup.unshift(() => tail.close());
+  const sink = await startSink();
+  cleanup.unshift(sink.close);
+  const peer = await NaivePeer.start({
+    redisUrl: stack.redis.url,
+    tokenService: { url: stack.token.url, secret: stack.token.secret },
+    oss: { endpoint: stack.emu.url, region: `oss-${stack.emu.region}` },
+    submitters,
+  });
+  cleanup.unshift(() => peer.stop());
   const file = path.join(stack.inbox, 'bench-256k.bin');
   await writeRandomFile(file, JOB_SIZE);
-  const pids = Object.fromEntries([
-    ...stack.workers.map((w, i) => [`worker${i + 1}`, w.proc.pid] as const),
-    ['api', stack.api.proc.pid],
-    ['token', stack.token.proc.pid],
-    ['emulator', stack.emu.proc.pid],
-    ['redis', findRedisPid(Number(new URL(stack.redis.url).port))],
-    ['bench', process.pid],
-  ]);
-  const meter = new CpuMeter(pids);
-  const ours = pipelineRunner(stack, tail, file);
+
+  const shape = `${WORKERS} workers × ${PER_WORKER}, 256 KiB PUT`;
+  const webhook = {
+    ...oursSystem(stack, tail, file, `vod-ingest + 1 webhook endpoint: API → queue → ${shape}`, { WEBHOOK_URLS: sink.url }, 'webhook'),
+    deliveries: sink.count,
+  };
+  const systems = [
+    oursSystem(stack, tail, file, `vod-ingest: API → queue → ${shape}`, {}, 'ours'),
+    ...(withWebhook ? [webhook] : []),
+    peerSystem(peer, file, stack.emu.bucket),
+  ];
+  const shared = { emulator: stack.emu.proc.pid, redis: findRedisPid(Number(new URL(stack.redis.url).port)), bench: process.pid };
+
+  // What runs all the time (the apis, the token service) sends while no job runs.
+  const idle0 = await rc.snapshot();
+  await sleep(5000);
+  const idlePerSecond = sum(RedisCommands.delta(idle0, await rc.snapshot())) / 5;
+
   const load0 = loadavg()[0]!;
-  const results = { ours: [] as Result[], bull: [] as Result[] };
-  for (let r = 0; r < rounds; r++) {
-    results.ours.push(await measure(ours, `ours-${r}`, meter, redis));
-    results.bull.push(await measure(bull.run, `bullmq-${r}`, meter, redis));
-  }
+  const results = systems.map(() => [] as Result[]);
+  for (let r = 0; r < rounds; r++) for (const [i, sys] of systems.entries()) results[i]!.push(await measure(sys, r, rc, shared));
+
   console.log(
-    `\n${total} jobs, ${submitters} concurrent submitters, ${rounds} round(s) each after a warm-up (Node ${process.version}, ${cpus().length} cores, Redis ${stack.redis.kind}, load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)})`,
+    `\n${total} jobs a round, ${rounds} round(s) per system, each after ${warmup} warm-up jobs on fresh workers; ${submitters} concurrent submitters (Node ${process.version}, ${cpus().length} cores, Redis ${stack.redis.kind}, load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)})`,
   );
-  const a = report(`vod-ingest: API → queue → ${WORKERS} workers × ${PER_WORKER}, 256 KiB PUT`, results.ours);
-  const b = report(`bare BullMQ: Queue + Worker × ${WORKERS * PER_WORKER}, no-op`, results.bull);
-  console.log(
-    `ratio ours/BullMQ: throughput ${(a.perSecond / b.perSecond).toFixed(3)}x, p50 ${(a.p50 / b.p50).toFixed(1)}x, p99 ${(a.p99 / b.p99).toFixed(1)}x`,
-  );
+  console.log(`Redis commands/s while no job runs (apis and token service idle, counted in the figures below): ${idlePerSecond.toFixed(1)}`);
+  const figures = systems.map((s, i) => report(s.name, results[i]!));
+  const peerFigures = figures[figures.length - 1]!;
+  console.log('');
+  ratios('ours/peer', figures[0]!, peerFigures, 45);
+  if (withWebhook) ratios('ours+webhook/peer', figures[1]!, peerFigures, 70);
 } finally {
-  await bull.close();
-  await tail.close();
-  redis.disconnect();
-  await stack.stop();
+  for (const close of cleanup) await close();
 }

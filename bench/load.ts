@@ -62,3 +62,14 @@ export async function forEachConcurrent(count: number, concurrency: number, each
 export function formatLoad(name: string, r: LoadResult): string {
   return `${name.padEnd(44)} ${r.perSecond.toFixed(0).padStart(7)} req/s   p50 ${r.p50ms.toFixed(2).padStart(7)} ms   p99 ${r.p99ms.toFixed(2).padStart(7)} ms   errors ${r.errors}`;
 }
+
+/** One job of a throughput bench: when its submit started, was accepted, started and ended (ms since the epoch). */
+export interface JobTiming {
+  submitMs: number;
+  acceptedMs: number;
+  startedMs?: number;
+  endedMs: number;
+}
+
+/** Submits `count` jobs from a closed loop of submitters, then waits for every one to end (and checks it succeeded). */
+export type JobRunner = (count: number, label: string) => Promise<JobTiming[]>;
