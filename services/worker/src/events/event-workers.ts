@@ -40,8 +40,18 @@ export interface EventWorkersDeps {
   orderPollMs?: number;
   /** How long an event waits for a predecessor never queued for its endpoint (added mid-job, trimmed). Defaults to 5 min. */
   orphanWaitMs?: number;
+  /**
+   * JOB_LOCK_SECONDS in ms: a dead process's stream entries and its deliveries in flight are taken
+   * over after about this long, and its consumer name removed. Defaults to 30 s.
+   */
+  lockMs?: number;
+  /** Start of this process's stream consumer name (WORKER_ID); defaults to the host name. */
+  consumerBase?: string;
   /** Dispatcher tuning (consumer name, claim idle time, ...); see `WebhookDispatcherOptions`. */
-  dispatcher?: Pick<WebhookDispatcherOptions, 'group' | 'consumer' | 'claimIdleMs' | 'claimIntervalMs' | 'blockMs' | 'batchSize' | 'replayWindowMs'>;
+  dispatcher?: Pick<
+    WebhookDispatcherOptions,
+    'group' | 'consumer' | 'claimIdleMs' | 'claimIntervalMs' | 'blockMs' | 'batchSize' | 'lingerMs' | 'disabledCacheMs' | 'replayWindowMs'
+  >;
 }
 
 /** The running event workers. */
@@ -84,9 +94,12 @@ export function createEventWorkers(deps: EventWorkersDeps): EventWorkers {
     timeoutMs: deps.timeoutMs,
     orderPollMs: deps.orderPollMs,
     orphanWaitMs: deps.orphanWaitMs,
+    lockMs: deps.lockMs,
   });
   const dispatcher = new WebhookDispatcher({
     ...deps.dispatcher,
+    lockMs: deps.lockMs,
+    consumerBase: deps.consumerBase,
     redis,
     store: deps.store,
     queue,

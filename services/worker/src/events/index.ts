@@ -6,3 +6,4 @@ export * from './webhook.job.js';
 export * from './webhook-endpoint.store.js';
 export * from './webhook.metrics.js';
 export * from './webhook.sender.js';
+export * from './stream-consumers.js';
