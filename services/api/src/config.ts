@@ -91,6 +91,8 @@ export const apiConfigSchema = z
     SOURCE_HEADERS_KEY: key32,
     /** Prefix of every job key and of the BullMQ queues (a Redis Cluster hash tag). */
     KEY_PREFIX: z.string().min(1).default(KEY_PREFIX),
+    /** Approximate length the global event stream `{prefix}:events` is trimmed to (XADD MAXLEN ~): how many events a webhook dispatcher outage may leave behind before the oldest are lost. */
+    EVENTS_MAXLEN: env.int(100_000, 1000, 100_000_000),
     /** Tries per ingest job before it fails. */
     JOB_ATTEMPTS: env.int(5, 1, 100),
     /** First retry delay of an ingest job (doubling). */

@@ -26,7 +26,7 @@ const log = createLogger('api', { level: config.LOG_LEVEL });
 
 const redis = createRedis(config.REDIS_URL, { blocking: false, name: 'api', log });
 await startOrExit('api', () => waitForRedis(redis, config.REDIS_URL));
-const jobs = new JobStore(redis, { prefix: config.KEY_PREFIX });
+const jobs = new JobStore(redis, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN });
 // The producer shares the fail-fast connection: an add while Redis is away fails (503), never hangs.
 const queue = new BullIngestQueue(redis, { prefix: config.KEY_PREFIX, attempts: config.JOB_ATTEMPTS, backoffSeconds: config.JOB_BACKOFF_SECONDS });
 const hub = new SseHub({ connect: () => createRedis(config.REDIS_URL, { blocking: true, name: 'api-sse' }), streamKey: jobs.keys.events, log });
@@ -50,7 +50,7 @@ const app = createApp({
   rateLimit: { limit: config.API_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS },
   jobRateLimit: { limit: config.JOB_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS },
   jobs,
-  uploads: new UploadStore(redis, { prefix: config.KEY_PREFIX }),
+  uploads: new UploadStore(redis, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN }),
   vodEvents: { key: config.VOD_CALLBACK_KEY, callbackUrl: config.VOD_CALLBACK_URL },
   oss: { endpoint: config.ossEndpoint, pathStyle: config.OSS_PATH_STYLE || undefined, region: config.ALIBABA_CLOUD_REGION_ID },
   queue,

@@ -16,6 +16,14 @@ export const workerConfigSchema = z
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     /** Prefix of the BullMQ queues and job keys; the api must use the same. */
     KEY_PREFIX: z.string().min(1).default(KEY_PREFIX),
+    /** Approximate length the global event stream `{prefix}:events` is trimmed to (XADD MAXLEN ~): how many events a webhook dispatcher outage may leave behind before the oldest are lost. */
+    EVENTS_MAXLEN: env.int(100_000, 1000, 100_000_000),
+    /** This worker's name in the webhook stream's consumer group: `<WORKER_ID>-<slot>`, the lowest slot no live process holds. Defaults to the host name. */
+    WORKER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-"').optional(),
+    /** Seconds between two looks for jobs recorded but never put on the ingest queue (an api crash between the two); 0 turns it off. */
+    ENQUEUE_SWEEP_SECONDS: z.coerce.number().min(0).max(3600).default(15),
+    /** Spool files (url sources being downloaded) older than this many seconds are removed at start-up. */
+    SPOOL_MAX_AGE_SECONDS: env.int(3600, 60),
     TOKEN_SERVICE_URL: z.string().url().default('http://127.0.0.1:3001'),
     TOKEN_SERVICE_SECRET: z.string({ error: 'required: the token service bearer secret' }).min(1),
     ALIBABA_CLOUD_REGION_ID: z
