@@ -24,6 +24,9 @@ export const workerConfigSchema = z
     ENQUEUE_SWEEP_SECONDS: z.coerce.number().min(0).max(3600).default(15),
     /** Spool files (url sources being downloaded) older than this many seconds are removed at start-up. */
     SPOOL_MAX_AGE_SECONDS: env.int(3600, 60),
+    /** Tries per ingest job and first retry delay (doubling), for jobs the enqueue sweeper puts on the queue: the api's JOB_ATTEMPTS and JOB_BACKOFF_SECONDS. */
+    JOB_ATTEMPTS: env.int(5, 1, 100),
+    JOB_BACKOFF_SECONDS: env.int(5, 1, 86_400),
     TOKEN_SERVICE_URL: z.string().url().default('http://127.0.0.1:3001'),
     TOKEN_SERVICE_SECRET: z.string({ error: 'required: the token service bearer secret' }).min(1),
     ALIBABA_CLOUD_REGION_ID: z

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
 import {
   CacheCipher,
@@ -24,13 +23,16 @@ import { CheckpointStore } from './upload/checkpoint.store.js';
 import { createEventWorkers } from './events/index.js';
 import { createWorker } from './worker.js';
 import { createWorkerMetrics, type QueueCounts } from './worker.metrics.js';
+import { EnqueueSweeper } from './ingest/enqueue-sweeper.js';
+import { sweepSpool } from './spool-sweep.js';
 
 const config = loadConfig(workerConfigSchema, 'worker');
 const log = createLogger('worker', { level: config.LOG_LEVEL });
 const connection = createRedis(config.REDIS_URL, { blocking: true, name: 'worker', log });
 await startOrExit('worker', () => waitForRedis(connection, config.REDIS_URL));
+await sweepSpool({ dir: config.SPOOL_DIR, maxAgeMs: config.SPOOL_MAX_AGE_SECONDS * 1000, log }).catch((err) => log.warn({ err }, 'SpoolSweepFailed'));
 const registry = createRegistry('worker');
-const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX });
+const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN });
 const ingestCredentials = new TenantCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'ingest' });
 
 let counts: QueueCounts | undefined;
@@ -83,11 +85,25 @@ const events = createEventWorkers({
   allowlist: config.URL_ALLOWLIST,
   retryScheduleMs: config.webhookRetryScheduleMs,
   concurrency: config.WEBHOOK_CONCURRENCY,
-  // One stream consumer per process, so two workers on one host do not share pending entries.
-  dispatcher: { consumer: `${hostname()}-${process.pid}` },
+  // Stream consumer `<WORKER_ID or host>-<slot>`; a dead process's entries and deliveries are taken over after the lock.
+  lockMs: config.JOB_LOCK_SECONDS * 1000,
+  consumerBase: config.WORKER_ID,
   registry,
   log,
 });
+
+const enqueueSweeper =
+  config.ENQUEUE_SWEEP_SECONDS > 0
+    ? new EnqueueSweeper({
+        redis: connection,
+        prefix: config.KEY_PREFIX,
+        attempts: config.JOB_ATTEMPTS,
+        backoffSeconds: config.JOB_BACKOFF_SECONDS,
+        intervalMs: config.ENQUEUE_SWEEP_SECONDS * 1000,
+        log,
+      })
+    : undefined;
+enqueueSweeper?.start();
 
 const app = finishApp(
   createBaseApp({
@@ -108,6 +124,7 @@ handleShutdown(
   server,
   log,
   async () => {
+    await enqueueSweeper?.close();
     await ingest.close(graceMs);
     await Promise.all([events.close(), webhookQueue.close()]);
     await connection.quit().catch(() => connection.disconnect());
