@@ -39,6 +39,27 @@ const SECRET_VARS = [
   'REDIS_URL',
   'REDIS_PASSWORD',
 ];
+/**
+ * The trigger metadata KEDA's redis scaler reads (pkg/scalers/redis_scaler.go, v2.10.1 to v2.19):
+ * the CRD leaves `metadata` free-form, so a misspelt key would silently fall back to a default.
+ */
+const REDIS_SCALER_KEYS = new Set([
+  'address',
+  'addressFromEnv',
+  'host',
+  'hostFromEnv',
+  'port',
+  'portFromEnv',
+  'username',
+  'usernameFromEnv',
+  'passwordFromEnv',
+  'listName',
+  'listLength',
+  'activationListLength',
+  'databaseIndex',
+  'enableTLS',
+  'unsafeSsl',
+]);
 /** handleShutdown's own limit (shared/src/http/server.ts) for the api and the token service. */
 const HTTP_SHUTDOWN_SECONDS = 10;
 /** The worker's process gives up this long after SHUTDOWN_GRACE_SECONDS (services/worker/src/main.ts). */
@@ -270,6 +291,7 @@ describe('deploy/k8s renders and validates offline', () => {
       assert.ok(so.spec.minReplicaCount >= 1, 'never 0 workers: they also deliver webhooks');
       const [trigger] = so.spec.triggers;
       assert.equal(trigger.type, 'redis');
+      for (const key of Object.keys(trigger.metadata)) assert.ok(REDIS_SCALER_KEYS.has(key), `${key} is a redis scaler setting`);
       // BullMQ keeps a queue's waiting jobs in the list `<prefix>:<queue>:wait`.
       assert.equal(trigger.metadata.listName, `${worker.KEY_PREFIX}:${QUEUES.ingest}:wait`);
       assert.equal(Number(trigger.metadata.listLength), worker.WORKER_CONCURRENCY, 'one worker per WORKER_CONCURRENCY waiting jobs');
