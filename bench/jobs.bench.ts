@@ -299,7 +299,8 @@ function report(name: string, results: Result[]): Figures {
   );
   console.log(`  CPU-ms per job: ${fmt(counted)} = ${cpuMsPerJob.toFixed(2)}   not counted: ${fmt(SHARED.map((p) => [p, cpuMs[p] ?? NaN]))}`);
   const benchPerJob = results.reduce((n, r) => n + r.benchCommands, 0) / jobs;
-  console.log(`  Redis commands per job: ${commandsPerJob.toFixed(1)}   (${top}; the bench's own ${benchPerJob.toFixed(2)} taken out)`);
+  const perRound = results.map((r) => (sum(r.commands) / r.timings.length).toFixed(1)).join(', ');
+  console.log(`  Redis commands per job: ${commandsPerJob.toFixed(1)} (rounds ${perRound})   ${top}; the bench's own ${benchPerJob.toFixed(2)} taken out`);
   const deliveries = results.reduce((n, r) => n + r.deliveries, 0);
   if (deliveries > 0) console.log(`  webhook deliveries per job: ${(deliveries / jobs).toFixed(2)}`);
   const retried = results.reduce((n, r) => n + r.retried, 0);
