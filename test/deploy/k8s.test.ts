@@ -17,7 +17,7 @@ import { apiConfigSchema } from '../../services/api/src/config.js';
 import { tokenConfigSchema } from '../../services/token/src/config.js';
 import { workerConfigSchema } from '../../services/worker/src/config.js';
 import { type Container, kustomize, podSpecs, type Resource } from './kustomize.js';
-import { containerEnv, describeResource, envProblems, fieldProblems, schemaProblems } from './manifest-checks.js';
+import { containerEnv, crdProblems, describeResource, envProblems, fieldProblems, schemaProblems, vendoredCrdKinds } from './manifest-checks.js';
 
 const BASE = path.join(REPO_ROOT, 'deploy/k8s');
 const OVERLAY = path.join(REPO_ROOT, 'deploy/k8s/overlays/example');
@@ -164,6 +164,14 @@ describe('deploy/k8s renders and validates offline', () => {
   test('every resource passes the Kubernetes (kubernetes-models) and KEDA (@kubernetes-models/keda) JSON schemas', () => {
     assert.deepEqual(schemaProblems(base), []);
     assert.deepEqual(schemaProblems(overlay), []);
+  });
+
+  test('the KEDA resources also pass the current KEDA release’s CRDs (deploy/k8s/schemas), unknown fields refused', () => {
+    assert.deepEqual(vendoredCrdKinds().sort(), ['keda.sh/v1alpha1/ScaledObject', 'keda.sh/v1alpha1/TriggerAuthentication']);
+    for (const rs of [base, overlay]) {
+      assert.ok(rs.some((r) => r.kind === 'ScaledObject') && rs.some((r) => r.kind === 'TriggerAuthentication'));
+      assert.deepEqual(crdProblems(rs), []);
+    }
   });
 
   test('no resource has a field its API does not know, at any depth', () => {
@@ -316,6 +324,15 @@ describe('the checks fail on broken manifests', () => {
     const schema = schemaProblems([api, so]);
     assert.ok(schema.includes('Deployment/vod-ingest-api: /spec/replicas must be integer'), schema.join('\n'));
     assert.ok(schema.includes('ScaledObject/vod-ingest-worker: /spec must have required property scaleTargetRef'), schema.join('\n'));
+
+    // KEDA's metadata values are strings; TypeScript would report this before the field above.
+    const so2: Resource & Any = clone(find(base, 'ScaledObject', 'vod-ingest-worker'));
+    so2.spec.triggers[0].metadata.listLength = 2;
+    assert.deepEqual(crdProblems([api, so, so2]), [
+      "ScaledObject/vod-ingest-worker: /spec must have required property 'scaleTargetRef' [keda-v2.20.2/keda.sh_scaledobjects.yaml]",
+      'ScaledObject/vod-ingest-worker: /spec must NOT have additional properties (minReplicas) [keda-v2.20.2/keda.sh_scaledobjects.yaml]',
+      'ScaledObject/vod-ingest-worker: /spec/triggers/0/metadata/listLength must be string [keda-v2.20.2/keda.sh_scaledobjects.yaml]',
+    ]);
 
     const fields = fieldProblems([api, so]).join('\n');
     assert.match(fields, /Deployment\/vod-ingest-api: spec\.template\.spec\.containers\[0\]\.readinessProbes .*'"?readinessProbes"?' does not exist/);

@@ -5,8 +5,13 @@
 //   fields, as the API server does unless asked to be strict; kubectl is strict). The same
 //   packages' type declarations are the reference: the resources are type-checked as object
 //   literals of those types, so TypeScript's excess-property check names every unknown field;
+// - `crdProblems`: the KEDA resources also against the current KEDA release's CRDs, vendored in
+//   deploy/k8s/schemas/ (see SOURCE.md there), unknown fields refused as the API server's strict
+//   field validation refuses them;
 // - `envProblems`: every environment variable a container gets is one its service's zod schema knows.
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
@@ -16,6 +21,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import ts from 'typescript';
+import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { REPO_ROOT } from '@vod-ingest/shared/testing';
 import { type Container, podSpecs, type Resource } from './kustomize.js';
@@ -67,6 +73,65 @@ export function schemaProblems(resources: Resource[]): string[] {
   }
   return problems;
 }
+
+type Schema = Record<string, unknown>;
+
+/** A structural schema with unknown fields refused: `additionalProperties: false` wherever it lists properties and keeps no unknown fields. */
+function strictSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(strictSchema);
+  if (!schema || typeof schema !== 'object') return schema;
+  const s = schema as Schema;
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(s)) {
+    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as Schema).map(([name, sub]) => [name, strictSchema(sub)])) : strictSchema(v);
+  }
+  if (s.properties && s.additionalProperties === undefined && !s['x-kubernetes-preserve-unknown-fields']) out.additionalProperties = false;
+  return out;
+}
+
+let crdValidators: Map<string, { source: string; validate: ValidateFunction }> | undefined;
+
+/** The vendored CRDs (deploy/k8s/schemas/<name>/*.yaml), compiled once: `apiVersion/kind` → validator. */
+function loadCrds(): Map<string, { source: string; validate: ValidateFunction }> {
+  if (crdValidators) return crdValidators;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  for (const f of ['int32', 'int64']) ajv.addFormat(f, { type: 'number', validate: Number.isInteger });
+  ajv.addFormat('date-time', true);
+  crdValidators = new Map();
+  const root = path.join(REPO_ROOT, 'deploy/k8s/schemas');
+  for (const dir of readdirSync(root)) {
+    for (const file of readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.yaml'))) {
+      const crd = parseYaml(readFileSync(path.join(root, dir, file), 'utf8')) as {
+        spec: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
+      };
+      for (const v of crd.spec.versions) {
+        const schema = strictSchema(v.schema.openAPIV3Schema) as Schema & { properties: Schema };
+        // The API server checks metadata itself (ObjectMeta); the CRD says only `type: object`.
+        schema.properties = { ...schema.properties, metadata: { type: 'object' } };
+        crdValidators.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, { source: `${dir}/${file}`, validate: ajv.compile(schema) });
+      }
+    }
+  }
+  return crdValidators;
+}
+
+/** Problems of the resources that a vendored CRD describes, against its schema; other resources are not looked at. */
+export function crdProblems(resources: Resource[]): string[] {
+  const crds = loadCrds();
+  const problems: string[] = [];
+  for (const r of resources) {
+    const crd = crds.get(`${r.apiVersion}/${r.kind}`);
+    if (!crd || crd.validate(r)) continue;
+    for (const e of crd.validate.errors ?? []) {
+      const extra = e.keyword === 'additionalProperties' ? ` (${(e.params as { additionalProperty: string }).additionalProperty})` : '';
+      problems.push(`${describeResource(r)}: ${e.instancePath || '/'} ${e.message}${extra} [${crd.source}]`);
+    }
+  }
+  return problems;
+}
+
+/** The `apiVersion/kind`s the vendored CRDs describe. */
+export const vendoredCrdKinds = () => [...loadCrds().keys()];
 
 /** Unknown fields and type mismatches against the declared types, with the path of each. */
 export function fieldProblems(resources: Resource[]): string[] {
