@@ -1,10 +1,12 @@
 // Checks of rendered Kubernetes resources, offline:
-// - `schemaProblems`: each resource against its JSON schema — Kubernetes' own (kubernetes-models,
-//   generated from the Kubernetes OpenAPI spec) and KEDA's CRD (@kubernetes-models/keda);
+// - `schemaProblems`: each resource against its JSON schema — Kubernetes' own (kubernetes-models
+//   4.5.1, generated from the Kubernetes 1.33 OpenAPI spec) and KEDA's (@kubernetes-models/keda
+//   0.4.2, generated from KEDA 2.10.1's CRDs);
 // - `fieldProblems`: no field the API does not know, at any depth (the schemas above allow unknown
 //   fields, as the API server does unless asked to be strict; kubectl is strict). The same
 //   packages' type declarations are the reference: the resources are type-checked as object
-//   literals of those types, so TypeScript's excess-property check names every unknown field;
+//   literals of those types, so TypeScript's excess-property check names unknown fields (a resource
+//   with a wrong type as well may show only the first problem: fix, rerun);
 // - `crdProblems`: the KEDA resources also against the current KEDA release's CRDs, vendored in
 //   deploy/k8s/schemas/ (see SOURCE.md there), unknown fields refused as the API server's strict
 //   field validation refuses them;
