@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './config.js';
 export * from './logger.js';
 export * from './redis.js';
+export * from './redis-script.js';
 export * from './crc64.js';
 export * from './alibaba/index.js';
 export * from './http/index.js';

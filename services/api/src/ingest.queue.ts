@@ -40,7 +40,9 @@ export class BullIngestQueue implements IngestQueue {
       jobId: data.jobId,
       attempts: this.options.attempts,
       backoff: { type: 'exponential', delay: this.options.backoffSeconds * 1000 },
-      removeOnComplete: { age: 86_400, count: 10_000 },
+      // The job record is the history; a completed BullMQ job is deleted at once (one DEL instead
+      // of keeping it and trimming the completed set on every finish).
+      removeOnComplete: true,
       removeOnFail: { age: 7 * 86_400 },
     });
   }

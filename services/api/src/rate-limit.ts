@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import { AppError, route, type Logger } from '@vod-ingest/shared';
+import { AppError, LuaScript, route, type Logger } from '@vod-ingest/shared';
 import { callerOf } from './api-keys.js';
 import { redisCall, redisKeys } from './redis-keys.js';
 
@@ -21,21 +21,20 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** INCR, and the window's expiry set by the request that opened it: one round trip, two commands. */
+const HIT = new LuaScript(
+  `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
+return n`,
+  1,
+);
+
 /**
  * Counts one request of the caller's API key in the current fixed window, in Redis, so the limit
  * holds across api replicas. Returns the count so far.
  */
 async function hit(redis: Redis, key: string, windowEndsAt: number): Promise<number> {
-  const replies = await redisCall(
-    redis
-      .multi()
-      .incr(key)
-      .pexpireat(key, windowEndsAt + 1000)
-      .exec(),
-  );
-  const [incr] = replies ?? [];
-  if (!incr || incr[0]) throw new AppError('RATE_LIMIT_FAILED', 'Rate limit count failed', { cause: incr?.[0] });
-  return Number(incr[1]);
+  return redisCall(HIT.run<number>(redis, [key], [windowEndsAt + 1000]));
 }
 
 /**

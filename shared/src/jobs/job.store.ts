@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { JobEvent, JobEventType } from './job.events.js';
 import type { JobError, JobProgress, JobRequest, JobResult, JobStatus, JobView, StoredSource } from './job.schema.js';
 import { toRecord } from './job.record.js';
-import { CREATE_LUA, TRANSITION_LUA, VIDEO_LUA } from './job.scripts.js';
+import { CREATE, TRANSITION, VIDEO } from './job.scripts.js';
 import { jobKeys, KEY_PREFIX, type JobKeys } from './queues.js';
 
 /** What the store keeps of a job besides its view: facts for the worker, never shown. */
@@ -26,7 +26,10 @@ export interface JobStoreOptions {
   prefix?: string;
   /** Approximate length the global event stream is trimmed to. Defaults to 100,000. */
   streamMaxLen?: number;
-  /** Seconds a finished job (record and its event stream) is kept. Defaults to 30 days. */
+  /**
+   * Seconds a finished job (record and its event stream) is kept, and how far back the tenant's
+   * index reaches. Defaults to 7 days.
+   */
   retentionSeconds?: number;
 }
 
@@ -35,6 +38,10 @@ export type CreateOutcome = { created: true; job: JobRecord; event: JobEvent } |
 export type CancelOutcome = { state: 'canceled'; job: JobRecord; event: JobEvent } | { state: 'requested' | 'finished'; job: JobRecord };
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+/** How long a finished job is kept unless configured otherwise: 7 days. */
+export const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
+/** One create in this many also trims the tenant's index of ids older than the retention. */
+const INDEX_TRIM_EVERY = 64;
 
 let lastId = { ms: -1, seq: 0 };
 
@@ -65,7 +72,7 @@ export class JobStore {
   ) {
     this.keys = jobKeys(options.prefix ?? KEY_PREFIX);
     this.maxLen = options.streamMaxLen ?? 100_000;
-    this.ttl = options.retentionSeconds ?? 30 * 24 * 3600;
+    this.ttl = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
   }
 
   /**
@@ -92,28 +99,31 @@ export class JobStore {
       request: JSON.stringify(stored),
       attempts: '0',
       createdAt: now.toISOString(),
-      seq: '0',
+      seq: '1',
     };
     if (opts.sealedHeaders) fields.sealedHeaders = opts.sealedHeaders;
+    if (stored.callbackUrl) fields.cb = '1';
     const idemKey = opts.idempotencyKey ? this.keys.idempotency(tenant, digest(opts.idempotencyKey)) : this.keys.job(id);
-    const reply = (await this.redis.eval(
-      CREATE_LUA,
-      5,
-      this.keys.job(id),
-      this.keys.tenantJobs(tenant),
-      idemKey,
-      this.keys.events,
-      this.keys.jobEvents(id),
-      opts.idempotencyKey ? `${id}:${bodyDigest}` : '',
-      IDEMPOTENCY_TTL_SECONDS,
-      id,
-      now.toISOString(),
-      JSON.stringify({ status: 'queued' }),
-      this.maxLen,
-      this.ttl,
-      ...Object.entries(fields).flat(),
-    )) as [number, string];
-    if (reply[0] === 1) return { created: true, job: (await this.get(id))!, event: JSON.parse(reply[1]) as JobEvent };
+    // Now and then the tenant's index drops ids older than the retention (their records are gone).
+    const trimBefore = Math.random() * INDEX_TRIM_EVERY < 1 ? `job_${(now.getTime() - this.ttl * 1000).toString(36).padStart(10, '0')}` : '';
+    const reply = await CREATE.run<[number, string]>(
+      this.redis,
+      [this.keys.job(id), this.keys.tenantJobs(tenant), idemKey, this.keys.events, this.keys.jobEvents(id)],
+      [
+        opts.idempotencyKey ? `${id}:${bodyDigest}` : '',
+        IDEMPOTENCY_TTL_SECONDS,
+        id,
+        tenant,
+        now.toISOString(),
+        JSON.stringify({ status: 'queued' }),
+        this.maxLen,
+        fields.cb ?? '',
+        trimBefore,
+        ...Object.entries(fields).flat(),
+      ],
+    );
+    // The record is what was just written: no read back.
+    if (reply[0] === 1) return { created: true, job: toRecord(fields), event: JSON.parse(reply[1]) as JobEvent };
     const [earlierId, earlierDigest] = reply[1].split(':');
     const job = await this.get(earlierId);
     if (!job) {
@@ -173,8 +183,20 @@ export class JobStore {
   }
 
   /** queued → running, with `job.started`. Null when the job is no longer queued (canceled, done). */
-  start(id: string, attempt: number, now = new Date()): Promise<JobEvent | null> {
-    return this.transition(id, ['queued', 'running'], 'running', 'job.started', { attempt }, { attempts: String(attempt), startedAt: now.toISOString() }, now);
+  async start(id: string, attempt: number, now = new Date()): Promise<JobEvent | null> {
+    const begun = await this.begin(id, attempt, now);
+    return 'event' in begun ? begun.event : null;
+  }
+
+  /**
+   * queued (or running, after a crash) → running, with `job.started`, in one round trip that also
+   * returns the record as it now is. Otherwise the status it has (undefined when there is no record).
+   */
+  async begin(id: string, attempt: number, now = new Date()): Promise<{ job: JobRecord; event: JobEvent } | { status?: JobStatus }> {
+    const fields = { attempts: String(attempt), startedAt: now.toISOString() };
+    const r = await this.apply(id, ['queued', 'running'], 'running', 'job.started', { attempt }, fields, now, false, true);
+    if (!r.applied) return { status: (r.status || undefined) as JobStatus | undefined };
+    return { job: toRecord({ ...r.before, ...fields, status: 'running' }), event: r.event! };
   }
 
   /** Saves progress; with `emit`, also a `job.progress` event (callers throttle). */
@@ -197,20 +219,11 @@ export class JobStore {
     now = new Date(),
   ): Promise<'written' | 'duplicate' | 'not-yet'> {
     const type = video.status === 'ready' ? 'video.ready' : 'video.failed';
-    const reply = (await this.redis.eval(
-      VIDEO_LUA,
-      3,
-      this.keys.job(id),
-      this.keys.events,
-      this.keys.jobEvents(id),
-      'succeeded',
-      now.toISOString(),
-      JSON.stringify(video),
-      this.maxLen,
-      this.ttl,
-      JSON.stringify(video),
-      type,
-    )) as [number, string];
+    const reply = await VIDEO.run<[number, string]>(
+      this.redis,
+      [this.keys.job(id), this.keys.events, this.keys.jobEvents(id)],
+      ['succeeded', now.toISOString(), JSON.stringify(video), this.maxLen, this.ttl, JSON.stringify(video), type, id],
+    );
     return reply[0] === 1 ? 'written' : reply[0] === 2 ? 'duplicate' : 'not-yet';
   }
 
@@ -282,13 +295,14 @@ export class JobStore {
     fields: Record<string, string>,
     now = new Date(),
     final = false,
-  ): Promise<{ applied: boolean; event: JobEvent | null }> {
+    wantRecord = false,
+  ): Promise<TransitionOutcome> {
     const keys = { record: this.keys.job(id), events: this.keys.events, subjectEvents: this.keys.jobEvents(id) };
-    return runTransition(this.redis, keys, { from, to, type, data, fields, now, final, maxLen: this.maxLen, ttl: this.ttl });
+    return runTransition(this.redis, keys, id, { from, to, type, data, fields, now, final, wantRecord, maxLen: this.maxLen, ttl: this.ttl });
   }
 }
 
-/** One status change of a record (a job or an upload) and its event, as `TRANSITION_LUA` runs it. */
+/** One status change of a record (a job or an upload) and its event, as `TRANSITION` runs it. */
 export interface Transition {
   from: readonly string[];
   /** New status, or '' to keep it. */
@@ -298,33 +312,50 @@ export interface Transition {
   data: object;
   fields: Record<string, string>;
   now: Date;
-  /** Ends the record: it expires `ttl` seconds from now. */
+  /** Ends the record: it and its event stream expire `ttl` seconds from now. */
   final: boolean;
+  /** Return the record's hash as it was before the change (one HGETALL inside the script). */
+  wantRecord?: boolean;
   maxLen: number;
   ttl: number;
 }
 
-/** Runs `TRANSITION_LUA` on `keys.record`: `applied` when it was in one of `t.from`, with the event written. */
+export interface TransitionOutcome {
+  applied: boolean;
+  event: JobEvent | null;
+  /** The status found when not applied ('' when there is no record). */
+  status: string;
+  /** With `wantRecord`, the hash as it was before the change. */
+  before: Record<string, string>;
+}
+
+/** Runs `TRANSITION` on `keys.record`: `applied` when it was in one of `t.from`, with the event written. */
 export async function runTransition(
   redis: Redis,
   keys: { record: string; events: string; subjectEvents: string },
+  id: string,
   t: Transition,
-): Promise<{ applied: boolean; event: JobEvent | null }> {
-  const reply = (await redis.eval(
-    TRANSITION_LUA,
-    3,
-    keys.record,
-    keys.events,
-    keys.subjectEvents,
-    t.from.join(','),
-    t.to,
-    t.type,
-    t.now.toISOString(),
-    JSON.stringify({ ...t.data, ...(t.to ? { status: t.to } : {}) }),
-    t.maxLen,
-    t.ttl,
-    t.final ? '1' : '',
-    ...Object.entries(t.fields).flat(),
-  )) as [number, string];
-  return { applied: reply[0] === 1, event: reply[0] === 1 && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null };
+): Promise<TransitionOutcome> {
+  const reply = await TRANSITION.run<[number, string, string[]?]>(
+    redis,
+    [keys.record, keys.events, keys.subjectEvents],
+    [
+      id,
+      t.from.join(','),
+      t.to,
+      t.type,
+      t.now.toISOString(),
+      JSON.stringify({ ...t.data, ...(t.to ? { status: t.to } : {}) }),
+      t.maxLen,
+      t.ttl,
+      t.final ? '1' : '',
+      t.wantRecord ? '1' : '',
+      ...Object.entries(t.fields).flat(),
+    ],
+  );
+  const applied = reply[0] === 1;
+  const before: Record<string, string> = {};
+  const flat = reply[2] ?? [];
+  for (let i = 0; i + 1 < flat.length; i += 2) before[flat[i]] = flat[i + 1];
+  return { applied, event: applied && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null, status: applied ? '' : reply[1], before };
 }

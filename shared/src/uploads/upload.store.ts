@@ -44,7 +44,17 @@ export class UploadStore {
     const id = `upl_${now.getTime().toString(36).padStart(10, '0')}${randomBytes(10).toString('hex')}`;
     const clientToken = `ct_${randomBytes(32).toString('base64url')}`;
     const expiresAt = new Date(now.getTime() + expiresInSeconds * 1000).toISOString();
-    const fields = { id, tenant, status: 'created', request: JSON.stringify(request), createdAt: now.toISOString(), expiresAt, seq: '0' };
+    const fields: Record<string, string> = {
+      id,
+      tenant,
+      status: 'created',
+      request: JSON.stringify(request),
+      createdAt: now.toISOString(),
+      expiresAt,
+      seq: '0',
+    };
+    // Tells the webhook dispatcher this record's events go to a callback too (see job.scripts.ts).
+    if (request.callbackUrl) fields.cb = '1';
     await this.redis
       .multi()
       .hset(this.keys.upload(id), fields)
@@ -137,6 +147,6 @@ export class UploadStore {
 
   private apply(id: string, from: UploadStatus[], to: UploadStatus | '', type: JobEventType | '', data: object, fields: Record<string, string>, final = false) {
     const keys = { record: this.keys.upload(id), events: this.keys.events, subjectEvents: this.keys.jobEvents(id) };
-    return runTransition(this.redis, keys, { from, to, type, data, fields, now: new Date(), final, maxLen: this.maxLen, ttl: this.ttl });
+    return runTransition(this.redis, keys, id, { from, to, type, data, fields, now: new Date(), final, maxLen: this.maxLen, ttl: this.ttl });
   }
 }

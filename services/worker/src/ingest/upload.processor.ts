@@ -2,7 +2,6 @@ import { DelayedError, UnrecoverableError, type Job, type Processor } from 'bull
 import { z } from 'zod';
 import {
   checkJobTarget,
-  TERMINAL_STATUSES,
   validate,
   type Tenants,
   type IngestJobData,
@@ -50,11 +49,11 @@ export function createIngestProcessor(deps: IngestDeps): Processor<IngestJobData
     } catch (err) {
       throw new UnrecoverableError((err as Error).message);
     }
-    const record = await deps.jobs.get(data.jobId);
-    if (!record) throw new UnrecoverableError(`No job record for ${data.jobId}`);
-    if (TERMINAL_STATUSES.includes(record.status)) return { status: record.status };
-    if (!(await deps.jobs.start(record.id, job.attemptsStarted))) return { status: (await deps.jobs.get(record.id))?.status };
-    return new IngestRun(deps, job, token, record).execute();
+    // One round trip reads the record and starts it (a finished or canceled job is left alone).
+    const begun = await deps.jobs.begin(data.jobId, job.attemptsStarted);
+    if ('job' in begun) return new IngestRun(deps, job, token, begun.job).execute();
+    if (!begun.status) throw new UnrecoverableError(`No job record for ${data.jobId}`);
+    return { status: begun.status };
   };
 }
 
@@ -130,7 +129,8 @@ class IngestRun {
       etag: outcome.etag,
       crc64: outcome.crc64,
     };
-    await deps.checkpoints.clear(record.id);
+    // Only a multipart upload keeps a checkpoint.
+    if (outcome.uploadId) await deps.checkpoints.clear(record.id);
     if (await deps.jobs.succeed(record.id, result, this.progress)) this.ended('succeeded');
     this.log.info({ size: outcome.size, partsSent: outcome.partsSent, videoId: t.videoId }, 'JobSucceeded');
     return result;
@@ -147,8 +147,9 @@ class IngestRun {
   private onProgress(upload: JobProgress): void {
     const p = this.downloaded === undefined ? upload : { ...upload, bytesDownloaded: this.downloaded };
     this.progress = p;
-    const finished = p.partsTotal > 0 && p.partsUploaded === p.partsTotal;
-    const emit = Date.now() - this.lastProgressEvent >= (this.deps.progressIntervalMs ?? 2000) && !finished;
+    // The last part's progress is written with the job's end (`succeed`), not on its own.
+    if (p.partsTotal > 0 && p.partsUploaded === p.partsTotal) return;
+    const emit = Date.now() - this.lastProgressEvent >= (this.deps.progressIntervalMs ?? 2000);
     if (emit) this.lastProgressEvent = Date.now();
     this.progressWrites = this.progressWrites
       .then(() => this.deps.jobs.progress(this.record.id, p, emit))
