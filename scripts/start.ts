@@ -1,6 +1,7 @@
 /**
- * `npm start`: the local stack in one command — Redis (REDIS_URL, else its own `redis-server` on a
- * free port with its data in .data/redis; never whatever answers on 6379), the emulator (unless
+ * `npm start`: the local stack in one command — Redis (REDIS_CLUSTER_NODES for a Redis Cluster, else
+ * REDIS_URL, else its own `redis-server` on a free port with its data in .data/redis; never whatever
+ * answers on 6379), the emulator (unless
  * ALIBABA_CLOUD_ACCESS_KEY_ID points at the real cloud), the token service, the api and two
  * workers (WORKER_PORT and the next port). Says "up" only once every service answers `/readyz`
  * with 200, then prints the API URL, the local API key, the queue admin and a job to try.
@@ -252,8 +253,10 @@ async function main(): Promise<void> {
   }
   mkdirSync(dataDir, { recursive: true });
   const secrets = localSecrets();
-  const ownsRedis = !env.REDIS_URL;
-  const redisUrl = env.REDIS_URL || (await ownRedis());
+  // A cluster's seeds reach every service through the inherited environment (they win over REDIS_URL).
+  const clusterNodes = env.REDIS_CLUSTER_NODES?.trim();
+  const ownsRedis = !env.REDIS_URL && !clusterNodes;
+  const redisUrl = env.REDIS_URL || (clusterNodes ? '' : await ownRedis());
 
   const useEmulator = !env.ALIBABA_CLOUD_ACCESS_KEY_ID;
   const emulatorUrl = `http://localhost:${ports.emulator}`;
@@ -285,7 +288,7 @@ async function main(): Promise<void> {
   const inbox = env.INGEST_ROOTS ?? path.join(dataDir, 'inbox');
   if (!env.INGEST_ROOTS) mkdirSync(inbox, { recursive: true });
   const common = {
-    REDIS_URL: redisUrl,
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     TOKEN_SERVICE_URL: `http://127.0.0.1:${ports.token}`,
     TOKEN_SERVICE_SECRET: env.TOKEN_SERVICE_SECRET ?? secrets.serviceSecret,
     INGEST_ROOTS: inbox,
@@ -328,7 +331,7 @@ vod-ingest is up (every service answers /readyz).
   API        ${apiUrl}
   API key    ${ownTenants ? `${secrets.apiKey}  (tenant "local": OSS bucket ${LOCAL_BUCKET}, VOD)` : '(from TENANTS_FILE / API_KEYS)'}
   Tenants    ${common.TENANTS_FILE}
-  Redis      ${redisUrl}${ownsRedis ? `  (its own, data in ${path.join(dataDir, 'redis')})` : '  (REDIS_URL)'}
+  Redis      ${clusterNodes ? `cluster ${clusterNodes}  (REDIS_CLUSTER_NODES)` : `${redisUrl}${ownsRedis ? `  (its own, data in ${path.join(dataDir, 'redis')})` : '  (REDIS_URL)'}`}
   Cloud      ${useEmulator ? `emulator at ${emulatorUrl}, bucket ${LOCAL_BUCKET}` : 'Alibaba Cloud (ALIBABA_CLOUD_ACCESS_KEY_ID is set)'}
   Admin      ${apiUrl}/admin/queues  ${env.ADMIN_TOKEN ? '(ADMIN_TOKEN)' : `(user admin, password ${adminToken}; or Authorization: Bearer)`}
 

@@ -27,6 +27,11 @@ export const KEYS = { acme: 'acme-e2e-key-0123456789abcdef', globex: 'globex-e2e
 export interface StackOptions {
   workers?: number;
   redis?: TestRedisOptions;
+  /**
+   * A Redis Cluster to run against instead of a Redis of the stack's own: every service gets its
+   * seeds as REDIS_CLUSTER_NODES (test/support/redis-cluster.ts). The caller stops it.
+   */
+  redisCluster?: TestRedis & { clusterNodes: string };
   emulator?: StartEmulatorOptions;
   apiEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
@@ -74,14 +79,16 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         callbackRetryMs: 300,
       }
     : (o.emulator ?? {});
-  const [redis, emu] = await Promise.all([startTestRedis(o.redis), startEmulator(emulatorOptions)]);
+  const [redis, emu] = await Promise.all([o.redisCluster ?? startTestRedis(o.redis), startEmulator(emulatorOptions)]);
+  const clusterEnv: Record<string, string> = o.redisCluster ? { REDIS_CLUSTER_NODES: o.redisCluster.clusterNodes } : {};
   // By default acme owns the emulator's bucket and uses VOD; globex is an API_KEYS-only tenant (VOD, no OSS).
   const tenantsFile = writeTenantsFile(o.tenants?.(emu.bucket) ?? { acme: { vod: true, oss: [{ bucket: emu.bucket, prefix: '' }] } });
-  const token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: { TENANTS_FILE: tenantsFile, ...o.tokenEnv } });
+  const token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: { TENANTS_FILE: tenantsFile, ...clusterEnv, ...o.tokenEnv } });
   const inbox = mkdtempSync(path.join(tmpdir(), 'vod-ingest-inbox-'));
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const common = {
     REDIS_URL: redis.url,
+    ...clusterEnv,
     TOKEN_SERVICE_URL: token.url,
     TOKEN_SERVICE_SECRET: token.secret,
     VOD_ENDPOINT: emu.hostPort,
@@ -144,8 +151,9 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       }
     },
     async streamEvents() {
-      const { Redis } = await import('ioredis');
-      const r = new Redis(redis.url);
+      const { Cluster, Redis } = await import('ioredis');
+      const seeds = o.redisCluster?.clusterNodes.split(',').map((n) => ({ host: n.split(':')[0], port: Number(n.split(':')[1]) }));
+      const r = seeds ? new Cluster(seeds) : new Redis(redis.url);
       try {
         const entries = await r.xrange('{vod-ingest}:events', '-', '+');
         return entries.map(([, f]) => JSON.parse(f[f.indexOf('event') + 1]) as JobEvent);
@@ -157,7 +165,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       await Promise.all(workers.map((w) => w.proc.stop(15_000)));
       await api.stop();
       await token.stop();
-      await Promise.all([emu.stop(), redis.stop()]);
+      await Promise.all([emu.stop(), o.redisCluster ? undefined : redis.stop()]);
       rmSync(inbox, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { env, KEY_PREFIX, shorthandTenant, Tenants, tenantsFileVar, type Tenant } from '@vod-ingest/shared';
+import { env, KEY_PREFIX, redisEnv, redisTarget, shorthandTenant, Tenants, tenantsFileVar, type Tenant } from '@vod-ingest/shared';
 import { parseApiKeys, type ApiKey } from './api-keys.js';
 
 const apiKeys = z
@@ -62,6 +62,7 @@ export const apiConfigSchema = z
     API_PORT: env.port(3000),
     HOST: z.string().default('0.0.0.0'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    ...redisEnv,
     /** `tenant:key` or `tenant:sha256:<64 hex>` pairs, comma-separated: VOD tenants without OSS targets (see TENANTS_FILE). */
     API_KEYS: apiKeys,
     /** Tenants (JSON or YAML): API key digests, OSS places, VOD use, browser origins, rate limits. */
@@ -89,8 +90,8 @@ export const apiConfigSchema = z
     URL_ALLOWLIST: hosts,
     /** 32 bytes (base64) sealing url source headers in job records; without it, sources with headers are refused. */
     SOURCE_HEADERS_KEY: key32,
-    /** Prefix of every job key and of the BullMQ queues (a Redis Cluster hash tag). */
-    KEY_PREFIX: z.string().min(1).default(KEY_PREFIX),
+    /** Prefix of every key and of the BullMQ queues; must carry a Redis Cluster hash tag (`{…}`). */
+    KEY_PREFIX: env.keyPrefix(KEY_PREFIX),
     /** Approximate length the global event stream `{prefix}:events` is trimmed to (XADD MAXLEN ~): how many events a webhook dispatcher outage may leave behind before the oldest are lost. */
     EVENTS_MAXLEN: env.int(100_000, 1000, 100_000_000),
     /** Tries per ingest job before it fails. */
@@ -115,7 +116,7 @@ export const apiConfigSchema = z
     if (c.ADMIN_TOKEN && merged.keys.some((k) => k.sha256.equals(createHash('sha256').update(c.ADMIN_TOKEN!, 'utf8').digest()))) {
       ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'must not be one of the API_KEYS' });
     }
-    return { ...c, tenants: merged.tenants, apiKeys: merged.keys };
+    return { ...c, tenants: merged.tenants, apiKeys: merged.keys, redis: redisTarget(c, ctx) };
   })
   .transform((c) => ({
     ...c,

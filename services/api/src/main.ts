@@ -24,12 +24,12 @@ import { SseHub } from './sse-hub.js';
 const config = loadConfig(apiConfigSchema, 'api');
 const log = createLogger('api', { level: config.LOG_LEVEL });
 
-const redis = createRedis(config.REDIS_URL, { blocking: false, name: 'api', log });
-await startOrExit('api', () => waitForRedis(redis, config.REDIS_URL));
+const redis = createRedis(config.redis, { blocking: false, name: 'api', log, probeKey: config.KEY_PREFIX });
+await startOrExit('api', () => waitForRedis(redis, config.redis));
 const jobs = new JobStore(redis, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN });
 // The producer shares the fail-fast connection: an add while Redis is away fails (503), never hangs.
 const queue = new BullIngestQueue(redis, { prefix: config.KEY_PREFIX, attempts: config.JOB_ATTEMPTS, backoffSeconds: config.JOB_BACKOFF_SECONDS });
-const hub = new SseHub({ connect: () => createRedis(config.REDIS_URL, { blocking: true, name: 'api-sse' }), streamKey: jobs.keys.events, log });
+const hub = new SseHub({ connect: () => createRedis(config.redis, { blocking: true, name: 'api-sse' }), streamKey: jobs.keys.events, log });
 if (config.INGEST_ROOTS.length === 0) log.warn('FileSourcesDisabled');
 if (!config.SOURCE_HEADERS_KEY) log.warn('SourceHeadersDisabled');
 // The dashboard's own queue handles (ingest and webhooks), on the fail-fast connection like the producer's.

@@ -1,14 +1,27 @@
-import { UnavailableError } from '@vod-ingest/shared';
+import { KEY_PREFIX, UnavailableError } from '@vod-ingest/shared';
 
-/** Every api key in Redis starts with this hash tag, so a Redis Cluster keeps them in one slot. */
-export const KEY_PREFIX = '{vod-ingest}';
+/**
+ * The api's own keys, under the configured `KEY_PREFIX`: its hash tag puts them in the slot of
+ * every other key of the service (a Redis Cluster serves them from the same master).
+ */
+function keysUnder(prefix: string) {
+  return {
+    /** Request count of one API key (by key id, never the key) in one fixed window. */
+    rateLimit: (keyId: string, window: number) => `${prefix}:ratelimit:${keyId}:${window}`,
+    /** The tenant that created a VOD video through this api. */
+    videoOwner: (videoId: string) => `${prefix}:vod-video:${videoId}:tenant`,
+  };
+}
 
-export const redisKeys = {
-  /** Request count of one API key (by key id, never the key) in one fixed window. */
-  rateLimit: (keyId: string, window: number) => `${KEY_PREFIX}:ratelimit:${keyId}:${window}`,
-  /** The tenant that created a VOD video through this api. */
-  videoOwner: (videoId: string) => `${KEY_PREFIX}:vod-video:${videoId}:tenant`,
-};
+/** The api's key builder: `redisKeys(config.KEY_PREFIX).rateLimit(keyId, window)`. */
+export type ApiRedisKeys = ReturnType<typeof keysUnder>;
+
+/**
+ * `redisKeys(prefix)` builds the api's keys under `prefix`. Its properties build them under the
+ * default prefix: `redisKeys.videoOwner(…)` is kept only until every caller passes the configured
+ * prefix (then it goes).
+ */
+export const redisKeys: ((prefix: string) => ApiRedisKeys) & ApiRedisKeys = Object.assign((prefix: string) => keysUnder(prefix), keysUnder(KEY_PREFIX));
 
 /** How long a request waits for Redis before it is answered 503. */
 export const REDIS_TIMEOUT_MS = 1000;

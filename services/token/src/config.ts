@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, tenantsFileVar } from '@vod-ingest/shared';
+import { env, KEY_PREFIX, redisEnv, redisTarget, tenantsFileVar } from '@vod-ingest/shared';
 
 const ARN = /^acs:ram::\d+:role\/[\w.@+=,-]{1,64}$/i;
 const policy = z
@@ -20,8 +20,9 @@ export const tokenConfigSchema = z
     TOKEN_PORT: env.port(3001),
     HOST: z.string().default('0.0.0.0'),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-    /** Redis key prefix; the `{…}` hash tag keeps a profile's keys on one Redis Cluster slot. */
-    TOKEN_KEY_PREFIX: z.string().default('{vod-ingest}'),
+    ...redisEnv,
+    /** Redis key prefix; must carry a hash tag (`{…}`), which keeps the cache's keys on one Redis Cluster slot. */
+    TOKEN_KEY_PREFIX: env.keyPrefix(KEY_PREFIX),
     TOKEN_SERVICE_SECRET: z.string().min(16, 'must be at least 16 characters'),
     TOKEN_CACHE_KEY: z
       .string()
@@ -53,6 +54,11 @@ export const tokenConfigSchema = z
     TENANTS_FILE: tenantsFileVar,
     LOG_LEVEL: env.logLevel(),
   })
-  .transform((c) => ({ ...c, port: c.PORT ?? c.TOKEN_PORT, stsEndpoint: c.STS_ENDPOINT ?? `sts.${c.ALIBABA_CLOUD_REGION_ID}.aliyuncs.com` }));
+  .transform((c, ctx) => ({
+    ...c,
+    redis: redisTarget(c, ctx),
+    port: c.PORT ?? c.TOKEN_PORT,
+    stsEndpoint: c.STS_ENDPOINT ?? `sts.${c.ALIBABA_CLOUD_REGION_ID}.aliyuncs.com`,
+  }));
 
 export type TokenConfig = z.infer<typeof tokenConfigSchema>;

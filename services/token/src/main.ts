@@ -20,8 +20,8 @@ import { createTokenMetrics } from './token.metrics.js';
 
 const config = loadConfig(tokenConfigSchema, 'token');
 const log = createLogger('token', { level: config.LOG_LEVEL });
-const redis = createRedis(config.REDIS_URL, { blocking: false, name: 'token', log });
-await startOrExit('token', () => waitForRedis(redis, config.REDIS_URL));
+const redis = createRedis(config.redis, { blocking: false, name: 'token', log, probeKey: config.TOKEN_KEY_PREFIX });
+await startOrExit('token', () => waitForRedis(redis, config.redis));
 const registry = createRegistry('token');
 const profiles = new RoleProfiles(profilesFromConfig(config), new Tenants(config.TENANTS_FILE));
 const cipher = new CacheCipher(config.TOKEN_CACHE_KEY);

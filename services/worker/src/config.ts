@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, KEY_PREFIX, tenantsFileVar } from '@vod-ingest/shared';
+import { env, KEY_PREFIX, redisEnv, redisTarget, tenantsFileVar } from '@vod-ingest/shared';
 
 const MiB = 1024 * 1024;
 const key32 = z
@@ -14,12 +14,16 @@ export const workerConfigSchema = z
     WORKER_PORT: env.port(3002),
     HOST: z.string().default('0.0.0.0'),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-    /** Prefix of the BullMQ queues and job keys; the api must use the same. */
-    KEY_PREFIX: z.string().min(1).default(KEY_PREFIX),
+    ...redisEnv,
+    /** Prefix of the BullMQ queues and job keys; the api must use the same. Must carry a Redis Cluster hash tag (`{…}`). */
+    KEY_PREFIX: env.keyPrefix(KEY_PREFIX),
     /** Approximate length the global event stream `{prefix}:events` is trimmed to (XADD MAXLEN ~): how many events a webhook dispatcher outage may leave behind before the oldest are lost. */
     EVENTS_MAXLEN: env.int(100_000, 1000, 100_000_000),
     /** This worker's name in the webhook stream's consumer group: `<WORKER_ID>-<slot>`, the lowest slot no live process holds. Defaults to the host name. */
-    WORKER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-"').optional(),
+    WORKER_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-"')
+      .optional(),
     /** Seconds between two looks for jobs recorded but never put on the ingest queue (an api crash between the two); 0 turns it off. */
     ENQUEUE_SWEEP_SECONDS: z.coerce.number().min(0).max(3600).default(15),
     /** Spool files (url sources being downloaded) older than this many seconds are removed at start-up. */
@@ -76,8 +80,9 @@ export const workerConfigSchema = z
       if (!/^\d+$/.test(ms)) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_RETRY_SCHEDULE_MS', i], message: 'must be whole milliseconds' });
     }
   })
-  .transform((c) => ({
+  .transform((c, ctx) => ({
     ...c,
+    redis: redisTarget(c, ctx),
     port: c.PORT ?? c.WORKER_PORT,
     vodEndpoint: c.VOD_ENDPOINT ?? `vod.${c.ALIBABA_CLOUD_REGION_ID}.aliyuncs.com`,
     ossEndpoint: c.OSS_ENDPOINT ?? `https://oss-${c.ALIBABA_CLOUD_REGION_ID}.aliyuncs.com`,

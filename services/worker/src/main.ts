@@ -28,8 +28,8 @@ import { sweepSpool } from './spool-sweep.js';
 
 const config = loadConfig(workerConfigSchema, 'worker');
 const log = createLogger('worker', { level: config.LOG_LEVEL });
-const connection = createRedis(config.REDIS_URL, { blocking: true, name: 'worker', log });
-await startOrExit('worker', () => waitForRedis(connection, config.REDIS_URL));
+const connection = createRedis(config.redis, { blocking: true, name: 'worker', log, probeKey: config.KEY_PREFIX });
+await startOrExit('worker', () => waitForRedis(connection, config.redis));
 await sweepSpool({ dir: config.SPOOL_DIR, maxAgeMs: config.SPOOL_MAX_AGE_SECONDS * 1000, log }).catch((err) => log.warn({ err }, 'SpoolSweepFailed'));
 const registry = createRegistry('worker');
 const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN });

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { AppError, createRedis, KEY_PREFIX, QUEUES, signWebhook, type JobStore, type Logger } from '@vod-ingest/shared';
+import { AppError, createRedis, KEY_PREFIX, QUEUES, signWebhook, type JobStore, type Logger, type RedisTarget } from '@vod-ingest/shared';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhook.dispatcher.js';
 import { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, type WebhookJobData } from './webhook.job.js';
@@ -16,8 +16,8 @@ export interface EventWorkersDeps {
    * close). The blocking reads get their own duplicates. Give this or `redisUrl`.
    */
   connection?: Redis;
-  /** REDIS_URL, when no `connection` is given: a connection is opened and closed here. */
-  redisUrl?: string;
+  /** REDIS_URL (or the cluster target), when no `connection` is given: a connection is opened and closed here. */
+  redisUrl?: string | RedisTarget;
   /** Reads each job's `callbackUrl`; its `keys.events` is the stream dispatched from. */
   store: JobStore;
   /** BullMQ and webhook-state key prefix. Defaults to `KEY_PREFIX` (`{vod-ingest}`). */
