@@ -11,6 +11,7 @@ import {
   type TenantCredentials,
   type VodApi,
 } from '@vod-ingest/shared';
+import { DirectPartStore } from '../upload/direct-part.store.js';
 import type { WorkerMetrics } from '../worker.metrics.js';
 import { meteredStore } from './metered-store.js';
 import { VodUploadCredentials } from './vod-upload.credentials.js';
@@ -49,10 +50,8 @@ export async function openTarget(deps: TargetDeps, job: JobRecord, size: number,
   const ingest = deps.ingest.forTenant(job.tenant);
   if (t.type === 'oss') {
     const credentials = countRefreshes(ingest, () => deps.metrics.credentialRefreshes.inc({ source: 'token' }));
-    const store = namingMissingBucket(
-      new AliOssStore({ endpoint: deps.ossEndpoint, pathStyle: deps.ossPathStyle, bucket: t.bucket, region: deps.region, credentials }),
-      t.bucket,
-    );
+    const opts = { endpoint: deps.ossEndpoint, pathStyle: deps.ossPathStyle, bucket: t.bucket, region: deps.region, credentials };
+    const store = namingMissingBucket(new DirectPartStore(new AliOssStore(opts), opts), t.bucket);
     return { type: 'oss', store: meteredStore(store, deps.metrics, 'oss'), bucket: t.bucket, key: t.key, contentType: t.contentType, meta: t.metadata };
   }
   const ticket = job.vod
@@ -72,13 +71,14 @@ export async function openTarget(deps: TargetDeps, job: JobRecord, size: number,
     ticket.videoId,
     ticket,
   );
-  const store = new AliOssStore({
+  const opts = {
     endpoint: ticket.address.endpoint,
     pathStyle: deps.ossPathStyle,
     bucket: ticket.address.bucket,
     region: ticket.auth.region || deps.region,
     credentials,
-  });
+  };
+  const store = new DirectPartStore(new AliOssStore(opts), opts);
   return { type: 'vod', store: meteredStore(store, deps.metrics, 'vod'), bucket: ticket.address.bucket, key: ticket.address.fileName, videoId: ticket.videoId };
 }
 

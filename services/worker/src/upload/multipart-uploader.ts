@@ -1,7 +1,7 @@
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { AppError, Crc64, isRetryable, retry, type Logger, type ObjectInfo, type ObjectStore, type UploadedPart } from '@vod-ingest/shared';
 import type { CheckpointStore, UploadCheckpoint } from './checkpoint.store.js';
+import { FileRange } from './file-range.js';
 import { planParts, type PartPlan, type PartRange } from './part-plan.js';
 
 /** Bytes to upload, readable again from any offset (so a part can be re-sent). */
@@ -11,8 +11,9 @@ export interface ByteSource {
   read(start: number, end: number): Readable;
 }
 
+/** A file's bytes; each range is a `FileRange`, which `DirectPartStore` sends from pooled buffers. */
 export function fileSource(path: string, size: number): ByteSource {
-  return { size, read: (start, end) => createReadStream(path, { start, end: end - 1, highWaterMark: 256 * 1024 }) };
+  return { size, read: (start, end) => new FileRange(path, start, end) };
 }
 
 export interface UploadProgress {

@@ -1,0 +1,193 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
+import {
+  AppError,
+  Crc64,
+  mapOssError,
+  withCredential,
+  type AliOssStoreOptions,
+  type Credential,
+  type ObjectStore,
+  type UploadedPart,
+} from '@vod-ingest/shared';
+import type OSS from 'ali-oss';
+import { ChunkRing } from './chunk-ring.js';
+import { FileRange } from './file-range.js';
+
+/** What ali-oss builds a request from, and the request it signs (`lib/common/utils/createRequest.js`). */
+interface SignedRequest {
+  url: string;
+  params: { headers: Record<string, string>; timeout?: number };
+}
+interface OssInternals {
+  _objectRequestParams(method: string, name: string, options: { headers: Record<string, string | number>; subres: Record<string, string | number> }): object;
+  requestError(result: { status: number; headers: http.IncomingHttpHeaders; data: Buffer }): Promise<unknown>;
+}
+
+// ali-oss as @vod-ingest/shared resolves it: the same copy AliOssStore uses, for the same signature.
+const sharedRequire = createRequire(createRequire(import.meta.url).resolve('@vod-ingest/shared'));
+const AliOss = sharedRequire('ali-oss') as typeof OSS;
+const { createRequest } = sharedRequire('ali-oss/lib/common/utils/createRequest.js') as {
+  createRequest(this: OSS, params: object): SignedRequest;
+};
+
+// Idle connections are closed after 4 s, before a server's own keep-alive timeout (Node's: 5 s) can race a reuse.
+const agentOptions = { keepAlive: true, timeout: 4000 };
+const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
+/** Raised inside a part upload when OSS answered before the whole body was sent. */
+const ANSWERED_EARLY = Symbol('answered early');
+
+/**
+ * `inner` with UploadPart of a file range sent by us: the bytes are read into a few pooled buffers
+ * that are reused once their socket write completes (no allocation, copy or stream per chunk),
+ * CRC-64'd in place as they are read, and the request is signed by ali-oss exactly as its own
+ * `_uploadPart` would be (no Content-MD5: OSS does not require one for parts, ali-oss sends none).
+ * The answer is checked as AliOssStore checks it: the part's `x-oss-hash-crc64ecma` must equal the
+ * CRC of the bytes sent. Any other body, and every other call, goes to `inner`.
+ */
+export class DirectPartStore implements ObjectStore {
+  private client?: { keyId: string; oss: OSS };
+
+  constructor(
+    private readonly inner: ObjectStore,
+    private readonly opts: AliOssStoreOptions,
+  ) {}
+
+  async uploadPart(key: string, uploadId: string, partNumber: number, size: number, body: () => Readable): Promise<UploadedPart> {
+    const first = body();
+    if (!(first instanceof FileRange) || first.end - first.start !== size) {
+      let handed = false;
+      return this.inner.uploadPart(key, uploadId, partNumber, size, () => (handed ? body() : ((handed = true), first)));
+    }
+    first.destroy();
+    return withCredential(this.opts.credentials, async (c) => {
+      try {
+        return await this.send(c, key, uploadId, partNumber, first);
+      } catch (err) {
+        throw mapOssError(err);
+      }
+    });
+  }
+
+  initiate: ObjectStore['initiate'] = (key, opts) => this.inner.initiate(key, opts);
+  listParts: ObjectStore['listParts'] = (key, uploadId) => this.inner.listParts(key, uploadId);
+  complete: ObjectStore['complete'] = (key, uploadId, parts) => this.inner.complete(key, uploadId, parts);
+  abort: ObjectStore['abort'] = (key, uploadId) => this.inner.abort(key, uploadId);
+  put: ObjectStore['put'] = (key, size, body, opts) => this.inner.put(key, size, body, opts);
+  head: ObjectStore['head'] = (key) => this.inner.head(key);
+
+  private async send(c: Credential, key: string, uploadId: string, partNumber: number, range: FileRange): Promise<UploadedPart> {
+    const size = range.end - range.start;
+    const oss = this.oss(c);
+    const internals = oss as unknown as OssInternals;
+    const signed = createRequest.call(
+      oss,
+      internals._objectRequestParams('PUT', key, { headers: { 'Content-Length': size }, subres: { partNumber, uploadId } }),
+    );
+    const url = new URL(signed.url);
+    const request = (url.protocol === 'https:' ? https : http).request(url, {
+      method: 'PUT',
+      headers: signed.params.headers,
+      agent: agents[url.protocol as 'http:' | 'https:'],
+    });
+    request.setTimeout(this.opts.timeoutMs ?? 60_000, () => request.destroy(new Error(`OSS UploadPart: no progress in ${this.opts.timeoutMs ?? 60_000} ms`)));
+    const answer = answerOf(request);
+    const ring = new ChunkRing();
+    answer.then(
+      () => ring.fail(ANSWERED_EARLY),
+      (err: unknown) => ring.fail(err),
+    );
+    const crc = new Crc64();
+    let sentAll = false;
+    try {
+      await writeRange(request, range, ring, crc);
+      request.end();
+      sentAll = true;
+    } catch (err) {
+      if (err !== ANSWERED_EARLY) {
+        request.destroy(err as Error);
+        await answer.catch(() => {});
+        throw err;
+      }
+    } finally {
+      ring.close();
+    }
+    const res = await answer;
+    // A body cut short leaves the connection mid-request: it must not go back to the agent.
+    if (!sentAll) request.destroy();
+    if (res.status !== 200) throw await internals.requestError(res);
+    const got = res.headers['x-oss-hash-crc64ecma'] as string | undefined;
+    const sent = crc.digestString();
+    if (got === undefined) throw new AppError('CRC_MISSING', `part ${partNumber}: OSS sent no x-oss-hash-crc64ecma`, { status: 502, retryable: true });
+    if (got !== sent) throw new AppError('CRC_MISMATCH', `part ${partNumber}: OSS computed CRC-64 ${got}, we sent ${sent}`, { status: 502, retryable: true });
+    return { partNumber, etag: String(res.headers.etag), crc64: sent, size };
+  }
+
+  /** An ali-oss client configured as AliOssStore configures its own; rebuilt when the credential changes. */
+  private oss(c: Credential): OSS {
+    if (this.client?.keyId !== c.accessKeyId) {
+      const pathStyle = this.opts.pathStyle ?? /^http:\/\/(localhost|127\.)/.test(this.opts.endpoint);
+      this.client = {
+        keyId: c.accessKeyId,
+        oss: new AliOss({
+          endpoint: this.opts.endpoint,
+          sldEnable: pathStyle,
+          region: this.opts.region.startsWith('oss-') ? this.opts.region : `oss-${this.opts.region}`,
+          bucket: this.opts.bucket,
+          accessKeyId: c.accessKeyId,
+          accessKeySecret: c.accessKeySecret,
+          stsToken: c.securityToken,
+          refreshSTSTokenInterval: 3_600_000,
+          timeout: this.opts.timeoutMs ?? 60_000,
+          secure: this.opts.endpoint.startsWith('https:'),
+        } as OSS.Options),
+      };
+    }
+    return this.client.oss;
+  }
+}
+
+/** The response, read whole (OSS answers UploadPart with headers and at most a small XML error). */
+function answerOf(request: http.ClientRequest): Promise<{ status: number; headers: http.IncomingHttpHeaders; data: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let responded = false;
+    request.on('error', reject);
+    // Settles the answer whatever ends the request; a promise settles once, so the first cause wins.
+    request.once('close', () => responded || reject(new Error('OSS UploadPart: the connection closed before an answer')));
+    request.once('response', (res) => {
+      responded = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.once('close', () => res.complete || reject(new Error('OSS UploadPart: the answer was cut short')));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, data: Buffer.concat(chunks) }));
+    });
+  });
+}
+
+/** Reads the range into the ring's buffers and writes each to the request as soon as it is read and CRC'd. */
+async function writeRange(request: http.ClientRequest, range: FileRange, ring: ChunkRing, crc: Crc64): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(range.path, 'r');
+    for (let pos = range.start; pos < range.end; ) {
+      const buf = await ring.acquire();
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, range.end - pos), pos);
+      if (bytesRead === 0) {
+        const size = range.end - range.start;
+        throw new AppError('SOURCE_SHORT', `part: read ${pos - range.start} of ${size} bytes`, { status: 500, retryable: true });
+      }
+      const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      crc.update(chunk);
+      request.write(chunk, (err) => {
+        if (!err) ring.release(buf);
+      });
+      pos += bytesRead;
+    }
+  } finally {
+    await fh?.close();
+  }
+}
