@@ -268,6 +268,8 @@ function summarize(ts: JobTiming[]): Summary {
 /** What the ratios compare. */
 interface Figures {
   perSecond: number;
+  /** jobs/s of each round. */
+  rounds: number[];
   cpuMsPerJob: number;
   commandsPerJob: number;
 }
@@ -305,12 +307,12 @@ function report(name: string, results: Result[]): Figures {
   if (deliveries > 0) console.log(`  webhook deliveries per job: ${(deliveries / jobs).toFixed(2)}`);
   const retried = results.reduce((n, r) => n + r.retried, 0);
   if (retried > 0) console.log(`  submissions retried after a 503: ${retried} (a retried one may have been queued twice)`);
-  return { perSecond: m('perSecond'), cpuMsPerJob, commandsPerJob };
+  return { perSecond: m('perSecond'), rounds: all.map((x) => x.perSecond), cpuMsPerJob, commandsPerJob };
 }
 
 function ratios(name: string, a: Figures, b: Figures, commandTarget: number): void {
   console.log(
-    `${name.padEnd(24)} jobs/s ${(a.perSecond / b.perSecond).toFixed(2)}x (target ≥ 1.0)   CPU-ms/job ${(a.cpuMsPerJob / b.cpuMsPerJob).toFixed(2)}x (target ≤ 1.3)   Redis commands/job ${(a.commandsPerJob / b.commandsPerJob).toFixed(2)}x (${a.commandsPerJob.toFixed(1)} vs ${b.commandsPerJob.toFixed(1)}; target ≤ ${commandTarget})`,
+    `${name.padEnd(24)} jobs/s ${(a.perSecond / b.perSecond).toFixed(2)}x (target ≥ 1.0; round by round ${a.rounds.map((x, i) => (x / b.rounds[i]!).toFixed(2)).join(', ')})   CPU-ms/job ${(a.cpuMsPerJob / b.cpuMsPerJob).toFixed(2)}x (target ≤ 1.3)   Redis commands/job ${(a.commandsPerJob / b.commandsPerJob).toFixed(2)}x (${a.commandsPerJob.toFixed(1)} vs ${b.commandsPerJob.toFixed(1)}; target ≤ ${commandTarget})`,
   );
 }
 
