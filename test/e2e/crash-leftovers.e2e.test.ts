@@ -139,6 +139,7 @@ describe('crash leftovers', () => {
     }
     const left = await consumers(redis);
     assert.deepEqual([...left.keys()], [await consumerOf(redis, survivor.proc.pid)], 'only the live worker’s consumer is left');
+    assert.ok(survivor.proc.output().includes('WebhookEventsReclaimed'), 'the victim’s pending entries were claimed');
     assert.ok(survivor.proc.output().includes('WebhookDeadConsumersRemoved'));
   });
 
