@@ -23,7 +23,7 @@ import { adminOss, fileDigest, objectDigest, startStack, writeRandomFile, type S
 import { JobEventTail } from './job-events.js';
 import { median } from './load.js';
 import { CpuMeter, findRedisPid } from './proc-cpu.js';
-import { peakRss, resetPeakRss } from './proc-mem.js';
+import { currentRss, peakRss, resetPeakRss } from './proc-mem.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -205,8 +205,8 @@ try {
   });
   const load0 = loadavg()[0]!;
 
-  await measure(ours, 'bench/warmup-ours.bin', meter, wantCrc);
-  await measure(ali, 'bench/warmup-ali-oss.bin', meter, wantCrc);
+  const idleRss = { ours: currentRss(ours.pid), ali: currentRss(ali.pid) };
+  const warm = { ours: await measure(ours, 'bench/warmup-ours.bin', meter, wantCrc), ali: await measure(ali, 'bench/warmup-ali-oss.bin', meter, wantCrc) };
   const want = await fileDigest(file);
   for (const key of ['bench/warmup-ours.bin', 'bench/warmup-ali-oss.bin']) {
     const got = await objectDigest(stack.emu, stack.emu.bucket, key);
@@ -227,6 +227,9 @@ try {
   );
   console.log(
     `Checked: SHA-256 of both warm-up objects equals the file's (${want.slice(0, 16)}...); CRC-64 of every object equals the file's (${wantCrc}), ours from the job's result.`,
+  );
+  console.log(
+    `Before the warm-ups (for information): RSS worker ${fmt(idleRss.ours / 1e6, 0)} MB, ali-oss child ${fmt(idleRss.ali / 1e6, 0)} MB; peak RSS during the warm-up (first) upload: worker ${fmt(warm.ours.peakRss / 1e6, 0)} MB, ali-oss child ${fmt(warm.ali.peakRss / 1e6, 0)} MB`,
   );
   const a = report(ours, 'worker', runs.ours);
   const b = report(ali, 'ali-oss child', runs.ali);

@@ -6,6 +6,12 @@ export const RING_DEPTH = 4;
 const POOL_MAX = 32;
 
 const idle: Buffer[] = [];
+let allocated = 0;
+
+function newChunk(): Buffer {
+  allocated++;
+  return Buffer.allocUnsafeSlow(CHUNK_BYTES);
+}
 
 /**
  * The read buffers of one part upload. A buffer goes back to the ring only when the socket write
@@ -18,13 +24,14 @@ export class ChunkRing {
   private out = 0;
   private waiter?: { resolve: (b: Buffer) => void; reject: (e: unknown) => void };
   private failure?: { err: unknown };
+  private closed = false;
 
   constructor(private readonly depth = RING_DEPTH) {}
 
   /** A buffer to fill; waits while `depth` buffers are still being written. Rejects once `fail` was called. */
   acquire(): Promise<Buffer> {
     if (this.failure) return Promise.reject(this.failure.err);
-    const ready = this.free.pop() ?? (this.out < this.depth ? (idle.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES)) : undefined);
+    const ready = this.free.pop() ?? (this.out < this.depth ? (idle.pop() ?? newChunk()) : undefined);
     if (ready) {
       this.out++;
       return Promise.resolve(ready);
@@ -34,8 +41,12 @@ export class ChunkRing {
     });
   }
 
-  /** `buf` was written out in full: it may be filled again. */
+  /** `buf` was written out in full: it may be filled again (after `close`, by the next part). */
   release(buf: Buffer): void {
+    if (this.closed) {
+      if (idle.length < POOL_MAX) idle.push(buf);
+      return;
+    }
     const w = this.waiter;
     if (w && !this.failure) {
       this.waiter = undefined;
@@ -54,12 +65,14 @@ export class ChunkRing {
     this.waiter = undefined;
   }
 
-  /** Hands the buffers that came back to the pool; call once the request is over. */
+  /** Ends the ring: buffers that came back go to the pool, and so do those whose writes complete later. */
   close(): void {
+    this.closed = true;
+    this.fail(new Error('the ring is closed'));
     while (this.free.length > 0 && idle.length < POOL_MAX) idle.push(this.free.pop()!);
     this.free.length = 0;
   }
 }
 
-/** Idle buffers in the process-wide pool (for tests). */
-export const pooledChunks = (): number => idle.length;
+/** Idle buffers in the process-wide pool, and buffers allocated since the process started (for tests). */
+export const chunkStats = (): { pooled: number; allocated: number } => ({ pooled: idle.length, allocated });

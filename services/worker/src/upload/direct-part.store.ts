@@ -119,6 +119,12 @@ export class DirectPartStore implements ObjectStore {
     // A body cut short leaves the connection mid-request: it must not go back to the agent.
     if (!sentAll) request.destroy();
     if (res.status !== 200) throw await internals.requestError(res);
+    if (!sentAll || !res.headers.etag) {
+      throw new AppError('PART_UNCONFIRMED', `part ${partNumber}: OSS answered 200 ${sentAll ? 'without an ETag' : 'before the whole body was sent'}`, {
+        status: 502,
+        retryable: true,
+      });
+    }
     const got = res.headers['x-oss-hash-crc64ecma'] as string | undefined;
     const sent = crc.digestString();
     if (got === undefined) throw new AppError('CRC_MISSING', `part ${partNumber}: OSS sent no x-oss-hash-crc64ecma`, { status: 502, retryable: true });
