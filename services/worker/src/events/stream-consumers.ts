@@ -1,36 +1,46 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import { LuaScript } from '@vod-ingest/shared';
 
 /** The liveness lease of a stream consumer: a key that lives while its dispatcher renews it. */
 export const consumerKey = (prefix: string, name: string) => `${prefix}:webhooks:consumer:${name}`;
 
 /** KEYS: lease. ARGV: token, ttl ms. Renews our lease, or takes it when it lapsed; 0 when another holds it. */
-const RENEW_LUA = `
+const RENEW = new LuaScript(
+  `
 local v = redis.call('GET', KEYS[1])
 if v and v ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
-`;
+`,
+  1,
+);
 
 /** KEYS: lease. ARGV: token. Deletes the lease if it is ours. */
-const RELEASE_LUA = `
+const RELEASE = new LuaScript(
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`;
+`,
+  1,
+);
 
 /**
  * KEYS: stream, lease. ARGV: group, consumer. Deletes the consumer when nobody holds its lease and
  * it has nothing pending, in one step (XGROUP DELCONSUMER would drop pending entries with it).
  * Returns 1 when deleted, 0 when not.
  */
-const DELETE_DEAD_LUA = `
+const DELETE_DEAD = new LuaScript(
+  `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
 if #pending > 0 then return 0 end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 return 1
-`;
+`,
+  2,
+);
 
 export interface ConsumerLeaseOptions {
   /** Key prefix (the JobStore's, a hash tag). */
@@ -83,7 +93,7 @@ export class ConsumerLease {
 
   /** Renews the lease; false when it was lost (another process took the name while we stalled). */
   async renew(): Promise<boolean> {
-    const ok = (await this.redis.eval(RENEW_LUA, 1, consumerKey(this.opts.prefix, this.current), this.token, this.opts.ttlMs)) === 1;
+    const ok = (await RENEW.run<number>(this.redis, [consumerKey(this.opts.prefix, this.current)], [this.token, this.opts.ttlMs])) === 1;
     if (!ok) this.holding = false;
     return ok;
   }
@@ -91,7 +101,7 @@ export class ConsumerLease {
   /** Gives the lease back (only if still ours). */
   async release(): Promise<void> {
     this.holding = false;
-    await this.redis.eval(RELEASE_LUA, 1, consumerKey(this.opts.prefix, this.current), this.token);
+    await RELEASE.run(this.redis, [consumerKey(this.opts.prefix, this.current)], [this.token]);
   }
 
   private take(name: string): string {
@@ -146,7 +156,7 @@ export async function reapDeadConsumers(redis: Redis, o: ReapOptions): Promise<s
   }
   const removed: string[] = [];
   for (const name of names) {
-    if ((await redis.eval(DELETE_DEAD_LUA, 2, o.key, consumerKey(o.prefix, name), o.group, name)) === 1) removed.push(name);
+    if ((await DELETE_DEAD.run<number>(redis, [o.key, consumerKey(o.prefix, name)], [o.group, name])) === 1) removed.push(name);
   }
   return removed;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { jobKeys, QUEUES, type IngestJobData, type Logger } from '@vod-ingest/shared';
+import { jobKeys, LuaScript, QUEUES, type IngestJobData, type Logger } from '@vod-ingest/shared';
 
 /**
  * The BullMQ options of an ingest job, as the api's `BullIngestQueue.enqueue` gives them (keep
@@ -33,18 +33,24 @@ export interface EnqueueSweeperOptions {
 }
 
 /** KEYS: lock. ARGV: token, ttl ms. Takes the lock or renews our own; 0 when another holds it. */
-const LOCK_LUA = `
+const LOCK = new LuaScript(
+  `
 local v = redis.call('GET', KEYS[1])
 if v and v ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
-`;
+`,
+  1,
+);
 
 /** KEYS: lock. ARGV: token. */
-const UNLOCK_LUA = `
+const UNLOCK = new LuaScript(
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`;
+`,
+  1,
+);
 
 /** Most jobs followed at once; past it, the oldest are dropped (they were looked at or are being run). */
 const MAX_FOLLOWED = 200_000;
@@ -92,7 +98,7 @@ export class EnqueueSweeper {
     this.closed = true;
     clearInterval(this.timer);
     await this.running;
-    await this.opts.redis.eval(UNLOCK_LUA, 1, this.lockKey, this.token).catch(() => {});
+    await UNLOCK.run(this.opts.redis, [this.lockKey], [this.token]).catch(() => {});
     await this.queue.close();
   }
 
@@ -109,7 +115,7 @@ export class EnqueueSweeper {
   /** One look; returns how many jobs it enqueued. Does nothing while another worker holds the lock. */
   async sweep(now = Date.now()): Promise<number> {
     const ttl = Math.max(this.opts.intervalMs * 3, 5000);
-    if ((await this.opts.redis.eval(LOCK_LUA, 1, this.lockKey, this.token, ttl)) !== 1) {
+    if ((await LOCK.run<number>(this.opts.redis, [this.lockKey], [this.token, ttl])) !== 1) {
       // Another worker sweeps: start afresh if this one takes over later.
       this.followed.clear();
       this.lastId = undefined;
