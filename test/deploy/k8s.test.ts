@@ -17,10 +17,11 @@ import { apiConfigSchema } from '../../services/api/src/config.js';
 import { tokenConfigSchema } from '../../services/token/src/config.js';
 import { workerConfigSchema } from '../../services/worker/src/config.js';
 import { type Container, kustomize, podSpecs, type Resource } from './kustomize.js';
-import { containerEnv, crdProblems, describeResource, envProblems, fieldProblems, schemaProblems, vendoredCrdKinds } from './manifest-checks.js';
+import { containerEnv, crdProblems, describeResource, envProblems, envShape, fieldProblems, schemaProblems, vendoredCrdKinds } from './manifest-checks.js';
 
 const BASE = path.join(REPO_ROOT, 'deploy/k8s');
 const OVERLAY = path.join(REPO_ROOT, 'deploy/k8s/overlays/example');
+const CLUSTER = path.join(REPO_ROOT, 'deploy/k8s/overlays/redis-cluster-example');
 /** Each container's service, by container name. */
 const SCHEMAS: Record<string, z.ZodType> = { api: apiConfigSchema, token: tokenConfigSchema, worker: workerConfigSchema };
 /** The Secret the base reads and does not hold (an operator creates it; the example overlay generates it). */
@@ -36,30 +37,18 @@ const SECRET_VARS = [
   'API_KEYS',
   'ADMIN_TOKEN',
   'VOD_CALLBACK_KEY',
-  'REDIS_URL',
   'REDIS_PASSWORD',
 ];
 /**
- * The trigger metadata KEDA's redis scaler reads (pkg/scalers/redis_scaler.go, v2.10.1 to v2.19):
- * the CRD leaves `metadata` free-form, so a misspelt key would silently fall back to a default.
+ * The trigger metadata KEDA's redis and redis-cluster scalers read (pkg/scalers/redis_scaler.go,
+ * v2.10.1 and v2.20.2): the CRD leaves `metadata` free-form, so a misspelt key would silently fall
+ * back to a default.
  */
-const REDIS_SCALER_KEYS = new Set([
-  'address',
-  'addressFromEnv',
-  'host',
-  'hostFromEnv',
-  'port',
-  'portFromEnv',
-  'username',
-  'usernameFromEnv',
-  'passwordFromEnv',
-  'listName',
-  'listLength',
-  'activationListLength',
-  'databaseIndex',
-  'enableTLS',
-  'unsafeSsl',
-]);
+const SCALER_KEYS: Record<string, Set<string>> = {
+  redis: new Set(['address', 'addressFromEnv', 'host', 'hostFromEnv', 'port', 'portFromEnv', 'databaseIndex']),
+  'redis-cluster': new Set(['addresses', 'addressesFromEnv', 'hosts', 'hostsFromEnv', 'ports', 'portsFromEnv']),
+};
+const COMMON_SCALER_KEYS = ['username', 'usernameFromEnv', 'passwordFromEnv', 'listName', 'listLength', 'activationListLength', 'enableTLS', 'unsafeSsl'];
 /** handleShutdown's own limit (shared/src/http/server.ts) for the api and the token service. */
 const HTTP_SHUTDOWN_SECONDS = 10;
 /** The worker's process gives up this long after SHUTDOWN_GRACE_SECONDS (services/worker/src/main.ts). */
@@ -77,11 +66,13 @@ type Any = Record<string, any>;
 
 let base: Resource[];
 let overlay: Resource[];
+let cluster: Resource[];
 const temp = mkdtempSync(path.join(tmpdir(), 'k8s-test-'));
 
 before(() => {
   base = kustomize(BASE);
   overlay = kustomize(OVERLAY);
+  cluster = kustomize(CLUSTER);
 });
 after(() => rmSync(temp, { recursive: true, force: true }));
 
@@ -125,6 +116,7 @@ describe('deploy/k8s renders and validates offline', () => {
     for (const [dir, mine] of [
       [BASE, base],
       [OVERLAY, overlay],
+      [CLUSTER, cluster],
     ] as const) {
       const theirs: Resource[] = parseAllDocuments(execFileSync(kubectl, ['kustomize', dir], { encoding: 'utf8' })).map((doc) => doc.toJS() as Resource);
       const key = (r: Resource) => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
@@ -164,23 +156,25 @@ describe('deploy/k8s renders and validates offline', () => {
   test('every resource passes the Kubernetes (kubernetes-models) and KEDA (@kubernetes-models/keda) JSON schemas', () => {
     assert.deepEqual(schemaProblems(base), []);
     assert.deepEqual(schemaProblems(overlay), []);
+    assert.deepEqual(schemaProblems(cluster), []);
   });
 
   test('the KEDA resources also pass the current KEDA release’s CRDs (deploy/k8s/schemas), unknown fields refused', () => {
     assert.deepEqual(vendoredCrdKinds().sort(), ['keda.sh/v1alpha1/ScaledObject', 'keda.sh/v1alpha1/TriggerAuthentication']);
-    for (const rs of [base, overlay]) {
+    for (const rs of [base, overlay, cluster]) {
       assert.ok(rs.some((r) => r.kind === 'ScaledObject') && rs.some((r) => r.kind === 'TriggerAuthentication'));
       assert.deepEqual(crdProblems(rs), []);
     }
   });
 
   test('no resource has a field its API does not know, at any depth', () => {
-    assert.deepEqual(fieldProblems([...base, ...overlay]), []);
+    assert.deepEqual(fieldProblems([...base, ...overlay, ...cluster]), []);
   });
 
   test("every environment variable a container gets is one its service's config schema knows", () => {
     assert.deepEqual(envProblems(base, SCHEMAS), []);
     assert.deepEqual(envProblems(overlay, SCHEMAS), []);
+    assert.deepEqual(envProblems(cluster, SCHEMAS), []);
   });
 
   test("each service's schema accepts the environment the example overlay gives it, tenants file included", () => {
@@ -200,7 +194,7 @@ describe('deploy/k8s renders and validates offline', () => {
   });
 
   test('secrets come only from the Secret, one key each, and the example Secret holds every key read', () => {
-    for (const rs of [base, overlay]) {
+    for (const rs of [base, overlay, cluster]) {
       for (const d of deployments(rs)) {
         const c = containerOf(d);
         for (const e of c.env ?? []) {
@@ -211,6 +205,8 @@ describe('deploy/k8s renders and validates offline', () => {
       for (const cm of rs.filter((r) => r.kind === 'ConfigMap')) {
         const secretKeys = Object.keys((cm.data ?? {}) as object).filter((k) => SECRET_VARS.includes(k));
         assert.deepEqual(secretKeys, [], `${describeResource(cm)} holds no secret`);
+        const url = (cm.data as Record<string, string> | undefined)?.REDIS_URL;
+        if (url) assert.equal(new URL(url).password, '', `${describeResource(cm)}: no password in REDIS_URL (REDIS_PASSWORD is the Secret's)`);
       }
     }
     const secret = find(overlay, 'Secret', EXTERNAL_SECRET);
@@ -225,6 +221,7 @@ describe('deploy/k8s renders and validates offline', () => {
     for (const [rs, external] of [
       [base, [EXTERNAL_SECRET]],
       [overlay, []],
+      [cluster, [EXTERNAL_SECRET]],
     ] as const) {
       for (const ref of configReferences(rs)) {
         const rendered = rs.some((r) => r.kind === ref.kind && r.metadata.name === ref.name);
@@ -292,22 +289,35 @@ describe('deploy/k8s renders and validates offline', () => {
 
   test("KEDA scales the workers on the ingest queue's waiting list, the key BullMQ uses", () => {
     const worker = parsedConfig(overlay, 'vod-ingest-worker');
-    for (const rs of [base, overlay]) {
+    for (const rs of [base, overlay, cluster]) {
       const so = find(rs, 'ScaledObject', 'vod-ingest-worker') as Any;
       assert.equal(so.spec.scaleTargetRef.name, 'vod-ingest-worker');
       find(rs, 'Deployment', so.spec.scaleTargetRef.name);
       assert.ok(so.spec.minReplicaCount >= 1, 'never 0 workers: they also deliver webhooks');
+      assert.equal(so.spec.triggers.length, 1);
       const [trigger] = so.spec.triggers;
-      assert.equal(trigger.type, 'redis');
-      for (const key of Object.keys(trigger.metadata)) assert.ok(REDIS_SCALER_KEYS.has(key), `${key} is a redis scaler setting`);
+      assert.equal(trigger.type, rs === cluster ? 'redis-cluster' : 'redis');
+      for (const key of Object.keys(trigger.metadata)) {
+        assert.ok(SCALER_KEYS[trigger.type].has(key) || COMMON_SCALER_KEYS.includes(key), `${key} is a ${trigger.type} scaler setting`);
+      }
       // BullMQ keeps a queue's waiting jobs in the list `<prefix>:<queue>:wait`.
       assert.equal(trigger.metadata.listName, `${worker.KEY_PREFIX}:${QUEUES.ingest}:wait`);
       assert.equal(Number(trigger.metadata.listLength), worker.WORKER_CONCURRENCY, 'one worker per WORKER_CONCURRENCY waiting jobs');
-      find(rs, 'TriggerAuthentication', trigger.authenticationRef.name);
+      assert.deepEqual(find(rs, 'TriggerAuthentication', trigger.authenticationRef.name).spec, {
+        secretTargetRef: [{ parameter: 'password', name: EXTERNAL_SECRET, key: 'REDIS_PASSWORD' }],
+      });
     }
+    // One node: the scaler's address is REDIS_URL's.
     const so = find(overlay, 'ScaledObject', 'vod-ingest-worker') as Any;
     const redis = new URL(worker.REDIS_URL);
     assert.equal(so.spec.triggers[0].metadata.address, `${redis.hostname}:${redis.port || 6379}`, 'the scaler reads the Redis the services use');
+    // A cluster: the scaler reads the workers' own REDIS_CLUSTER_NODES, which the worker schema accepts.
+    const trigger = (find(cluster, 'ScaledObject', 'vod-ingest-worker') as Any).spec.triggers[0];
+    assert.equal(trigger.metadata.addressesFromEnv, 'REDIS_CLUSTER_NODES');
+    const seeds = containerEnv(containerOf(find(cluster, 'Deployment', 'vod-ingest-worker')), cluster).values.get('REDIS_CLUSTER_NODES');
+    assert.ok(seeds, 'the worker pods get REDIS_CLUSTER_NODES');
+    const nodes = envShape(workerConfigSchema).REDIS_CLUSTER_NODES.parse(seeds) as unknown[];
+    assert.equal(nodes.length, 3);
   });
 });
 

@@ -187,13 +187,16 @@ function pathAt(source: ts.SourceFile, pos: number): { index?: number; path: str
   return { index, path: parts.join('').replace(/^\./, '') || '(root)' };
 }
 
-/** The variable names a service's config schema reads: the keys of the zod object under its transforms. */
-export function envNames(schema: z.ZodType): Set<string> {
-  let s = schema as unknown as { shape?: Record<string, unknown>; in?: unknown; _zod?: { def?: { in?: unknown } } } | undefined;
+/** A service's config schema as its fields: the shape of the zod object under its transforms. */
+export function envShape(schema: z.ZodType): Record<string, z.ZodType> {
+  let s = schema as unknown as { shape?: Record<string, z.ZodType>; in?: unknown; _zod?: { def?: { in?: unknown } } } | undefined;
   while (s && !s.shape) s = (s.in ?? s._zod?.def?.in) as typeof s;
   if (!s?.shape) throw new Error('not a zod object schema (or one under transforms)');
-  return new Set(Object.keys(s.shape));
+  return s.shape;
 }
+
+/** The variable names a service's config schema reads. */
+export const envNames = (schema: z.ZodType): Set<string> => new Set(Object.keys(envShape(schema)));
 
 /** Where a container's variables come from: name → value, or undefined for a key of an absent optional Secret/ConfigMap. */
 export interface ContainerEnv {
