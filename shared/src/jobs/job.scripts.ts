@@ -6,75 +6,94 @@
 import { LuaScript } from '../redis-script.js';
 
 /**
- * Lua shared by the scripts: append the envelope to the global stream and to the subject's own.
+ * Lua shared by the scripts. `envelope` builds an event; `publish` appends it to the global stream.
  * A record is a job or a direct upload (`upl_…` ids): the stream field `jobId` carries either id.
- * The global entry carries `cb 1` when the record has a callbackUrl, so the webhook dispatcher
- * needs no read of the record for jobs without one.
+ * The record keeps its own events as fields `e:<seq>` (written by the same HSET as the change), so
+ * a subject's history needs no stream of its own and goes when the record goes. The global entry
+ * carries the record's `cb` (`1` with a callbackUrl, `0` without), so the webhook dispatcher reads
+ * no record for jobs without one; a record written before `cb` existed has none, and is read.
  */
 const EMIT_LUA = `
-local function emit(streamKey, subjectStreamKey, id, tenant, seq, etype, createdAt, dataJson, maxlen, cb)
+local function envelope(id, tenant, seq, etype, createdAt, dataJson)
   local subject = 'jobId'
   if string.sub(id, 1, 4) == 'upl_' then subject = 'uploadId' end
-  local event = '{"id":' .. cjson.encode('evt_' .. id .. '_' .. seq) .. ',"type":' .. cjson.encode(etype) ..
+  return '{"id":' .. cjson.encode('evt_' .. id .. '_' .. seq) .. ',"type":' .. cjson.encode(etype) ..
     ',"createdAt":' .. cjson.encode(createdAt) .. ',"' .. subject .. '":' .. cjson.encode(id) ..
     ',"tenant":' .. cjson.encode(tenant) .. ',"data":' .. dataJson .. '}'
-  if cb == '1' then
-    redis.call('XADD', streamKey, 'MAXLEN', '~', maxlen, '*', 'jobId', id, 'seq', seq, 'type', etype, 'event', event, 'cb', '1')
+end
+local function publish(streamKey, id, seq, etype, event, maxlen, cb)
+  if cb then
+    redis.call('XADD', streamKey, 'MAXLEN', '~', maxlen, '*', 'jobId', id, 'seq', seq, 'type', etype, 'event', event, 'cb', cb)
   else
     redis.call('XADD', streamKey, 'MAXLEN', '~', maxlen, '*', 'jobId', id, 'seq', seq, 'type', etype, 'event', event)
   end
-  redis.call('XADD', subjectStreamKey, '0-' .. seq, 'event', event)
-  return event
 end
 `;
 
+/** The fields of a job record (besides its events): what `get` and `begin` read. */
+export const RECORD_FIELDS = [
+  'id',
+  'tenant',
+  'status',
+  'request',
+  'progress',
+  'attempts',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+  'cancel',
+  'result',
+  'error',
+  'video',
+  'sealedHeaders',
+  'vod',
+  'seq',
+  'cb',
+] as const;
+
 /**
- * KEYS: record, events, subjectEvents. ARGV: id, allowed statuses (csv), new status or '', event
- * type or '', createdAt, data JSON, maxlen, ttl, final ('1' ends the record: it and its stream
- * expire after ttl), want-record ('1' returns the record as it was, flat), then field/value pairs.
- * Returns {1, event or '', record or {}} when the record was in an allowed status, {0, status}
- * otherwise.
+ * KEYS: record, events. ARGV: id, allowed statuses (csv), new status or '', event type or '',
+ * createdAt, data JSON, maxlen, ttl, final ('1' ends the record: it expires after ttl), the number
+ * n of record fields to return as they were (0 for none), those n field names, then field/value
+ * pairs to set. Returns {1, event or '', values} when the record was in an allowed status,
+ * {0, status} otherwise.
  */
 export const TRANSITION = new LuaScript(
   `${EMIT_LUA}
-local status, seq, tenant, cb
-local before = {}
-if ARGV[10] == '1' then
-  before = redis.call('HGETALL', KEYS[1])
-  for i = 1, #before, 2 do
-    local k = before[i]
-    if k == 'status' then status = before[i + 1]
-    elseif k == 'seq' then seq = before[i + 1]
-    elseif k == 'tenant' then tenant = before[i + 1]
-    elseif k == 'cb' then cb = before[i + 1] end
-  end
-else
-  local v = redis.call('HMGET', KEYS[1], 'status', 'seq', 'tenant', 'cb')
-  status, seq, tenant, cb = v[1], v[2], v[3], v[4]
-end
+local want = tonumber(ARGV[10])
+local names = {'status', 'seq', 'tenant', 'cb'}
+for i = 1, want do names[#names + 1] = ARGV[10 + i] end
+local v = redis.call('HMGET', KEYS[1], unpack(names))
+local status, seq, tenant, cb = v[1], v[2], v[3], v[4]
 if not status then return {0, ''} end
 local allowed = false
 for s in string.gmatch(ARGV[2], '[^,]+') do if s == status then allowed = true end end
 if not allowed then return {0, status} end
+local before = {}
+for i = 1, want do before[i] = v[4 + i] or false end
 local n = tonumber(seq or '0')
 local fields = {}
-for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 11 + want, #ARGV do fields[#fields + 1] = ARGV[i] end
 if ARGV[3] ~= '' then fields[#fields + 1] = 'status'; fields[#fields + 1] = ARGV[3] end
-if ARGV[4] ~= '' then n = n + 1; fields[#fields + 1] = 'seq'; fields[#fields + 1] = tostring(n) end
+local event = ''
+if ARGV[4] ~= '' then
+  n = n + 1
+  event = envelope(ARGV[1], tenant, n, ARGV[4], ARGV[5], ARGV[6])
+  fields[#fields + 1] = 'seq'; fields[#fields + 1] = tostring(n)
+  fields[#fields + 1] = 'e:' .. n; fields[#fields + 1] = event
+end
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
 if ARGV[9] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[8]) end
-if ARGV[4] == '' then return {1, '', before} end
-local event = emit(KEYS[2], KEYS[3], ARGV[1], tenant, n, ARGV[4], ARGV[5], ARGV[6], ARGV[7], cb)
-if ARGV[9] == '1' then redis.call('EXPIRE', KEYS[3], ARGV[8]) end
+if event ~= '' then publish(KEYS[2], ARGV[1], n, ARGV[4], event, ARGV[7], cb) end
 return {1, event, before}
 `,
-  3,
+  2,
 );
 
 /**
- * KEYS: job, tenantJobs, idempotency (or the job key again), events, jobEvents. ARGV: idempotency
- * value or '', its ttl, job id, tenant, createdAt, data JSON, maxlen, cb ('1' when the job has a
- * callbackUrl), the oldest id the tenant index keeps or '' (then the index is not trimmed), then
+ * KEYS: job, tenantJobs, idempotency (or the job key again), events. ARGV: idempotency value or
+ * '', its ttl, job id, tenant, createdAt, data JSON, maxlen, cb ('1' when the job has a
+ * callbackUrl, else '0'), the oldest id the tenant index keeps or '' (then the index is not trimmed), then
  * the record's field/value pairs (with `seq` 1: the `job.queued` event).
  * Returns {1, event} when created, {0, existing idempotency value} when the key was taken.
  */
@@ -85,19 +104,21 @@ if ARGV[1] ~= '' then
   if existing then return {0, existing} end
   redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2])
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 10))
+local event = envelope(ARGV[3], ARGV[4], 1, 'job.queued', ARGV[5], ARGV[6])
+redis.call('HSET', KEYS[1], 'e:1', event, unpack(ARGV, 10))
 redis.call('ZADD', KEYS[2], 0, ARGV[3])
 if ARGV[9] ~= '' then redis.call('ZREMRANGEBYLEX', KEYS[2], '-', '(' .. ARGV[9]) end
-return {1, emit(KEYS[4], KEYS[5], ARGV[3], ARGV[4], 1, 'job.queued', ARGV[5], ARGV[6], ARGV[7], ARGV[8])}
+publish(KEYS[4], ARGV[3], 1, 'job.queued', event, ARGV[7], ARGV[8])
+return {1, event}
 `,
-  5,
+  4,
 );
 
 /**
- * A vod job's video finished processing, once. KEYS: job, events, jobEvents. ARGV: the status the
- * job must be in, createdAt, data JSON, maxlen, ttl, video JSON, event type, job id. Returns
- * {1, event} when written, {2, ''} when an earlier callback already ended the video, {0, status}
- * when the job is not (yet) in that status.
+ * A vod job's video finished processing, once. KEYS: job, events. ARGV: the status the job must
+ * be in, createdAt, data JSON, maxlen, video JSON, event type, job id. Returns {1, event} when
+ * written, {2, ''} when an earlier callback already ended the video, {0, status} when the job is
+ * not (yet) in that status.
  */
 export const VIDEO = new LuaScript(
   `${EMIT_LUA}
@@ -105,10 +126,10 @@ local v = redis.call('HMGET', KEYS[1], 'status', 'seq', 'tenant', 'cb', 'videoDo
 if v[1] ~= ARGV[1] then return {0, v[1] or ''} end
 if v[5] == '1' then return {2, ''} end
 local n = tonumber(v[2] or '0') + 1
-redis.call('HSET', KEYS[1], 'video', ARGV[6], 'videoDone', '1', 'seq', tostring(n))
-local event = emit(KEYS[2], KEYS[3], ARGV[8], v[3], n, ARGV[7], ARGV[2], ARGV[3], ARGV[4], v[4])
-redis.call('EXPIRE', KEYS[3], ARGV[5])
+local event = envelope(ARGV[7], v[3], n, ARGV[6], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[1], 'video', ARGV[5], 'videoDone', '1', 'seq', tostring(n), 'e:' .. n, event)
+publish(KEYS[2], ARGV[7], n, ARGV[6], event, ARGV[4], v[4])
 return {1, event}
 `,
-  3,
+  2,
 );

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { JobEvent, JobEventType } from './job.events.js';
 import type { JobError, JobProgress, JobRequest, JobResult, JobStatus, JobView, StoredSource } from './job.schema.js';
 import { toRecord } from './job.record.js';
-import { CREATE, TRANSITION, VIDEO } from './job.scripts.js';
+import { CREATE, RECORD_FIELDS, TRANSITION, VIDEO } from './job.scripts.js';
 import { jobKeys, KEY_PREFIX, type JobKeys } from './queues.js';
 
 /** What the store keeps of a job besides its view: facts for the worker, never shown. */
@@ -102,13 +102,13 @@ export class JobStore {
       seq: '1',
     };
     if (opts.sealedHeaders) fields.sealedHeaders = opts.sealedHeaders;
-    if (stored.callbackUrl) fields.cb = '1';
+    fields.cb = stored.callbackUrl ? '1' : '0';
     const idemKey = opts.idempotencyKey ? this.keys.idempotency(tenant, digest(opts.idempotencyKey)) : this.keys.job(id);
     // Now and then the tenant's index drops ids older than the retention (their records are gone).
     const trimBefore = Math.random() * INDEX_TRIM_EVERY < 1 ? `job_${(now.getTime() - this.ttl * 1000).toString(36).padStart(10, '0')}` : '';
     const reply = await CREATE.run<[number, string]>(
       this.redis,
-      [this.keys.job(id), this.keys.tenantJobs(tenant), idemKey, this.keys.events, this.keys.jobEvents(id)],
+      [this.keys.job(id), this.keys.tenantJobs(tenant), idemKey, this.keys.events],
       [
         opts.idempotencyKey ? `${id}:${bodyDigest}` : '',
         IDEMPOTENCY_TTL_SECONDS,
@@ -117,7 +117,7 @@ export class JobStore {
         now.toISOString(),
         JSON.stringify({ status: 'queued' }),
         this.maxLen,
-        fields.cb ?? '',
+        fields.cb,
         trimBefore,
         ...Object.entries(fields).flat(),
       ],
@@ -144,7 +144,7 @@ export class JobStore {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const h = await this.redis.hgetall(this.keys.job(id));
+    const h = fieldsOf(RECORD_FIELDS, await this.redis.hmget(this.keys.job(id), ...RECORD_FIELDS));
     return h.id ? toRecord(h) : undefined;
   }
 
@@ -194,7 +194,7 @@ export class JobStore {
    */
   async begin(id: string, attempt: number, now = new Date()): Promise<{ job: JobRecord; event: JobEvent } | { status?: JobStatus }> {
     const fields = { attempts: String(attempt), startedAt: now.toISOString() };
-    const r = await this.apply(id, ['queued', 'running'], 'running', 'job.started', { attempt }, fields, now, false, true);
+    const r = await this.apply(id, ['queued', 'running'], 'running', 'job.started', { attempt }, fields, now, false, RECORD_FIELDS);
     if (!r.applied) return { status: (r.status || undefined) as JobStatus | undefined };
     return { job: toRecord({ ...r.before, ...fields, status: 'running' }), event: r.event! };
   }
@@ -221,8 +221,8 @@ export class JobStore {
     const type = video.status === 'ready' ? 'video.ready' : 'video.failed';
     const reply = await VIDEO.run<[number, string]>(
       this.redis,
-      [this.keys.job(id), this.keys.events, this.keys.jobEvents(id)],
-      ['succeeded', now.toISOString(), JSON.stringify(video), this.maxLen, this.ttl, JSON.stringify(video), type, id],
+      [this.keys.job(id), this.keys.events],
+      ['succeeded', now.toISOString(), JSON.stringify(video), this.maxLen, JSON.stringify(video), type, id],
     );
     return reply[0] === 1 ? 'written' : reply[0] === 2 ? 'duplicate' : 'not-yet';
   }
@@ -272,9 +272,8 @@ export class JobStore {
   }
 
   /** One job's events after `afterSeq` (0 for all), oldest first. */
-  async events(id: string, afterSeq = 0, count = 1000): Promise<JobEvent[]> {
-    const entries = await this.redis.xrange(this.keys.jobEvents(id), `(0-${afterSeq}`, '+', 'COUNT', count);
-    return entries.map(([, fields]) => JSON.parse(fields[1]) as JobEvent);
+  events(id: string, afterSeq = 0, count = 1000): Promise<JobEvent[]> {
+    return recordEvents(this.redis, this.keys.job(id), afterSeq, count);
   }
 
   private finish(id: string, from: JobStatus[], to: JobStatus, type: JobEventType, data: object, fields: Record<string, string>, now: Date) {
@@ -295,11 +294,31 @@ export class JobStore {
     fields: Record<string, string>,
     now = new Date(),
     final = false,
-    wantRecord = false,
+    want: readonly string[] = [],
   ): Promise<TransitionOutcome> {
-    const keys = { record: this.keys.job(id), events: this.keys.events, subjectEvents: this.keys.jobEvents(id) };
-    return runTransition(this.redis, keys, id, { from, to, type, data, fields, now, final, wantRecord, maxLen: this.maxLen, ttl: this.ttl });
+    const keys = { record: this.keys.job(id), events: this.keys.events };
+    return runTransition(this.redis, keys, id, { from, to, type, data, fields, now, final, want, maxLen: this.maxLen, ttl: this.ttl });
   }
+}
+
+/** The named fields of an HMGET answer that exist. */
+function fieldsOf(names: readonly string[], values: readonly (string | null)[]): Record<string, string> {
+  const h: Record<string, string> = {};
+  names.forEach((name, i) => {
+    const v = values[i];
+    if (v !== null && v !== undefined) h[name] = v;
+  });
+  return h;
+}
+
+/** A record's events after `afterSeq` (0 for all), oldest first: its fields `e:<seq>`. */
+export async function recordEvents(redis: Redis, recordKey: string, afterSeq: number, count: number): Promise<JobEvent[]> {
+  const seq = Number((await redis.hget(recordKey, 'seq')) ?? 0);
+  const last = Math.min(seq, afterSeq + count);
+  if (last <= afterSeq) return [];
+  const names = Array.from({ length: last - afterSeq }, (_, i) => `e:${afterSeq + 1 + i}`);
+  const values = await redis.hmget(recordKey, ...names);
+  return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as JobEvent);
 }
 
 /** One status change of a record (a job or an upload) and its event, as `TRANSITION` runs it. */
@@ -312,10 +331,10 @@ export interface Transition {
   data: object;
   fields: Record<string, string>;
   now: Date;
-  /** Ends the record: it and its event stream expire `ttl` seconds from now. */
+  /** Ends the record: it (with its events) expires `ttl` seconds from now. */
   final: boolean;
-  /** Return the record's hash as it was before the change (one HGETALL inside the script). */
-  wantRecord?: boolean;
+  /** Record fields to return as they were before the change (read by the same HMGET as the status). */
+  want?: readonly string[];
   maxLen: number;
   ttl: number;
 }
@@ -325,20 +344,16 @@ export interface TransitionOutcome {
   event: JobEvent | null;
   /** The status found when not applied ('' when there is no record). */
   status: string;
-  /** With `wantRecord`, the hash as it was before the change. */
+  /** The `want` fields as they were before the change (those that existed). */
   before: Record<string, string>;
 }
 
 /** Runs `TRANSITION` on `keys.record`: `applied` when it was in one of `t.from`, with the event written. */
-export async function runTransition(
-  redis: Redis,
-  keys: { record: string; events: string; subjectEvents: string },
-  id: string,
-  t: Transition,
-): Promise<TransitionOutcome> {
-  const reply = await TRANSITION.run<[number, string, string[]?]>(
+export async function runTransition(redis: Redis, keys: { record: string; events: string }, id: string, t: Transition): Promise<TransitionOutcome> {
+  const want = t.want ?? [];
+  const reply = await TRANSITION.run<[number, string, (string | null)[]?]>(
     redis,
-    [keys.record, keys.events, keys.subjectEvents],
+    [keys.record, keys.events],
     [
       id,
       t.from.join(','),
@@ -349,13 +364,16 @@ export async function runTransition(
       t.maxLen,
       t.ttl,
       t.final ? '1' : '',
-      t.wantRecord ? '1' : '',
+      want.length,
+      ...want,
       ...Object.entries(t.fields).flat(),
     ],
   );
   const applied = reply[0] === 1;
-  const before: Record<string, string> = {};
-  const flat = reply[2] ?? [];
-  for (let i = 0; i + 1 < flat.length; i += 2) before[flat[i]] = flat[i + 1];
-  return { applied, event: applied && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null, status: applied ? '' : reply[1], before };
+  return {
+    applied,
+    event: applied && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null,
+    status: applied ? '' : reply[1],
+    before: fieldsOf(want, reply[2] ?? []),
+  };
 }

@@ -21,8 +21,6 @@ export function jobKeys(prefix = KEY_PREFIX) {
     idempotency: (tenant: string, keyDigest: string) => `${prefix}:idem:${tenant}:${keyDigest}`,
     /** Every event of every job (consumers, webhook dispatch), trimmed by MAXLEN ~. */
     events: `${prefix}:events`,
-    /** One job's (or upload's) events, entry ids `0-<seq>`, for SSE replay; expires after the job ends. */
-    jobEvents: (id: string) => `${prefix}:events:${id}`,
     /** A direct upload's record (`upl_…`). */
     upload: (id: string) => `${prefix}:upload:${id}`,
     /** The upload a client token opens, by the token's SHA-256; lives as long as the token. */

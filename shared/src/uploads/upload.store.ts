@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobEvent, JobEventType } from '../jobs/job.events.js';
 import type { JobError } from '../jobs/job.schema.js';
-import { runTransition } from '../jobs/job.store.js';
+import { recordEvents, runTransition } from '../jobs/job.store.js';
 import { jobKeys, KEY_PREFIX, type JobKeys } from '../jobs/queues.js';
 import { toUploadRecord, type UploadRecord, type UploadRequest, type UploadStatus } from './upload.record.js';
 
@@ -54,7 +54,7 @@ export class UploadStore {
       seq: '0',
     };
     // Tells the webhook dispatcher this record's events go to a callback too (see job.scripts.ts).
-    if (request.callbackUrl) fields.cb = '1';
+    fields.cb = request.callbackUrl ? '1' : '0';
     await this.redis
       .multi()
       .hset(this.keys.upload(id), fields)
@@ -128,9 +128,8 @@ export class UploadStore {
   }
 
   /** The upload's events after `afterSeq`, oldest first. */
-  async events(id: string, afterSeq = 0): Promise<JobEvent[]> {
-    const entries = await this.redis.xrange(this.keys.jobEvents(id), `(0-${afterSeq}`, '+', 'COUNT', 1000);
-    return entries.map(([, f]) => JSON.parse(f[1]) as JobEvent);
+  events(id: string, afterSeq = 0): Promise<JobEvent[]> {
+    return recordEvents(this.redis, this.keys.upload(id), afterSeq, 1000);
   }
 
   private async transition(
@@ -146,7 +145,7 @@ export class UploadStore {
   }
 
   private apply(id: string, from: UploadStatus[], to: UploadStatus | '', type: JobEventType | '', data: object, fields: Record<string, string>, final = false) {
-    const keys = { record: this.keys.upload(id), events: this.keys.events, subjectEvents: this.keys.jobEvents(id) };
+    const keys = { record: this.keys.upload(id), events: this.keys.events };
     return runTransition(this.redis, keys, id, { from, to, type, data, fields, now: new Date(), final, maxLen: this.maxLen, ttl: this.ttl });
   }
 }
