@@ -164,12 +164,26 @@ export function describeRedis(target: string | RedisTarget): string {
 }
 
 /**
+ * A single-node client pointed at a node of a Redis Cluster would get `MOVED` for most keys,
+ * forever: refused at start-up instead, saying what to set. A proxy in front of a cluster says
+ * `cluster_enabled:0` and passes; so does a node that does not let us run INFO.
+ */
+async function refuseClusterNode(redis: Redis, target: string | RedisTarget): Promise<void> {
+  if (redis.isCluster) return;
+  const info = await redis.info('cluster').catch(() => '');
+  if (!/^cluster_enabled:1\b/m.test(info)) return;
+  const what = `Redis at ${describeRedis(target)} is a Redis Cluster node: set REDIS_CLUSTER_NODES to its nodes (host:port,…) instead of REDIS_URL`;
+  throw new AppError('REDIS_IS_CLUSTER', what, { status: 503 });
+}
+
+/**
  * For start-up: resolves once `redis` is ready, or rejects after `timeoutMs` (default 5 s) with
  * `REDIS_UNREACHABLE` and a one-line message naming the target (without credentials) and the last
- * connection error, e.g. `cannot reach Redis at redis://127.0.0.1:6390: ECONNREFUSED`.
+ * connection error, e.g. `cannot reach Redis at redis://127.0.0.1:6390: ECONNREFUSED`. A single node
+ * that turns out to be a cluster node rejects with `REDIS_IS_CLUSTER`.
  */
 export function waitForRedis(redis: Redis, target: string | RedisTarget, timeoutMs = 5000): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
+  if (redis.status === 'ready') return refuseClusterNode(redis, target);
   return new Promise((resolve, reject) => {
     let lastError: Error | undefined;
     const onError = (err: Error) => (lastError = err);
@@ -179,7 +193,12 @@ export function waitForRedis(redis: Redis, target: string | RedisTarget, timeout
       redis.off('error', onError);
       redis.off('node error', onError);
     };
-    const onReady = () => (done(), resolve());
+    // Still under the timer: INFO on a node that went away again waits for it.
+    const onReady = () =>
+      void refuseClusterNode(redis, target).then(
+        () => (done(), resolve()),
+        (err: unknown) => (done(), reject(err)),
+      );
     const timer = setTimeout(() => {
       done();
       const why = lastError ? errorCode(lastError) : `no answer within ${timeoutMs / 1000} s`;
