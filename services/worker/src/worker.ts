@@ -1,7 +1,26 @@
+import { setMaxListeners } from 'node:events';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES, type IngestJobData, type JobStore, type Logger } from '@vod-ingest/shared';
+import {
+  CacheCipher,
+  createBaseApp,
+  createRegistry,
+  finishApp,
+  JobStore,
+  OpenApiVodClient,
+  QUEUES,
+  TenantCredentials,
+  Tenants,
+  type IngestJobData,
+  type Logger,
+} from '@vod-ingest/shared';
+import type { WorkerConfig } from './config.js';
+import { createEventWorkers } from './events/index.js';
+import { EnqueueSweeper } from './ingest/enqueue-sweeper.js';
 import { createIngestProcessor, type IngestDeps } from './ingest/upload.processor.js';
+import { spoolUrlSource } from './sources/url-source.js';
+import { CheckpointStore } from './upload/checkpoint.store.js';
+import { createWorkerMetrics, type QueueCounts } from './worker.metrics.js';
 
 export interface WorkerDeps {
   /** A blocking connection (`createRedis(url, { blocking: true })`); BullMQ duplicates it as needed. */
@@ -19,6 +38,8 @@ export interface WorkerDeps {
 export interface IngestWorker {
   worker: Worker<IngestJobData>;
   queue: Queue<IngestJobData>;
+  /** Aborted when `close` begins; every running attempt listens to it (and must stop listening when it ends). */
+  shutdown: AbortSignal;
   /** Stops taking jobs; running uploads stop at a part boundary and go back to the queue. */
   close(graceMs: number): Promise<void>;
 }
@@ -26,6 +47,9 @@ export interface IngestWorker {
 /** The ingest queue's BullMQ worker, wired to the upload processor. */
 export function createWorker(deps: WorkerDeps): IngestWorker {
   const shutdown = new AbortController();
+  // Each running attempt listens here until it ends: up to `concurrency` listeners, no leak. Node
+  // warns (MaxListenersExceededWarning) past 10 by default; past `concurrency` it is a leak.
+  setMaxListeners(Math.max(10, deps.concurrency), shutdown.signal);
   const processor = createIngestProcessor({ ...deps.ingest, jobs: deps.jobs, shutdown: shutdown.signal });
   const worker = new Worker<IngestJobData>(QUEUES.ingest, processor, {
     connection: deps.connection,
@@ -44,6 +68,7 @@ export function createWorker(deps: WorkerDeps): IngestWorker {
   return {
     worker,
     queue,
+    shutdown: shutdown.signal,
     async close(graceMs) {
       shutdown.abort();
       const graceOver = new Promise<'late'>((r) => setTimeout(() => r('late'), graceMs).unref());
@@ -66,4 +91,103 @@ async function markFailedOutsideProcessor(deps: WorkerDeps, queue: Queue<IngestJ
   } catch (err) {
     deps.log.warn({ jobId: bullJobId, err }, 'JobFailureNotRecorded');
   }
+}
+
+/**
+ * A worker process's parts, built from its config: the ingest worker, the event workers, the
+ * enqueue sweeper and the HTTP app, on `connection` (blocking, Redis reachable). `main.ts` adds the
+ * listening socket and the signals; tests drive it in-process. `close` leaves `connection` open.
+ */
+export function createWorkerService(config: WorkerConfig, connection: Redis, log: Logger) {
+  const registry = createRegistry('worker');
+  const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN });
+  const ingestCredentials = new TenantCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'ingest' });
+  let counts: QueueCounts | undefined;
+  const metrics = createWorkerMetrics(registry, () => counts?.() ?? Promise.resolve({}));
+  const ingest = createWorker({
+    connection,
+    prefix: config.KEY_PREFIX,
+    jobs,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
+    log,
+    ingest: {
+      tenants: new Tenants(config.TENANTS_FILE),
+      checkpoints: new CheckpointStore(connection, config.KEY_PREFIX),
+      sources: {
+        ingestRoots: config.INGEST_ROOTS,
+        headerCipher: config.SOURCE_HEADERS_KEY ? new CacheCipher(config.SOURCE_HEADERS_KEY) : undefined,
+        spoolUrl: (req) =>
+          spoolUrlSource({ ...req, spoolDir: config.SPOOL_DIR, maxBytes: config.MAX_SOURCE_BYTES, policy: { allowlist: config.URL_ALLOWLIST }, log }),
+      },
+      targets: {
+        vod: new OpenApiVodClient({ endpoint: config.vodEndpoint, region: config.ALIBABA_CLOUD_REGION_ID }),
+        ingest: ingestCredentials,
+        jobs,
+        ossEndpoint: config.ossEndpoint,
+        ossPathStyle: config.OSS_PATH_STYLE || undefined,
+        region: config.ALIBABA_CLOUD_REGION_ID,
+        metrics,
+        log,
+      },
+      metrics,
+      log,
+      defaults: { partSize: config.DEFAULT_PART_SIZE, parallel: config.DEFAULT_PARALLEL, retryCount: 3, retryDurationMs: 2000 },
+      progressIntervalMs: config.PROGRESS_INTERVAL_SECONDS * 1000,
+    },
+  });
+  const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized'] as const;
+  const webhookQueue = new Queue(QUEUES.webhooks, { connection, prefix: config.KEY_PREFIX });
+  counts = async () => ({
+    [QUEUES.ingest]: await ingest.queue.getJobCounts(...STATES),
+    [QUEUES.webhooks]: await webhookQueue.getJobCounts(...STATES),
+  });
+  const events = createEventWorkers({
+    connection,
+    store: jobs,
+    prefix: config.KEY_PREFIX,
+    webhookUrls: config.WEBHOOK_URLS,
+    webhookSecret: config.WEBHOOK_SECRET,
+    allowlist: config.URL_ALLOWLIST,
+    retryScheduleMs: config.webhookRetryScheduleMs,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    // Stream consumer `<WORKER_ID or host>-<slot>`; a dead process's entries and deliveries are taken over after the lock.
+    lockMs: config.JOB_LOCK_SECONDS * 1000,
+    consumerBase: config.WORKER_ID,
+    registry,
+    log,
+  });
+  const enqueueSweeper =
+    config.ENQUEUE_SWEEP_SECONDS > 0
+      ? new EnqueueSweeper({
+          redis: connection,
+          prefix: config.KEY_PREFIX,
+          attempts: config.JOB_ATTEMPTS,
+          backoffSeconds: config.JOB_BACKOFF_SECONDS,
+          intervalMs: config.ENQUEUE_SWEEP_SECONDS * 1000,
+          log,
+        })
+      : undefined;
+  enqueueSweeper?.start();
+  const app = finishApp(
+    createBaseApp({
+      log,
+      registry,
+      readiness: {
+        redis: async () => void (await connection.ping()),
+        tokenService: () => ingestCredentials.ready(),
+      },
+    }),
+    log,
+  );
+  return {
+    app,
+    ingest,
+    jobs,
+    async close(graceMs: number) {
+      await enqueueSweeper?.close();
+      await ingest.close(graceMs);
+      await Promise.all([events.close(), webhookQueue.close()]);
+    },
+  };
 }
