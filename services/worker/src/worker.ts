@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   CacheCipher,
@@ -61,10 +61,12 @@ export function createWorker(deps: WorkerDeps): IngestWorker {
   });
   const queue = new Queue<IngestJobData>(QUEUES.ingest, { connection: deps.connection, prefix: deps.prefix });
   worker.on('error', (err) => deps.log.warn({ err }, 'WorkerError'));
-  // Jobs failed by BullMQ itself (stalled too often) are announced on the queue's event stream only.
-  // QueueEvents duplicates the connection it is given (a blocking reader) and closes that copy itself.
-  const events = new QueueEvents(QUEUES.ingest, { connection: deps.connection, prefix: deps.prefix });
-  events.on('failed', ({ jobId, failedReason }) => void markFailedOutsideProcessor(deps, queue, jobId, failedReason));
+  // A job that stalled more often than allowed is failed by the next worker that takes it, before
+  // any processor runs: BullMQ says so on that worker's own 'failed' event (no QueueEvents reader
+  // of every queue event in every worker).
+  worker.on('failed', (job, err) => {
+    if (job?.deferredFailure && err.message === job.deferredFailure) void markFailedOutsideProcessor(deps, job.data.jobId, err.message);
+  });
   return {
     worker,
     queue,
@@ -73,7 +75,7 @@ export function createWorker(deps: WorkerDeps): IngestWorker {
       shutdown.abort();
       const graceOver = new Promise<'late'>((r) => setTimeout(() => r('late'), graceMs).unref());
       if ((await Promise.race([worker.close(), graceOver])) === 'late') deps.log.warn({ graceMs }, 'ShutdownGraceExceeded');
-      await Promise.all([queue.close(), events.close()]);
+      await queue.close();
     },
   };
 }
@@ -82,14 +84,13 @@ export function createWorker(deps: WorkerDeps): IngestWorker {
  * A job BullMQ failed without its processor saying so (it stalled more often than allowed, for
  * example after repeated crashes): its record is failed too, once (the store's transition guards).
  */
-async function markFailedOutsideProcessor(deps: WorkerDeps, queue: Queue<IngestJobData>, bullJobId: string, reason: string): Promise<void> {
+async function markFailedOutsideProcessor(deps: WorkerDeps, jobId: string | undefined, reason: string): Promise<void> {
+  if (!jobId) return;
   try {
-    const job = await queue.getJob(bullJobId);
-    if (!job?.data?.jobId || (await job.getState()) !== 'failed') return;
-    const event = await deps.jobs.fail(job.data.jobId, { code: 'JOB_STALLED', message: reason, retryable: false });
-    if (event) deps.log.error({ jobId: job.data.jobId, reason }, 'JobFailedByQueue');
+    const event = await deps.jobs.fail(jobId, { code: 'JOB_STALLED', message: reason, retryable: false });
+    if (event) deps.log.error({ jobId, reason }, 'JobFailedByQueue');
   } catch (err) {
-    deps.log.warn({ jobId: bullJobId, err }, 'JobFailureNotRecorded');
+    deps.log.warn({ jobId, err }, 'JobFailureNotRecorded');
   }
 }
 
