@@ -77,8 +77,8 @@ describe('DirectPartStore against the emulator', () => {
 
   test('503s and dropped connections are retried per part; every retry is reported', async () => {
     await emu.addFaults([
-      { action: 'UploadPart', rate: 0.25, status: 503, code: 'ServiceUnavailable' },
-      { action: 'UploadPart', rate: 0.1, drop: true },
+      { action: 'UploadPart', times: 3, status: 503, code: 'ServiceUnavailable' },
+      { action: 'UploadPart', times: 2, drop: true },
     ]);
     const reasons: string[] = [];
     const out = await uploadObject(deps, {
@@ -93,7 +93,8 @@ describe('DirectPartStore against the emulator', () => {
     });
     assert.equal(out.crc64, crc64(bytes));
     const stats = await emu.stats();
-    assert.ok((stats.faults.UploadPart ?? 0) > 0, 'faults were injected');
+    assert.ok((stats.faults.UploadPart ?? 0) >= 3, `${stats.faults.UploadPart} faults injected`);
+    assert.ok(reasons.includes('ServiceUnavailable'));
     assert.equal(reasons.length, stats.faults.UploadPart, 'every injected failure was retried');
   });
 

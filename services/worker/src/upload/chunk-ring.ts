@@ -1,9 +1,9 @@
 /** Size of one pooled read buffer: file reads and socket writes go in pieces of this size. */
-export const CHUNK_BYTES = 256 * 1024;
+export const CHUNK_BYTES = 128 * 1024;
 /** Buffers a part may have written but not yet flushed to its socket: its memory bound. */
 export const RING_DEPTH = 4;
-/** Idle buffers kept for the next part (beyond this they are left to the GC): 8 MiB. */
-const POOL_MAX = 32;
+/** Idle buffers kept for the next part (beyond this they are left to the GC): 3 MiB. */
+const POOL_MAX = 24;
 
 const idle: Buffer[] = [];
 let allocated = 0;
