@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 export class LuaScript {
   readonly sha: string;
 
+  /** `numberOfKeys` -1: any number, as many as each call passes. */
   constructor(
     readonly lua: string,
     readonly numberOfKeys: number,
@@ -17,12 +18,12 @@ export class LuaScript {
   }
 
   async run<T>(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {
-    if (keys.length !== this.numberOfKeys) throw new Error(`script expects ${this.numberOfKeys} keys, got ${keys.length}`);
+    if (this.numberOfKeys >= 0 && keys.length !== this.numberOfKeys) throw new Error(`script expects ${this.numberOfKeys} keys, got ${keys.length}`);
     try {
-      return (await redis.evalsha(this.sha, this.numberOfKeys, ...keys, ...args)) as T;
+      return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return (await redis.eval(this.lua, this.numberOfKeys, ...keys, ...args)) as T;
+      return (await redis.eval(this.lua, keys.length, ...keys, ...args)) as T;
     }
   }
 }

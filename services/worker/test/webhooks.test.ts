@@ -276,7 +276,8 @@ describe('webhook delivery', () => {
     await h.store.succeed(id, { bucket: 'vod-bucket', key: 'k', size: 10, etag: 'e', crc64: '1' }, progress);
     await redis.xgroup('SETID', h.store.keys.events, 'webhooks', '0');
     const queue = new Queue(QUEUES.webhooks, { connection: redis, prefix: h.prefix });
-    assert.equal((await queue.clean(0, 1000, 'completed')).length, 2);
+    // (The first two went directly from the dispatcher, so there is no delivery job to lose.)
+    await queue.clean(0, 1000, 'completed');
     await queue.close();
 
     workers = h.start();

@@ -79,6 +79,7 @@ export function createEventWorkers(deps: EventWorkersDeps): EventWorkers {
   const queue = new Queue<WebhookJobData>(QUEUES.webhooks, { connection: redis, prefix });
   const endpoints = new WebhookEndpointStore(redis, prefix);
   const agent = createWebhookAgent(deps.allowlist, deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
+  const metrics = webhookMetrics(deps.registry);
   const worker = createWebhookWorker({
     connection: redis,
     prefix,
@@ -89,7 +90,7 @@ export function createEventWorkers(deps: EventWorkersDeps): EventWorkers {
     agent,
     secret: deps.webhookSecret,
     allowlist: deps.allowlist,
-    metrics: webhookMetrics(deps.registry),
+    metrics,
     log,
     timeoutMs: deps.timeoutMs,
     orderPollMs: deps.orderPollMs,
@@ -107,6 +108,8 @@ export function createEventWorkers(deps: EventWorkersDeps): EventWorkers {
     webhookUrls: deps.webhookUrls,
     retryScheduleMs,
     log,
+    // First attempts go straight from the dispatcher; retries (and what waits behind them) are jobs.
+    direct: { agent, secret: deps.webhookSecret, allowlist: deps.allowlist, timeoutMs: deps.timeoutMs, metrics, concurrency: deps.concurrency },
   });
   dispatcher.start();
   let closing: Promise<void> | undefined;

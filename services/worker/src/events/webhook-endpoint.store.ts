@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '@vod-ingest/shared';
 import { endpointHash } from './webhook.job.js';
 
 /** KEYS: gate. ARGV: seq, ttl seconds. Moves the gate forward only, never back. */
@@ -8,6 +9,16 @@ local seq = tonumber(ARGV[1])
 if seq > cur then redis.call('SET', KEYS[1], seq, 'EX', ARGV[2]) return seq end
 return cur
 `;
+
+/** KEYS: gates. ARGV: ttl seconds, then one seq per gate. Moves each gate forward only. */
+const ADVANCE_MANY = new LuaScript(
+  `for i, key in ipairs(KEYS) do
+  local seq = tonumber(ARGV[i + 1])
+  if seq > tonumber(redis.call('GET', key) or '0') then redis.call('SET', key, seq, 'EX', ARGV[1]) end
+end
+return #KEYS`,
+  -1,
+);
 
 /** Seconds a gate lives after its last move: longer than any job plus the whole retry schedule. */
 const GATE_TTL_SECONDS = 7 * 24 * 3600;
@@ -48,6 +59,23 @@ export class WebhookEndpointStore {
   /** The seq of the job's last event done with at this endpoint; 0 for none. */
   async gate(url: string, jobId: string): Promise<number> {
     return Number((await this.redis.get(this.gateKey(url, jobId))) ?? 0);
+  }
+
+  /** The gates of several (endpoint, job) pairs in one read. */
+  async gates(pairs: readonly { url: string; jobId: string }[]): Promise<number[]> {
+    if (pairs.length === 0) return [];
+    const values = await this.redis.mget(...pairs.map((p) => this.gateKey(p.url, p.jobId)));
+    return values.map((v) => Number(v ?? 0));
+  }
+
+  /** Moves several gates forward (never back) in one round trip. */
+  async advanceMany(moves: readonly { url: string; jobId: string; seq: number }[]): Promise<void> {
+    if (moves.length === 0) return;
+    await ADVANCE_MANY.run(
+      this.redis,
+      moves.map((m) => this.gateKey(m.url, m.jobId)),
+      [GATE_TTL_SECONDS, ...moves.map((m) => m.seq)],
+    );
   }
 
   /** Marks the job's events up to `seq` done at this endpoint. */

@@ -2,10 +2,12 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { eventSubject, type JobEvent, type JobStore, type Logger } from '@vod-ingest/shared';
+import { eventSeq, eventSubject, safeUrl, type JobEvent, type JobStore, type Logger } from '@vod-ingest/shared';
 import { ConsumerLease, reapDeadConsumers } from './stream-consumers.js';
 import type { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { deliveryJobOptions, WEBHOOK_JOB_NAME, type WebhookJobData } from './webhook.job.js';
+import type { WebhookMetrics } from './webhook.metrics.js';
+import { attemptWebhook, type SendWebhookOptions } from './webhook.sender.js';
 
 export interface WebhookDispatcherOptions {
   /** For commands; the blocking read uses a duplicate of it, owned and closed by the dispatcher. */
@@ -48,6 +50,29 @@ export interface WebhookDispatcherOptions {
   disabledCacheMs?: number;
   /** A new consumer group starts this far back in the stream. Defaults to 5 min. */
   replayWindowMs?: number;
+  /**
+   * Deliver directly: each event whose job's earlier events are done at the endpoint is POSTed by
+   * the dispatcher itself, and only a failed attempt (and what follows it) becomes a delivery job.
+   * Without it every delivery is a job.
+   */
+  direct?: DirectDelivery;
+}
+
+/** What the dispatcher needs to send webhooks itself. */
+export interface DirectDelivery extends SendWebhookOptions {
+  allowlist: readonly string[];
+  metrics: WebhookMetrics;
+  /** Endpoint-and-job groups sent at once. Defaults to 10. */
+  concurrency?: number;
+  /** After a failed direct attempt, an endpoint's deliveries go by the queue for this long. Defaults to 60 s. */
+  coolOffMs?: number;
+}
+
+/** One job's events bound for one endpoint in a batch, in seq order. */
+interface Group {
+  url: string;
+  subject: string;
+  events: JobEvent[];
 }
 
 type StreamEntry = [id: string, fields: string[] | null];
@@ -73,6 +98,8 @@ export class WebhookDispatcher {
   private timer?: NodeJS.Timeout;
   private maintaining?: Promise<void>;
   private disabledCache?: { at: number; urls: Promise<Set<string>> };
+  /** Endpoints whose last direct attempt failed, until when their deliveries go by the queue. */
+  private readonly coolingOff = new Map<string, number>();
   private readonly stop = new AbortController();
 
   constructor(private readonly opts: WebhookDispatcherOptions) {
@@ -234,7 +261,10 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Queues every (event, endpoint) of the entries, in stream order, then acknowledges them. */
+  /**
+   * Sends (directly) or queues every (event, endpoint) of the entries, in stream order, then
+   * acknowledges them: an entry is acknowledged only once each of its deliveries is done or queued.
+   */
   private async dispatch(entries: StreamEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const callbacks = new Map<string, string | undefined>();
@@ -246,12 +276,91 @@ export class WebhookDispatcher {
     }
     if (deliveries.length > 0) {
       const disabled = await this.disabled();
-      const jobs = deliveries
-        .filter((d) => !disabled.has(d.url))
-        .map((d) => ({ name: WEBHOOK_JOB_NAME, data: d, opts: deliveryJobOptions(d.event.id, d.url, this.opts.retryScheduleMs) }));
+      const live: WebhookJobData[] = deliveries.filter((d) => !disabled.has(d.url));
+      const queued = this.opts.direct ? await this.deliverDirectly(live, this.opts.direct) : live;
+      const jobs = queued.map((d) => ({ name: WEBHOOK_JOB_NAME, data: d, opts: deliveryJobOptions(d.event.id, d.url, this.opts.retryScheduleMs, d.tried) }));
       if (jobs.length > 0) await this.opts.queue.addBulk(jobs);
     }
     await this.opts.redis.xack(this.key, this.group, ...entries.map(([id]) => id));
+  }
+
+  /**
+   * Sends each (endpoint, job) group's events in seq order while its gate says the one before is
+   * done there; one gate read for the whole batch, one gate write after. Returns what is left for
+   * the queue: the events behind a gap (an earlier event still queued elsewhere) and from a failed
+   * attempt on (that one with its attempt counted). Endpoints that just failed go by the queue.
+   */
+  private async deliverDirectly(deliveries: WebhookJobData[], direct: DirectDelivery): Promise<WebhookJobData[]> {
+    const groups = new Map<string, Group>();
+    const queued: WebhookJobData[] = [];
+    for (const d of deliveries) {
+      if ((this.coolingOff.get(d.url) ?? 0) > Date.now()) {
+        queued.push(d);
+        continue;
+      }
+      const subject = eventSubject(d.event);
+      const k = `${d.url}\n${subject}`;
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { url: d.url, subject, events: [] }));
+      g.events.push(d.event);
+    }
+    const list = [...groups.values()];
+    const gates = await this.opts.endpoints.gates(list.map((g) => ({ url: g.url, jobId: g.subject })));
+    const moves: { url: string; jobId: string; seq: number }[] = [];
+    let next = 0;
+    const run = async () => {
+      for (let i = next++; i < list.length; i = next++) {
+        const g = list[i]!;
+        const done = await this.sendGroup(g, gates[i]!, direct, queued);
+        if (done > gates[i]!) moves.push({ url: g.url, jobId: g.subject, seq: done });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(list.length, direct.concurrency ?? 10) }, run));
+    await this.opts.endpoints.advanceMany(moves);
+    return queued;
+  }
+
+  /** Sends one group from `gate` on; pushes what it could not send to `queued`. Returns the seq done up to. */
+  private async sendGroup(g: Group, gate: number, direct: DirectDelivery, queued: WebhookJobData[]): Promise<number> {
+    let done = gate;
+    let i = 0;
+    for (; i < g.events.length; i++) {
+      const event = g.events[i]!;
+      const seq = eventSeq(event);
+      if (seq <= done) continue; // done before (a re-read after a restart)
+      if (seq !== done + 1 || (this.coolingOff.get(g.url) ?? 0) > Date.now()) break; // its predecessor is queued: the job waits for it
+      const stopTimer = direct.metrics.duration.startTimer();
+      const attempt = await attemptWebhook(g.url, event, direct);
+      stopTimer();
+      if (attempt.outcome === 'delivered') {
+        direct.metrics.deliveries.inc({ outcome: 'delivered' });
+        done = seq;
+        continue;
+      }
+      const log = this.opts.log.child({ jobId: g.subject, eventId: event.id, attempt: 1, endpoint: safeUrl(g.url) });
+      if (attempt.outcome === 'gone') {
+        // 410: this endpoint gets nothing more; the job's later events here are done with too.
+        await this.opts.endpoints.disable(g.url);
+        this.disabledCache = undefined;
+        direct.metrics.deliveries.inc({ outcome: 'disabled' });
+        log.warn({ status: attempt.status }, 'WebhookEndpointDisabled');
+        return Math.max(done, eventSeq(g.events[g.events.length - 1]!));
+      }
+      this.coolingOff.set(g.url, Date.now() + (direct.coolOffMs ?? 60_000));
+      if (attempt.error.retryable && this.opts.retryScheduleMs.length > 0) {
+        direct.metrics.deliveries.inc({ outcome: 'retried' });
+        log.warn({ code: attempt.error.code, reason: attempt.error.message }, 'WebhookDeliveryRetried');
+        queued.push({ event, url: g.url, tried: 1 });
+        i++;
+        break;
+      }
+      // Given up at once (not retryable, or no retries configured): later events go on.
+      direct.metrics.deliveries.inc({ outcome: 'failed' });
+      log.error({ code: attempt.error.code, reason: attempt.error.message, attempts: 1 }, 'WebhookDeliveryFailed');
+      done = seq;
+    }
+    for (; i < g.events.length; i++) if (eventSeq(g.events[i]!) > done) queued.push({ event: g.events[i]!, url: g.url });
+    return done;
   }
 
   /**

@@ -6,6 +6,8 @@ import { eventSeq, eventSubject, type JobEvent } from '@vod-ingest/shared';
 export interface WebhookJobData {
   event: JobEvent;
   url: string;
+  /** Attempts the dispatcher already made itself (its direct delivery); they count toward the schedule. */
+  tried?: number;
 }
 
 /** BullMQ job name of a delivery. */
@@ -50,11 +52,15 @@ export function parseWebhookJobData(data: unknown): WebhookJobData & { seq: numb
 const KEEP_COMPLETED_SECONDS = 24 * 3600;
 const KEEP_FAILED_SECONDS = 7 * 24 * 3600;
 
-/** The BullMQ options of a delivery: one attempt plus one per step of the retry schedule. */
-export function deliveryJobOptions(eventId: string, url: string, retryScheduleMs: readonly number[]) {
+/**
+ * The BullMQ options of a delivery: one attempt plus one per step of the retry schedule, less the
+ * `tried` attempts the dispatcher made directly (then the first one waits the schedule's next step).
+ */
+export function deliveryJobOptions(eventId: string, url: string, retryScheduleMs: readonly number[], tried = 0) {
   return {
     jobId: deliveryJobId(eventId, url),
-    attempts: retryScheduleMs.length + 1,
+    attempts: retryScheduleMs.length + 1 - tried,
+    ...(tried > 0 ? { delay: retryScheduleMs[tried - 1] ?? 0 } : {}),
     backoff: { type: WEBHOOK_BACKOFF_TYPE },
     removeOnComplete: { age: KEEP_COMPLETED_SECONDS, count: 10_000 },
     removeOnFail: { age: KEEP_FAILED_SECONDS },

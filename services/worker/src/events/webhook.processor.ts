@@ -1,10 +1,11 @@
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Agent } from 'undici';
-import { AppError, eventSubject, safeUrl, type JobEvent, type Logger } from '@vod-ingest/shared';
+import type { AppError } from '@vod-ingest/shared';
+import { eventSubject, safeUrl, type JobEvent, type Logger } from '@vod-ingest/shared';
 import type { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { deliveryJobId, eventIdAt, parseWebhookJobData, type WebhookJobData } from './webhook.job.js';
 import type { WebhookMetrics } from './webhook.metrics.js';
-import { checkEndpoint, sendWebhook } from './webhook.sender.js';
+import { attemptWebhook } from './webhook.sender.js';
 
 export interface WebhookProcessorDeps {
   endpoints: WebhookEndpointStore;
@@ -76,30 +77,21 @@ async function waitForPredecessor(deps: WebhookProcessorDeps, job: Job, d: Deliv
 }
 
 async function deliver(deps: WebhookProcessorDeps, job: Job, d: Delivery, log: Logger): Promise<WebhookResult> {
-  let status: number;
   const stopTimer = deps.metrics.duration.startTimer();
-  try {
-    const url = checkEndpoint(d.url, deps.allowlist);
-    status = await sendWebhook(url, d.event, { agent: deps.agent, secret: deps.secret, timeoutMs: deps.timeoutMs });
-  } catch (err) {
-    stopTimer();
-    return giveUpOrRetry(deps, job, d, log, deliveryError(err));
-  }
+  const attempt = await attemptWebhook(d.url, d.event, deps);
   stopTimer();
-  if (status >= 200 && status < 300) {
+  if (attempt.outcome === 'error') return giveUpOrRetry(deps, job, d, log, attempt.error);
+  if (attempt.outcome === 'delivered') {
     await markDone(deps, d);
     deps.metrics.deliveries.inc({ outcome: 'delivered' });
-    log.info({ status }, 'WebhookDelivered');
+    log.info({ status: attempt.status }, 'WebhookDelivered');
     return 'delivered';
   }
-  if (status === 410) {
-    await deps.endpoints.disable(d.url);
-    await markDone(deps, d);
-    deps.metrics.deliveries.inc({ outcome: 'disabled' });
-    log.warn({ status }, 'WebhookEndpointDisabled');
-    return 'disabled';
-  }
-  return giveUpOrRetry(deps, job, d, log, new AppError('WEBHOOK_ENDPOINT_STATUS', `webhook endpoint answered ${status}`, { status: 502, retryable: true }));
+  await deps.endpoints.disable(d.url);
+  await markDone(deps, d);
+  deps.metrics.deliveries.inc({ outcome: 'disabled' });
+  log.warn({ status: attempt.status }, 'WebhookEndpointDisabled');
+  return 'disabled';
 }
 
 /** Throws: a retryable error with attempts left goes back to BullMQ; anything else is final. */
@@ -113,7 +105,7 @@ async function giveUpOrRetry(deps: WebhookProcessorDeps, job: Job, d: Delivery, 
   // Given up: the job's later events must not wait for this one forever.
   await markDone(deps, d);
   deps.metrics.deliveries.inc({ outcome: 'failed' });
-  log.error({ code: err.code, reason: err.message, attempts: job.attemptsMade + 1 }, 'WebhookDeliveryFailed');
+  log.error({ code: err.code, reason: err.message, attempts: job.attemptsMade + 1 + ((job.data as WebhookJobData).tried ?? 0) }, 'WebhookDeliveryFailed');
   throw new UnrecoverableError(`${err.code}: ${err.message}`);
 }
 
@@ -123,15 +115,4 @@ async function markDone(deps: WebhookProcessorDeps, d: Delivery): Promise<void> 
   const next = await deps.queue.getJob(deliveryJobId(eventIdAt(eventSubject(d.event), d.seq + 1), d.url));
   // It may be waking up by itself at the same moment; then promote finds it no longer delayed.
   if (next && (await next.isDelayed())) await next.promote().catch(() => {});
-}
-
-/** Maps a send failure: refused by the SSRF guard or malformed is final, the network is retryable. */
-function deliveryError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
-  const code = (err as { code?: string } | null)?.code ?? (err as { cause?: { code?: string } } | null)?.cause?.code;
-  if (code === 'SOURCE_URL_FORBIDDEN_ADDRESS') {
-    return new AppError('WEBHOOK_URL_FORBIDDEN_ADDRESS', 'webhook endpoint resolves only to forbidden addresses', { status: 403, cause: err });
-  }
-  const reason = err instanceof Error ? `${err.name}${code ? ` ${code}` : ''}` : 'unknown error';
-  return new AppError('WEBHOOK_ENDPOINT_UNREACHABLE', `webhook endpoint unreachable (${reason})`, { status: 502, retryable: true, cause: err });
 }

@@ -53,3 +53,30 @@ export async function sendWebhook(url: URL, event: JobEvent, opts: SendWebhookOp
   await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
   return res.statusCode;
 }
+
+/** How one attempt ended: a 2xx, a 410 (the endpoint is gone), or an error (status or network) saying whether to retry. */
+export type WebhookAttempt = { outcome: 'delivered'; status: number } | { outcome: 'gone'; status: number } | { outcome: 'error'; error: AppError };
+
+/** One signed POST of `event` to `url`: checked first (SSRF), never throws. */
+export async function attemptWebhook(url: string, event: JobEvent, opts: SendWebhookOptions & { allowlist: readonly string[] }): Promise<WebhookAttempt> {
+  let status: number;
+  try {
+    status = await sendWebhook(checkEndpoint(url, opts.allowlist), event, opts);
+  } catch (err) {
+    return { outcome: 'error', error: deliveryError(err) };
+  }
+  if (status >= 200 && status < 300) return { outcome: 'delivered', status };
+  if (status === 410) return { outcome: 'gone', status };
+  return { outcome: 'error', error: new AppError('WEBHOOK_ENDPOINT_STATUS', `webhook endpoint answered ${status}`, { status: 502, retryable: true }) };
+}
+
+/** Maps a send failure: refused by the SSRF guard or malformed is final, the network is retryable. */
+function deliveryError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const code = (err as { code?: string } | null)?.code ?? (err as { cause?: { code?: string } } | null)?.cause?.code;
+  if (code === 'SOURCE_URL_FORBIDDEN_ADDRESS') {
+    return new AppError('WEBHOOK_URL_FORBIDDEN_ADDRESS', 'webhook endpoint resolves only to forbidden addresses', { status: 403, cause: err });
+  }
+  const reason = err instanceof Error ? `${err.name}${code ? ` ${code}` : ''}` : 'unknown error';
+  return new AppError('WEBHOOK_ENDPOINT_UNREACHABLE', `webhook endpoint unreachable (${reason})`, { status: 502, retryable: true, cause: err });
+}

@@ -29,9 +29,10 @@ export function createWebhookWorker(opts: WebhookWorkerOptions): Worker<WebhookJ
     lockDuration: lockMs,
     stalledInterval: Math.min(3000, Math.max(500, Math.floor(lockMs / 2))),
     settings: {
-      backoffStrategy: (attemptsMade, type) => {
+      backoffStrategy: (attemptsMade, type, _err, job) => {
         if (type !== WEBHOOK_BACKOFF_TYPE) throw new Error(`unknown backoff type ${type}`);
-        return backoff(attemptsMade);
+        // Attempts the dispatcher made directly come first in the schedule.
+        return backoff(attemptsMade + ((job?.data as WebhookJobData | undefined)?.tried ?? 0));
       },
     },
   });
