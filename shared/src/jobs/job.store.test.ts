@@ -100,3 +100,27 @@ test('list: newest first, cursor pages, status filter', async () => {
     [ids[1]],
   );
 });
+
+test('retention: a finished job and its events expire after retentionSeconds; the tenant index drops ids older than the retention; a finished small job record stays under 4 KiB', async () => {
+  const short = new JobStore(redis, { prefix: '{store-ret}', retentionSeconds: 3600, indexTrimEvery: 1 });
+  const { job } = (await short.create('ret', request())) as { job: { id: string } };
+  const key = short.keys.job(job.id);
+  assert.equal(await redis.ttl(key), -1, 'a live job does not expire');
+  await short.start(job.id, 1);
+  await short.succeed(job.id, result, progress);
+  const ttl = await redis.ttl(key);
+  assert.ok(ttl > 3500 && ttl <= 3600, `record TTL ${ttl}`);
+  assert.deepEqual(
+    (await short.events(job.id)).map((e) => e.type),
+    ['job.queued', 'job.started', 'job.succeeded'],
+    'its events live in the record',
+  );
+  assert.equal(await redis.exists(`{store-ret}:events:${job.id}`), 0, 'no stream per job');
+  // An id from two hours ago in the index: the next create trims it, keeps the recent one.
+  const old = `job_${(Date.now() - 7200_000).toString(36).padStart(10, '0')}000aaaaaaaaaaaaaa`;
+  await redis.zadd(short.keys.tenantJobs('ret'), 0, old);
+  const { job: next } = (await short.create('ret', request(2))) as { job: { id: string } };
+  assert.deepEqual(await redis.zrange(short.keys.tenantJobs('ret'), 0, -1), [job.id, next.id]);
+  const bytes = Number(await redis.memory('USAGE', key));
+  assert.ok(bytes < 4096, `a finished small job's record takes ${bytes} bytes`);
+});

@@ -31,6 +31,8 @@ export interface JobStoreOptions {
    * index reaches. Defaults to 7 days.
    */
   retentionSeconds?: number;
+  /** One create in this many also trims the tenant's index of ids older than the retention. Defaults to 64. */
+  indexTrimEvery?: number;
 }
 
 export type CreateOutcome = { created: true; job: JobRecord; event: JobEvent } | { created: false; job: JobRecord; sameBody: boolean };
@@ -40,8 +42,6 @@ export type CancelOutcome = { state: 'canceled'; job: JobRecord; event: JobEvent
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 /** How long a finished job is kept unless configured otherwise: 7 days. */
 export const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
-/** One create in this many also trims the tenant's index of ids older than the retention. */
-const INDEX_TRIM_EVERY = 64;
 
 let lastId = { ms: -1, seq: 0 };
 
@@ -65,11 +65,13 @@ export class JobStore {
   readonly keys: JobKeys;
   private readonly maxLen: number;
   private readonly ttl: number;
+  private readonly indexTrimEvery: number;
 
   constructor(
     private readonly redis: Redis,
     options: JobStoreOptions = {},
   ) {
+    this.indexTrimEvery = options.indexTrimEvery ?? 64;
     this.keys = jobKeys(options.prefix ?? KEY_PREFIX);
     this.maxLen = options.streamMaxLen ?? 100_000;
     this.ttl = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
@@ -105,7 +107,7 @@ export class JobStore {
     fields.cb = stored.callbackUrl ? '1' : '0';
     const idemKey = opts.idempotencyKey ? this.keys.idempotency(tenant, digest(opts.idempotencyKey)) : this.keys.job(id);
     // Now and then the tenant's index drops ids older than the retention (their records are gone).
-    const trimBefore = Math.random() * INDEX_TRIM_EVERY < 1 ? `job_${(now.getTime() - this.ttl * 1000).toString(36).padStart(10, '0')}` : '';
+    const trimBefore = Math.random() * this.indexTrimEvery < 1 ? `job_${(now.getTime() - this.ttl * 1000).toString(36).padStart(10, '0')}` : '';
     const reply = await CREATE.run<[number, string]>(
       this.redis,
       [this.keys.job(id), this.keys.tenantJobs(tenant), idemKey, this.keys.events],
