@@ -104,7 +104,7 @@ export function createApp(deps: AppDeps): Express {
       credentials: deps.credentials,
       tenants: deps.tenants,
       vod: deps.vod,
-      owners: new VideoOwners(deps.redis),
+      owners: new VideoOwners(deps.redis, deps.jobs.keys.prefix),
       limit,
       cors: cors.actual,
       uploads: deps.uploads,

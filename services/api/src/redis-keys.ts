@@ -1,4 +1,4 @@
-import { KEY_PREFIX, UnavailableError } from '@vod-ingest/shared';
+import { UnavailableError } from '@vod-ingest/shared';
 
 /**
  * The api's own keys, under the configured `KEY_PREFIX`: its hash tag puts them in the slot of
@@ -16,12 +16,8 @@ function keysUnder(prefix: string) {
 /** The api's key builder: `redisKeys(config.KEY_PREFIX).rateLimit(keyId, window)`. */
 export type ApiRedisKeys = ReturnType<typeof keysUnder>;
 
-/**
- * `redisKeys(prefix)` builds the api's keys under `prefix`. Its properties build them under the
- * default prefix: `redisKeys.videoOwner(…)` is kept only until every caller passes the configured
- * prefix (then it goes).
- */
-export const redisKeys: ((prefix: string) => ApiRedisKeys) & ApiRedisKeys = Object.assign((prefix: string) => keysUnder(prefix), keysUnder(KEY_PREFIX));
+/** `redisKeys(prefix)`: the api's keys under the configured `KEY_PREFIX`. */
+export const redisKeys = (prefix: string): ApiRedisKeys => keysUnder(prefix);
 
 /** How long a request waits for Redis before it is answered 503. */
 export const REDIS_TIMEOUT_MS = 1000;
