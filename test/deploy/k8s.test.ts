@@ -294,26 +294,33 @@ describe('deploy/k8s renders and validates offline', () => {
       assert.equal(so.spec.scaleTargetRef.name, 'vod-ingest-worker');
       find(rs, 'Deployment', so.spec.scaleTargetRef.name);
       assert.ok(so.spec.minReplicaCount >= 1, 'never 0 workers: they also deliver webhooks');
-      assert.equal(so.spec.triggers.length, 1);
-      const [trigger] = so.spec.triggers;
-      assert.equal(trigger.type, rs === cluster ? 'redis-cluster' : 'redis');
-      for (const key of Object.keys(trigger.metadata)) {
-        assert.ok(SCALER_KEYS[trigger.type].has(key) || COMMON_SCALER_KEYS.includes(key), `${key} is a ${trigger.type} scaler setting`);
+      // One trigger per ingest lane: the main lane, then the small lane (its own worker slots).
+      assert.equal(so.spec.triggers.length, 2);
+      const lanes = [
+        { queue: QUEUES.ingest, slots: worker.WORKER_CONCURRENCY, name: 'WORKER_CONCURRENCY' },
+        { queue: QUEUES.ingestSmall, slots: worker.WORKER_SMALL_CONCURRENCY, name: 'WORKER_SMALL_CONCURRENCY' },
+      ];
+      for (const [i, trigger] of (so.spec.triggers as Any[]).entries()) {
+        assert.equal(trigger.type, rs === cluster ? 'redis-cluster' : 'redis');
+        for (const key of Object.keys(trigger.metadata)) {
+          assert.ok(SCALER_KEYS[trigger.type].has(key) || COMMON_SCALER_KEYS.includes(key), `${key} is a ${trigger.type} scaler setting`);
+        }
+        // BullMQ keeps a queue's waiting jobs in the list `<prefix>:<queue>:wait`.
+        assert.equal(trigger.metadata.listName, `${worker.KEY_PREFIX}:${lanes[i].queue}:wait`);
+        assert.equal(Number(trigger.metadata.listLength), lanes[i].slots, `one worker per ${lanes[i].name} waiting jobs`);
+        assert.deepEqual(find(rs, 'TriggerAuthentication', trigger.authenticationRef.name).spec, {
+          secretTargetRef: [{ parameter: 'password', name: EXTERNAL_SECRET, key: 'REDIS_PASSWORD' }],
+        });
       }
-      // BullMQ keeps a queue's waiting jobs in the list `<prefix>:<queue>:wait`.
-      assert.equal(trigger.metadata.listName, `${worker.KEY_PREFIX}:${QUEUES.ingest}:wait`);
-      assert.equal(Number(trigger.metadata.listLength), worker.WORKER_CONCURRENCY, 'one worker per WORKER_CONCURRENCY waiting jobs');
-      assert.deepEqual(find(rs, 'TriggerAuthentication', trigger.authenticationRef.name).spec, {
-        secretTargetRef: [{ parameter: 'password', name: EXTERNAL_SECRET, key: 'REDIS_PASSWORD' }],
-      });
     }
     // One node: the scaler's address is REDIS_URL's.
     const so = find(overlay, 'ScaledObject', 'vod-ingest-worker') as Any;
     const redis = new URL(worker.REDIS_URL);
-    assert.equal(so.spec.triggers[0].metadata.address, `${redis.hostname}:${redis.port || 6379}`, 'the scaler reads the Redis the services use');
+    for (const t of so.spec.triggers as Any[])
+      assert.equal(t.metadata.address, `${redis.hostname}:${redis.port || 6379}`, 'the scaler reads the Redis the services use');
     // A cluster: the scaler reads the workers' own REDIS_CLUSTER_NODES, which the worker schema accepts.
-    const trigger = (find(cluster, 'ScaledObject', 'vod-ingest-worker') as Any).spec.triggers[0];
-    assert.equal(trigger.metadata.addressesFromEnv, 'REDIS_CLUSTER_NODES');
+    const triggers = (find(cluster, 'ScaledObject', 'vod-ingest-worker') as Any).spec.triggers as Any[];
+    for (const t of triggers) assert.equal(t.metadata.addressesFromEnv, 'REDIS_CLUSTER_NODES');
     const seeds = containerEnv(containerOf(find(cluster, 'Deployment', 'vod-ingest-worker')), cluster).values.get('REDIS_CLUSTER_NODES');
     assert.ok(seeds, 'the worker pods get REDIS_CLUSTER_NODES');
     const nodes = envShape(workerConfigSchema).REDIS_CLUSTER_NODES.parse(seeds) as unknown[];

@@ -94,10 +94,14 @@ export const apiConfigSchema = z
     KEY_PREFIX: env.keyPrefix(KEY_PREFIX),
     /** Approximate length the global event stream `{prefix}:events` is trimmed to (XADD MAXLEN ~): how many events a webhook dispatcher outage may leave behind before the oldest are lost. */
     EVENTS_MAXLEN: env.int(100_000, 1000, 100_000_000),
+    /** Days a finished job (or direct upload) is kept, with its events and its place in the tenant's list. */
+    JOB_RETENTION_DAYS: env.int(7, 1, 3650),
     /** Tries per ingest job before it fails. */
     JOB_ATTEMPTS: env.int(5, 1, 100),
     /** First retry delay of an ingest job (doubling). */
     JOB_BACKOFF_SECONDS: env.int(5, 1, 86_400),
+    /** File sources up to this many bytes go to the small ingest lane (`ingest-small`), which every worker serves with slots of its own (WORKER_SMALL_CONCURRENCY); 0 puts every job on the main lane. */
+    SMALL_JOB_BYTES: env.int(64 * 1024 * 1024, 0),
     /** Open event streams per tenant per api process. */
     SSE_MAX_PER_TENANT: env.int(100, 1, 100_000),
     /** Bearer token (or Basic `admin:<token>`) of the queue dashboard at `/admin/queues`; unset (the default) leaves it unmounted. */

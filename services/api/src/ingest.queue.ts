@@ -1,12 +1,15 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES, type IngestJobData } from '@vod-ingest/shared';
+import { ingestJobOptions, ingestLaneFor, INGEST_LANES, otherIngestLane, QUEUES, type IngestJobData, type IngestLane } from '@vod-ingest/shared';
 
 /** What the api does with the ingest queue: put a job on it, take a queued one off. */
 export interface IngestQueue {
-  /** Adds the BullMQ job whose id is `data.jobId`; a no-op when it exists already. */
-  enqueue(data: IngestJobData): Promise<void>;
-  /** Removes a job that has not started; errors are the caller's to ignore. */
+  /**
+   * Adds the BullMQ job whose id is `data.jobId`, on the small lane when `sourceBytes` is known
+   * and small (SMALL_JOB_BYTES), else on the main lane; a no-op when it exists already (on either lane).
+   */
+  enqueue(data: IngestJobData, sourceBytes?: number): Promise<void>;
+  /** Removes a job that has not started, from either lane; errors are the caller's to ignore. */
   remove(jobId: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -18,6 +21,8 @@ export interface BullIngestQueueOptions {
   attempts: number;
   /** First retry delay, doubling after each try. */
   backoffSeconds: number;
+  /** SMALL_JOB_BYTES: sources up to this size go to the small lane; unset or 0 puts every job on the main lane. */
+  smallJobBytes?: number;
 }
 
 /**
@@ -26,33 +31,31 @@ export interface BullIngestQueueOptions {
  * job's own id, so adding twice adds once.
  */
 export class BullIngestQueue implements IngestQueue {
-  private readonly queue: Queue<IngestJobData>;
+  private readonly queues: Record<IngestLane, Queue<IngestJobData>>;
 
   constructor(
-    connection: Redis,
+    private readonly connection: Redis,
     private readonly options: BullIngestQueueOptions,
   ) {
-    this.queue = new Queue<IngestJobData>(QUEUES.ingest, { connection, prefix: options.prefix });
+    const queue = (lane: IngestLane) => new Queue<IngestJobData>(lane, { connection, prefix: options.prefix });
+    this.queues = { [QUEUES.ingest]: queue(QUEUES.ingest), [QUEUES.ingestSmall]: queue(QUEUES.ingestSmall) };
   }
 
-  async enqueue(data: IngestJobData): Promise<void> {
-    await this.queue.add(QUEUES.ingest, { jobId: data.jobId, tenant: data.tenant } satisfies IngestJobData, {
-      jobId: data.jobId,
-      attempts: this.options.attempts,
-      backoff: { type: 'exponential', delay: this.options.backoffSeconds * 1000 },
-      // The job record is the history; a completed BullMQ job is deleted at once (one DEL instead
-      // of keeping it and trimming the completed set on every finish).
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 86_400 },
-    });
+  async enqueue(data: IngestJobData, sourceBytes?: number): Promise<void> {
+    const lane = ingestLaneFor(sourceBytes, this.options.smallJobBytes ?? 0);
+    // A replay (no size known) or a source that changed size since must not put the job on the
+    // other lane too: BullMQ's job id is unique within one queue only.
+    if ((await this.connection.exists(`${this.options.prefix}:${otherIngestLane(lane)}:${data.jobId}`)) === 1) return;
+    const job = { jobId: data.jobId, tenant: data.tenant } satisfies IngestJobData;
+    await this.queues[lane].add(lane, job, ingestJobOptions(this.options, data.jobId));
   }
 
   async remove(jobId: string): Promise<void> {
-    await this.queue.remove(jobId);
+    await Promise.all(INGEST_LANES.map((lane) => this.queues[lane].remove(jobId)));
   }
 
-  /** Closes the queue; the connection it was given stays open (its owner closes it). */
+  /** Closes the queues; the connection it was given stays open (its owner closes it). */
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all(INGEST_LANES.map((lane) => this.queues[lane].close()));
   }
 }

@@ -24,6 +24,8 @@ export interface SourcePolicy {
 export interface CheckedRequest {
   request: JobRequest;
   sealedHeaders?: string;
+  /** A file source's size in bytes (a url source's is not known here): picks the ingest lane. */
+  sourceBytes?: number;
 }
 
 /**
@@ -33,18 +35,18 @@ export interface CheckedRequest {
  */
 export async function checkJobRequest(tenant: string, request: JobRequest, policy: SourcePolicy): Promise<CheckedRequest> {
   const sealedHeaders = sealHeaders(tenant, request.source, policy);
-  await checkSource(request.source, policy);
+  const sourceBytes = await checkSource(request.source, policy);
   if (request.callbackUrl !== undefined) await checkCallbackUrl(request.callbackUrl, policy);
-  return { request: withFileName(request), sealedHeaders };
+  return { request: withFileName(request), sealedHeaders, sourceBytes };
 }
 
-async function checkSource(source: JobSource, policy: SourcePolicy): Promise<void> {
+/** Checks the source; returns a file source's size. */
+async function checkSource(source: JobSource, policy: SourcePolicy): Promise<number | undefined> {
   if (source.type === 'file') {
     if (policy.ingestRoots.length === 0) {
       throw new AppError('FILE_SOURCES_DISABLED', 'This service has no ingest roots (INGEST_ROOTS): file sources are refused', { status: 403 });
     }
-    await resolveIngestPath(source.path, policy.ingestRoots);
-    return;
+    return (await resolveIngestPath(source.path, policy.ingestRoots)).size;
   }
   try {
     await probeUrl(source.url, { allowlist: policy.allowlist }, { headers: source.headers });
@@ -53,6 +55,7 @@ async function checkSource(source: JobSource, policy: SourcePolicy): Promise<voi
     const message = 'source.url could not be reached to check its redirects';
     throw new ValidationError(message, [{ field: 'source.url', message }], 'SOURCE_URL_UNREACHABLE');
   }
+  return undefined;
 }
 
 /** Headers are stored sealed, bound to the tenant (the worker opens them so), or not at all. */

@@ -55,10 +55,10 @@ export async function submitJob(deps: JobSubmissionDeps, tenant: string, body: u
   if (earlier) return replay(deps, earlier.job, earlier.bodyDigest === bodyDigest);
   // 403 before the source is looked at: a tenant learns nothing about places it may not write.
   checkJobTarget(deps.tenants.get(tenant), parsed.target);
-  const { request, sealedHeaders } = await checkJobRequest(tenant, parsed, deps.policy);
+  const { request, sealedHeaders, sourceBytes } = await checkJobRequest(tenant, parsed, deps.policy);
   const outcome = await redisCall(deps.store.create(tenant, request, { idempotencyKey, sealedHeaders, bodyDigest }));
   if (!outcome.created) return replay(deps, outcome.job, outcome.sameBody);
-  await enqueue(deps, outcome.job);
+  await enqueue(deps, outcome.job, sourceBytes);
   deps.log.info({ tenant, jobId: outcome.job.id, source: outcome.job.source.type, target: outcome.job.target.type }, 'JobCreated');
   return { status: 202, job: outcome.job };
 }
@@ -66,15 +66,16 @@ export async function submitJob(deps: JobSubmissionDeps, tenant: string, body: u
 /** The same key again: the same body answers the first job (enqueued again if still queued), another body is a 409. */
 async function replay(deps: JobSubmissionDeps, job: JobRecord, sameBody: boolean): Promise<Submitted> {
   if (!sameBody) throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with another request body', { status: 409 });
-  // A no-op when the job is on the queue; repairs a crash between recording and enqueueing.
+  // A no-op when the job is on a lane; repairs a crash between recording and enqueueing (on the
+  // main lane: the source's size is not looked at again).
   if (job.status === 'queued') await enqueue(deps, job);
   return { status: 200, job };
 }
 
 /** Enqueues, or marks the job failed and answers 503: a recorded job nobody will run must not look queued. */
-async function enqueue(deps: JobSubmissionDeps, job: JobRecord): Promise<void> {
+async function enqueue(deps: JobSubmissionDeps, job: JobRecord, sourceBytes?: number): Promise<void> {
   try {
-    await deps.queue.enqueue({ jobId: job.id, tenant: job.tenant });
+    await deps.queue.enqueue({ jobId: job.id, tenant: job.tenant }, sourceBytes);
   } catch (cause) {
     deps.log.error({ jobId: job.id, err: cause }, 'JobEnqueueFailed');
     const error = { code: 'ENQUEUE_FAILED', message: 'The job could not be put on the ingest queue', retryable: true };

@@ -26,14 +26,22 @@ const log = createLogger('api', { level: config.LOG_LEVEL });
 
 const redis = createRedis(config.redis, { blocking: false, name: 'api', log, probeKey: config.KEY_PREFIX });
 await startOrExit('api', () => waitForRedis(redis, config.redis));
-const jobs = new JobStore(redis, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN });
+const retentionSeconds = config.JOB_RETENTION_DAYS * 86_400;
+const jobs = new JobStore(redis, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN, retentionSeconds });
 // The producer shares the fail-fast connection: an add while Redis is away fails (503), never hangs.
-const queue = new BullIngestQueue(redis, { prefix: config.KEY_PREFIX, attempts: config.JOB_ATTEMPTS, backoffSeconds: config.JOB_BACKOFF_SECONDS });
+const queue = new BullIngestQueue(redis, {
+  prefix: config.KEY_PREFIX,
+  attempts: config.JOB_ATTEMPTS,
+  backoffSeconds: config.JOB_BACKOFF_SECONDS,
+  smallJobBytes: config.SMALL_JOB_BYTES,
+});
 const hub = new SseHub({ connect: () => createRedis(config.redis, { blocking: true, name: 'api-sse' }), streamKey: jobs.keys.events, log });
 if (config.INGEST_ROOTS.length === 0) log.warn('FileSourcesDisabled');
 if (!config.SOURCE_HEADERS_KEY) log.warn('SourceHeadersDisabled');
-// The dashboard's own queue handles (ingest and webhooks), on the fail-fast connection like the producer's.
-const boardQueues = config.ADMIN_TOKEN ? [QUEUES.ingest, QUEUES.webhooks].map((name) => new Queue(name, { connection: redis, prefix: config.KEY_PREFIX })) : [];
+// The dashboard's own queue handles (both ingest lanes and webhooks), on the fail-fast connection like the producer's.
+const boardQueues = config.ADMIN_TOKEN
+  ? [QUEUES.ingest, QUEUES.ingestSmall, QUEUES.webhooks].map((name) => new Queue(name, { connection: redis, prefix: config.KEY_PREFIX }))
+  : [];
 // Connection errors are the shared connection's, logged there at a bounded rate; only others here.
 for (const q of boardQueues)
   q.on('error', (err) => isRetryable(err) || log.warn({ queue: q.name, code: (err as { code?: string }).code }, 'QueueBoardRedisError'));
@@ -50,7 +58,7 @@ const app = createApp({
   rateLimit: { limit: config.API_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS, prefix: config.KEY_PREFIX },
   jobRateLimit: { limit: config.JOB_RATE_LIMIT, windowSeconds: config.API_RATE_WINDOW_SECONDS, prefix: config.KEY_PREFIX },
   jobs,
-  uploads: new UploadStore(redis, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN }),
+  uploads: new UploadStore(redis, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN, retentionSeconds }),
   vodEvents: { key: config.VOD_CALLBACK_KEY, callbackUrl: config.VOD_CALLBACK_URL },
   oss: { endpoint: config.ossEndpoint, pathStyle: config.OSS_PATH_STYLE || undefined, region: config.ALIBABA_CLOUD_REGION_ID },
   queue,

@@ -19,6 +19,8 @@ export const workerConfigSchema = z
     KEY_PREFIX: env.keyPrefix(KEY_PREFIX),
     /** Approximate length the global event stream `{prefix}:events` is trimmed to (XADD MAXLEN ~): how many events a webhook dispatcher outage may leave behind before the oldest are lost. */
     EVENTS_MAXLEN: env.int(100_000, 1000, 100_000_000),
+    /** Days a finished job (or direct upload) is kept, with its events and its place in the tenant's list. */
+    JOB_RETENTION_DAYS: env.int(7, 1, 3650),
     /** This worker's name in the webhook stream's consumer group: `<WORKER_ID>-<slot>`, the lowest slot no live process holds. Defaults to the host name. */
     WORKER_ID: z
       .string()
@@ -53,6 +55,10 @@ export const workerConfigSchema = z
     MAX_SOURCE_BYTES: env.int(50 * 1024 * MiB, 1),
     /** Ingest jobs one worker process runs at once. */
     WORKER_CONCURRENCY: env.int(2, 1, 64),
+    /** Small-lane jobs (`ingest-small`: file sources up to the api's SMALL_JOB_BYTES) one worker process runs at once, besides WORKER_CONCURRENCY: a small job has a slot even while big uploads hold every main slot. 0 serves no small lane (another worker must). */
+    WORKER_SMALL_CONCURRENCY: env.int(2, 0, 64),
+    /** The api's SMALL_JOB_BYTES: the lane the enqueue sweeper puts a file-source job on. */
+    SMALL_JOB_BYTES: env.int(64 * 1024 * 1024, 0),
     /** Default part size and parallelism of jobs that do not set them. */
     DEFAULT_PART_SIZE: env.int(8 * MiB, 100 * 1024, 5 * 1024 * MiB),
     DEFAULT_PARALLEL: env.int(5, 1, 32),

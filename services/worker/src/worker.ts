@@ -12,6 +12,7 @@ import {
   TenantCredentials,
   Tenants,
   type IngestJobData,
+  type IngestLane,
   type Logger,
 } from '@vod-ingest/shared';
 import type { WorkerConfig } from './config.js';
@@ -28,54 +29,75 @@ export interface WorkerDeps {
   prefix: string;
   jobs: JobStore;
   ingest: Omit<IngestDeps, 'shutdown' | 'jobs'>;
-  /** Ingest jobs run at once by this process. */
+  /** Main-lane ingest jobs run at once by this process. */
   concurrency: number;
+  /** Small-lane jobs (`ingest-small`) run at once besides `concurrency`; 0 or unset: no small-lane Worker. */
+  smallConcurrency?: number;
   /** Lock lifetime (ms); a crashed worker's job is taken over after about this long. */
   lockDurationMs: number;
   log: Logger;
 }
 
 export interface IngestWorker {
+  /** The main lane's Worker. */
   worker: Worker<IngestJobData>;
   queue: Queue<IngestJobData>;
+  /** The small lane's Worker (same processor, slots of its own), unless `smallConcurrency` is 0. */
+  smallWorker?: Worker<IngestJobData>;
+  smallQueue: Queue<IngestJobData>;
   /** Aborted when `close` begins; every running attempt listens to it (and must stop listening when it ends). */
   shutdown: AbortSignal;
   /** Stops taking jobs; running uploads stop at a part boundary and go back to the queue. */
   close(graceMs: number): Promise<void>;
 }
 
-/** The ingest queue's BullMQ worker, wired to the upload processor. */
+/**
+ * The ingest lanes' BullMQ workers, wired to one upload processor: the main lane's with
+ * `concurrency` slots, the small lane's with `smallConcurrency` slots of its own, so a small job
+ * never waits for a big upload to end (priorities inside one queue would not do that: with every
+ * slot busy, nothing starts until a running job ends).
+ */
 export function createWorker(deps: WorkerDeps): IngestWorker {
   const shutdown = new AbortController();
-  // Each running attempt listens here until it ends: up to `concurrency` listeners, no leak. Node
-  // warns (MaxListenersExceededWarning) past 10 by default; past `concurrency` it is a leak.
-  setMaxListeners(Math.max(10, deps.concurrency), shutdown.signal);
+  const smallConcurrency = deps.smallConcurrency ?? 0;
+  // Each running attempt listens here until it ends: up to `concurrency + smallConcurrency`
+  // listeners, no leak. Node warns (MaxListenersExceededWarning) past 10 by default; past that it is a leak.
+  setMaxListeners(Math.max(10, deps.concurrency + smallConcurrency), shutdown.signal);
   const processor = createIngestProcessor({ ...deps.ingest, jobs: deps.jobs, shutdown: shutdown.signal });
-  const worker = new Worker<IngestJobData>(QUEUES.ingest, processor, {
-    connection: deps.connection,
-    prefix: deps.prefix,
-    concurrency: deps.concurrency,
-    lockDuration: deps.lockDurationMs,
-    stalledInterval: Math.max(1000, Math.floor(deps.lockDurationMs / 2)),
-    maxStalledCount: 3,
-  });
+  const laneWorker = (lane: IngestLane, concurrency: number) => {
+    const worker = new Worker<IngestJobData>(lane, processor, {
+      connection: deps.connection,
+      prefix: deps.prefix,
+      concurrency,
+      lockDuration: deps.lockDurationMs,
+      stalledInterval: Math.max(1000, Math.floor(deps.lockDurationMs / 2)),
+      maxStalledCount: 3,
+    });
+    worker.on('error', (err) => deps.log.warn({ err, lane }, 'WorkerError'));
+    // A job that stalled more often than allowed is failed by the next worker that takes it, before
+    // any processor runs: BullMQ says so on that worker's own 'failed' event (no QueueEvents reader
+    // of every queue event in every worker).
+    worker.on('failed', (job, err) => {
+      if (job?.deferredFailure && err.message === job.deferredFailure) void markFailedOutsideProcessor(deps, job.data.jobId, err.message);
+    });
+    return worker;
+  };
+  const worker = laneWorker(QUEUES.ingest, deps.concurrency);
+  const smallWorker = smallConcurrency > 0 ? laneWorker(QUEUES.ingestSmall, smallConcurrency) : undefined;
   const queue = new Queue<IngestJobData>(QUEUES.ingest, { connection: deps.connection, prefix: deps.prefix });
-  worker.on('error', (err) => deps.log.warn({ err }, 'WorkerError'));
-  // A job that stalled more often than allowed is failed by the next worker that takes it, before
-  // any processor runs: BullMQ says so on that worker's own 'failed' event (no QueueEvents reader
-  // of every queue event in every worker).
-  worker.on('failed', (job, err) => {
-    if (job?.deferredFailure && err.message === job.deferredFailure) void markFailedOutsideProcessor(deps, job.data.jobId, err.message);
-  });
+  const smallQueue = new Queue<IngestJobData>(QUEUES.ingestSmall, { connection: deps.connection, prefix: deps.prefix });
   return {
     worker,
     queue,
+    smallWorker,
+    smallQueue,
     shutdown: shutdown.signal,
     async close(graceMs) {
       shutdown.abort();
       const graceOver = new Promise<'late'>((r) => setTimeout(() => r('late'), graceMs).unref());
-      if ((await Promise.race([worker.close(), graceOver])) === 'late') deps.log.warn({ graceMs }, 'ShutdownGraceExceeded');
-      await queue.close();
+      const closed = Promise.all([worker.close(), smallWorker?.close()]);
+      if ((await Promise.race([closed, graceOver])) === 'late') deps.log.warn({ graceMs }, 'ShutdownGraceExceeded');
+      await Promise.all([queue.close(), smallQueue.close()]);
     },
   };
 }
@@ -101,7 +123,7 @@ async function markFailedOutsideProcessor(deps: WorkerDeps, jobId: string | unde
  */
 export function createWorkerService(config: WorkerConfig, connection: Redis, log: Logger) {
   const registry = createRegistry('worker');
-  const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN });
+  const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN, retentionSeconds: config.JOB_RETENTION_DAYS * 86_400 });
   const ingestCredentials = new TenantCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'ingest' });
   let counts: QueueCounts | undefined;
   const metrics = createWorkerMetrics(registry, () => counts?.() ?? Promise.resolve({}));
@@ -110,6 +132,7 @@ export function createWorkerService(config: WorkerConfig, connection: Redis, log
     prefix: config.KEY_PREFIX,
     jobs,
     concurrency: config.WORKER_CONCURRENCY,
+    smallConcurrency: config.WORKER_SMALL_CONCURRENCY,
     lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
     log,
     ingest: {
@@ -141,6 +164,7 @@ export function createWorkerService(config: WorkerConfig, connection: Redis, log
   const webhookQueue = new Queue(QUEUES.webhooks, { connection, prefix: config.KEY_PREFIX });
   counts = async () => ({
     [QUEUES.ingest]: await ingest.queue.getJobCounts(...STATES),
+    [QUEUES.ingestSmall]: await ingest.smallQueue.getJobCounts(...STATES),
     [QUEUES.webhooks]: await webhookQueue.getJobCounts(...STATES),
   });
   const events = createEventWorkers({
@@ -165,6 +189,7 @@ export function createWorkerService(config: WorkerConfig, connection: Redis, log
           prefix: config.KEY_PREFIX,
           attempts: config.JOB_ATTEMPTS,
           backoffSeconds: config.JOB_BACKOFF_SECONDS,
+          smallJobBytes: config.SMALL_JOB_BYTES,
           intervalMs: config.ENQUEUE_SWEEP_SECONDS * 1000,
           log,
         })

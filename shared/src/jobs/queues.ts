@@ -1,3 +1,5 @@
+import type { JobsOptions } from 'bullmq';
+
 /**
  * Redis key prefix of everything vod-ingest stores. The braces are a Redis Cluster hash tag:
  * BullMQ's scripts and our own touch several keys at once, which Cluster allows only in one slot.
@@ -8,9 +10,54 @@ export const KEY_PREFIX = '{vod-ingest}';
 export const QUEUES = {
   /** One job per ingest job: the upload. */
   ingest: 'ingest',
+  /**
+   * The small lane: ingest jobs whose source is known at submission to be at most SMALL_JOB_BYTES.
+   * Every worker runs a Worker of its own on it (WORKER_SMALL_CONCURRENCY), so a small job has a
+   * slot even while big uploads hold every slot of the main lane. Priorities inside one queue
+   * would not do that: once every slot is busy with a big upload, nothing starts, whatever its
+   * priority, until one of them ends (head-of-line blocking).
+   */
+  ingestSmall: 'ingest-small',
   /** One job per event and webhook endpoint: a signed delivery. */
   webhooks: 'webhooks',
 } as const;
+
+/** The ingest lanes, main lane first: a job is on one of them, under its own id. */
+export const INGEST_LANES = [QUEUES.ingest, QUEUES.ingestSmall] as const;
+export type IngestLane = (typeof INGEST_LANES)[number];
+
+/** SMALL_JOB_BYTES's default: sources up to 64 MiB go to the small lane. */
+export const DEFAULT_SMALL_JOB_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The lane of a job whose source is `sourceBytes` long: the small lane up to `smallJobBytes`, the
+ * main lane when bigger or unknown (a url source, whose length the api does not learn) or when
+ * `smallJobBytes` is 0 (lanes off).
+ */
+export function ingestLaneFor(sourceBytes: number | undefined, smallJobBytes: number): IngestLane {
+  return sourceBytes !== undefined && smallJobBytes > 0 && sourceBytes <= smallJobBytes ? QUEUES.ingestSmall : QUEUES.ingest;
+}
+
+/** The other lane than `lane`. */
+export function otherIngestLane(lane: IngestLane): IngestLane {
+  return lane === QUEUES.ingest ? QUEUES.ingestSmall : QUEUES.ingest;
+}
+
+/**
+ * The BullMQ options of an ingest job, the same from the api and from the worker's enqueue
+ * sweeper (JOB_ATTEMPTS and JOB_BACKOFF_SECONDS). The BullMQ job id is the job's own id.
+ */
+export function ingestJobOptions(o: { attempts: number; backoffSeconds: number }, jobId: string): JobsOptions {
+  return {
+    jobId,
+    attempts: o.attempts,
+    backoff: { type: 'exponential', delay: o.backoffSeconds * 1000 },
+    // The job record is the history; a completed BullMQ job is deleted at once (one DEL instead
+    // of keeping it and trimming the completed set on every finish).
+    removeOnComplete: true,
+    removeOnFail: { age: 7 * 86_400 },
+  };
+}
 
 /** The Redis keys of the job records and events, under one prefix (tests use their own). */
 export function jobKeys(prefix = KEY_PREFIX) {

@@ -1,21 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { Queue, type JobsOptions } from 'bullmq';
+import { stat } from 'node:fs/promises';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { jobKeys, LuaScript, QUEUES, type IngestJobData, type Logger } from '@vod-ingest/shared';
+import {
+  ingestJobOptions,
+  ingestLaneFor,
+  INGEST_LANES,
+  jobKeys,
+  LuaScript,
+  QUEUES,
+  type IngestJobData,
+  type IngestLane,
+  type Logger,
+  type StoredSource,
+} from '@vod-ingest/shared';
 
-/**
- * The BullMQ options of an ingest job, as the api's `BullIngestQueue.enqueue` gives them (keep
- * the two the same; the api's JOB_ATTEMPTS and JOB_BACKOFF_SECONDS are the worker's too).
- */
-export function ingestJobOptions(o: { attempts: number; backoffSeconds: number }, jobId: string): JobsOptions {
-  return {
-    jobId,
-    attempts: o.attempts,
-    backoff: { type: 'exponential', delay: o.backoffSeconds * 1000 },
-    removeOnComplete: true,
-    removeOnFail: { age: 7 * 86_400 },
-  };
-}
+/** The BullMQ options of an ingest job, shared with the api (kept here for existing importers). */
+export { ingestJobOptions };
 
 export interface EnqueueSweeperOptions {
   /** A connection for commands (BullMQ's `Queue` is created on it; it is left open). */
@@ -23,6 +24,8 @@ export interface EnqueueSweeperOptions {
   prefix: string;
   attempts: number;
   backoffSeconds: number;
+  /** The api's SMALL_JOB_BYTES: a file source up to this size (stat now) goes to the small lane; 0 or unset: the main lane. */
+  smallJobBytes?: number;
   /** How often to look. */
   intervalMs: number;
   /** A job is looked at once it is this old: the api enqueues right after recording. Defaults to 30 s. */
@@ -72,7 +75,7 @@ type StreamEntry = [id: string, fields: string[]];
  */
 export class EnqueueSweeper {
   private readonly keys: ReturnType<typeof jobKeys>;
-  private readonly queue: Queue<IngestJobData>;
+  private readonly queues: Record<IngestLane, Queue<IngestJobData>>;
   private readonly lockKey: string;
   private readonly token = randomBytes(12).toString('hex');
   private readonly followed = new Map<string, number>();
@@ -83,7 +86,8 @@ export class EnqueueSweeper {
 
   constructor(private readonly opts: EnqueueSweeperOptions) {
     this.keys = jobKeys(opts.prefix);
-    this.queue = new Queue<IngestJobData>(QUEUES.ingest, { connection: opts.redis, prefix: opts.prefix });
+    const queue = (lane: IngestLane) => new Queue<IngestJobData>(lane, { connection: opts.redis, prefix: opts.prefix });
+    this.queues = { [QUEUES.ingest]: queue(QUEUES.ingest), [QUEUES.ingestSmall]: queue(QUEUES.ingestSmall) };
     this.lockKey = `${opts.prefix}:enqueue-sweeper`;
   }
 
@@ -99,7 +103,7 @@ export class EnqueueSweeper {
     clearInterval(this.timer);
     await this.running;
     await UNLOCK.run(this.opts.redis, [this.lockKey], [this.token]).catch(() => {});
-    await this.queue.close();
+    await Promise.all(INGEST_LANES.map((lane) => this.queues[lane].close()));
   }
 
   private tick(): Promise<void> {
@@ -129,9 +133,11 @@ export class EnqueueSweeper {
     for (let i = 0; i < candidates.length; i += 500) {
       const page = candidates.slice(i, i + 500);
       const pipe = this.opts.redis.pipeline();
-      for (const id of page) pipe.exists(`${this.opts.prefix}:${QUEUES.ingest}:${id}`);
+      // On either lane (EXISTS of both keys in one call would cross slots once lanes are sharded).
+      for (const id of page) for (const lane of INGEST_LANES) pipe.exists(`${this.opts.prefix}:${lane}:${id}`);
       const onQueue = (await pipe.exec()) ?? [];
-      const missing = page.filter((_, j) => onQueue[j]?.[1] === 0);
+      const n = INGEST_LANES.length;
+      const missing = page.filter((_, j) => INGEST_LANES.every((_, k) => onQueue[j * n + k]?.[1] === 0));
       for (const id of page) this.followed.delete(id);
       for (const id of missing) if (await this.enqueueIfQueued(id)) enqueued++;
     }
@@ -170,10 +176,22 @@ export class EnqueueSweeper {
 
   /** Enqueues the job if its record is still queued (not canceled, failed or expired meanwhile). */
   private async enqueueIfQueued(jobId: string): Promise<boolean> {
-    const [status, tenant] = await this.opts.redis.hmget(this.keys.job(jobId), 'status', 'tenant');
+    const [status, tenant, request] = await this.opts.redis.hmget(this.keys.job(jobId), 'status', 'tenant', 'request');
     if (status !== 'queued' || !tenant) return false;
-    await this.queue.add(QUEUES.ingest, { jobId, tenant } satisfies IngestJobData, ingestJobOptions(this.opts, jobId));
-    this.opts.log.warn({ jobId, tenant }, 'JobEnqueuedBySweeper');
+    const lane = ingestLaneFor(await this.sourceBytes(request), this.opts.smallJobBytes ?? 0);
+    await this.queues[lane].add(lane, { jobId, tenant } satisfies IngestJobData, ingestJobOptions(this.opts, jobId));
+    this.opts.log.warn({ jobId, tenant, lane }, 'JobEnqueuedBySweeper');
     return true;
+  }
+
+  /** A file source's size now, as the api's lane choice saw it at submission; unknown for a url source or an unreadable record. */
+  private async sourceBytes(request: string | null): Promise<number | undefined> {
+    if (!request || !this.opts.smallJobBytes) return undefined;
+    try {
+      const source = (JSON.parse(request) as { source?: StoredSource }).source;
+      return source?.type === 'file' ? (await stat(source.path)).size : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
