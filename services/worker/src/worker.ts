@@ -123,7 +123,11 @@ async function markFailedOutsideProcessor(deps: WorkerDeps, jobId: string | unde
  */
 export function createWorkerService(config: WorkerConfig, connection: Redis, log: Logger) {
   const registry = createRegistry('worker');
-  const jobs = new JobStore(connection, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN, retentionSeconds: config.JOB_RETENTION_DAYS * 86_400 });
+  const jobs = new JobStore(connection, {
+    prefix: config.KEY_PREFIX,
+    streamMaxLen: config.EVENTS_MAXLEN,
+    retentionSeconds: config.JOB_RETENTION_DAYS * 86_400,
+  });
   const ingestCredentials = new TenantCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'ingest' });
   let counts: QueueCounts | undefined;
   const metrics = createWorkerMetrics(registry, () => counts?.() ?? Promise.resolve({}));

@@ -7,8 +7,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createLogger, createRedis, JobStore, newWebhookSecret, QUEUES } from '@vod-ingest/shared';
 import { startTestRedis, type TestRedis } from '@vod-ingest/shared/testing';
-import { consumerKey, consumersOf, WebhookDispatcher, WebhookEndpointStore, type WebhookJobData } from '../src/events/index.js';
-import { createEventWorkers } from '../src/events/index.js';
+import { consumerKey, consumersOf, createEventWorkers, WebhookDispatcher, WebhookEndpointStore, type WebhookJobData } from '../src/events/index.js';
 import { Registry } from 'prom-client';
 
 let server: TestRedis;
