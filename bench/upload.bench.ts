@@ -166,8 +166,8 @@ if (profDir) {
   const preload = path.join(profDir, 'cpu-prof-preload.mjs');
   writeFileSync(
     preload,
-    `import { Session } from 'node:inspector';
-import { writeFileSync } from 'node:fs';
+    `const { Session } = await import('node:inspector');
+const { writeFileSync } = await import('node:fs');
 const session = new Session();
 session.connect();
 session.post('Profiler.enable');
