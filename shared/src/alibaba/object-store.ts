@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Transform, type Readable } from 'node:stream';
 import OSS from 'ali-oss';
 import { AppError, isProgrammingError } from '../errors.js';
@@ -93,6 +94,33 @@ function checkCrc(what: string, expected: string, got: string | undefined): void
   if (got === undefined) throw new AppError('CRC_MISSING', `${what}: OSS sent no x-oss-hash-crc64ecma`, { status: 502, retryable: true });
 }
 
+/**
+ * ali-oss's own request builder and signer (`lib/common/utils/createRequest.js`, called with an
+ * ali-oss client as `this`), for a caller that sends the request body itself.
+ */
+export const aliOssCreateRequest = (
+  createRequire(import.meta.url)('ali-oss/lib/common/utils/createRequest.js') as { createRequest: (this: OSS, params: object) => unknown }
+).createRequest;
+
+/** An ali-oss client for `opts`' endpoint and bucket with credential `c`: the one configuration every OSS caller of ours uses. */
+export function createAliOssClient(opts: AliOssStoreOptions, c: Credential): OSS {
+  const pathStyle = opts.pathStyle ?? /^http:\/\/(localhost|127\.)/.test(opts.endpoint);
+  return new OSS({
+    endpoint: opts.endpoint,
+    sldEnable: pathStyle,
+    region: opts.region.startsWith('oss-') ? opts.region : `oss-${opts.region}`,
+    bucket: opts.bucket,
+    accessKeyId: c.accessKeyId,
+    accessKeySecret: c.accessKeySecret,
+    stsToken: c.securityToken,
+    // We replace credentials ourselves (CredentialSource). Without a refreshSTSToken function
+    // ali-oss never uses this interval; it only stops its console warning on every client.
+    refreshSTSTokenInterval: 3_600_000,
+    timeout: opts.timeoutMs ?? 60_000,
+    secure: opts.endpoint.startsWith('https:'),
+  } as OSS.Options);
+}
+
 /** `ObjectStore` over ali-oss. The client is rebuilt when the credential changes. */
 export class AliOssStore implements ObjectStore {
   private client?: { keyId: string; oss: OSS };
@@ -100,26 +128,7 @@ export class AliOssStore implements ObjectStore {
   constructor(private readonly opts: AliOssStoreOptions) {}
 
   private oss(c: Credential): OSS {
-    if (this.client?.keyId !== c.accessKeyId) {
-      const pathStyle = this.opts.pathStyle ?? /^http:\/\/(localhost|127\.)/.test(this.opts.endpoint);
-      this.client = {
-        keyId: c.accessKeyId,
-        oss: new OSS({
-          endpoint: this.opts.endpoint,
-          sldEnable: pathStyle,
-          region: this.opts.region.startsWith('oss-') ? this.opts.region : `oss-${this.opts.region}`,
-          bucket: this.opts.bucket,
-          accessKeyId: c.accessKeyId,
-          accessKeySecret: c.accessKeySecret,
-          stsToken: c.securityToken,
-          // We replace credentials ourselves (CredentialSource). Without a refreshSTSToken function
-          // ali-oss never uses this interval; it only stops its console warning on every client.
-          refreshSTSTokenInterval: 3_600_000,
-          timeout: this.opts.timeoutMs ?? 60_000,
-          secure: this.opts.endpoint.startsWith('https:'),
-        } as OSS.Options),
-      };
-    }
+    if (this.client?.keyId !== c.accessKeyId) this.client = { keyId: c.accessKeyId, oss: createAliOssClient(this.opts, c) };
     return this.client.oss;
   }
 

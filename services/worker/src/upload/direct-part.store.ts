@@ -1,11 +1,12 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import {
   AppError,
+  aliOssCreateRequest,
   Crc64,
+  createAliOssClient,
   mapOssError,
   withCredential,
   type AliOssStoreOptions,
@@ -27,12 +28,7 @@ interface OssInternals {
   requestError(result: { status: number; headers: http.IncomingHttpHeaders; data: Buffer }): Promise<unknown>;
 }
 
-// ali-oss as @vod-ingest/shared resolves it: the same copy AliOssStore uses, for the same signature.
-const sharedRequire = createRequire(createRequire(import.meta.url).resolve('@vod-ingest/shared'));
-const AliOss = sharedRequire('ali-oss') as typeof OSS;
-const { createRequest } = sharedRequire('ali-oss/lib/common/utils/createRequest.js') as {
-  createRequest(this: OSS, params: object): SignedRequest;
-};
+const createRequest = aliOssCreateRequest as (this: OSS, params: object) => SignedRequest;
 
 // Idle connections are closed after 4 s, before a server's own keep-alive timeout (Node's: 5 s) can race a reuse.
 const agentOptions = { keepAlive: true, timeout: 4000 };
@@ -134,24 +130,7 @@ export class DirectPartStore implements ObjectStore {
 
   /** An ali-oss client configured as AliOssStore configures its own; rebuilt when the credential changes. */
   private oss(c: Credential): OSS {
-    if (this.client?.keyId !== c.accessKeyId) {
-      const pathStyle = this.opts.pathStyle ?? /^http:\/\/(localhost|127\.)/.test(this.opts.endpoint);
-      this.client = {
-        keyId: c.accessKeyId,
-        oss: new AliOss({
-          endpoint: this.opts.endpoint,
-          sldEnable: pathStyle,
-          region: this.opts.region.startsWith('oss-') ? this.opts.region : `oss-${this.opts.region}`,
-          bucket: this.opts.bucket,
-          accessKeyId: c.accessKeyId,
-          accessKeySecret: c.accessKeySecret,
-          stsToken: c.securityToken,
-          refreshSTSTokenInterval: 3_600_000,
-          timeout: this.opts.timeoutMs ?? 60_000,
-          secure: this.opts.endpoint.startsWith('https:'),
-        } as OSS.Options),
-      };
-    }
+    if (this.client?.keyId !== c.accessKeyId) this.client = { keyId: c.accessKeyId, oss: createAliOssClient(this.opts, c) };
     return this.client.oss;
   }
 }
