@@ -111,7 +111,7 @@ describe('/admin/queues: who gets in', () => {
       const body = JSON.parse(list.text) as {
         queues: Array<{ name: string; counts: Record<string, number>; jobs: Array<{ id: string; data: unknown }>; readOnlyMode: boolean }>;
       };
-      assert.deepEqual(body.queues.map((q) => q.name).sort(), [QUEUES.ingest, QUEUES.webhooks]);
+      assert.deepEqual(body.queues.map((q) => q.name).sort(), [QUEUES.ingest, QUEUES.ingestSmall, QUEUES.webhooks]);
       const ingest = body.queues.find((q) => q.name === QUEUES.ingest)!;
       assert.equal(ingest.readOnlyMode, true);
       assert.ok(ingest.counts.waiting >= 1, JSON.stringify(ingest.counts));

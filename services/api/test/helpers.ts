@@ -73,6 +73,8 @@ export function startApi(
     OSS_ENDPOINT: s.emu.url,
     ALIBABA_CLOUD_REGION_ID: s.emu.region,
     LOG_LEVEL: 'info',
+    // Every job on the main `ingest` queue the tests inspect (lanes: services/worker/test/ingest-lanes.test.ts, test/e2e/lanes.e2e.test.ts).
+    SMALL_JOB_BYTES: '0',
     ...env,
   });
 }
