@@ -2,29 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { LuaScript } from '@vod-ingest/shared';
+import { holdLease, releaseLease } from '../redis-lease.js';
 
 /** The liveness lease of a stream consumer: a key that lives while its dispatcher renews it. */
 export const consumerKey = (prefix: string, name: string) => `${prefix}:webhooks:consumer:${name}`;
-
-/** KEYS: lease. ARGV: token, ttl ms. Renews our lease, or takes it when it lapsed; 0 when another holds it. */
-const RENEW = new LuaScript(
-  `
-local v = redis.call('GET', KEYS[1])
-if v and v ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`,
-  1,
-);
-
-/** KEYS: lease. ARGV: token. Deletes the lease if it is ours. */
-const RELEASE = new LuaScript(
-  `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`,
-  1,
-);
 
 /**
  * KEYS: stream, lease. ARGV: group, consumer. Deletes the consumer when nobody holds its lease and
@@ -93,7 +74,7 @@ export class ConsumerLease {
 
   /** Renews the lease; false when it was lost (another process took the name while we stalled). */
   async renew(): Promise<boolean> {
-    const ok = (await RENEW.run<number>(this.redis, [consumerKey(this.opts.prefix, this.current)], [this.token, this.opts.ttlMs])) === 1;
+    const ok = await holdLease(this.redis, consumerKey(this.opts.prefix, this.current), this.token, this.opts.ttlMs);
     if (!ok) this.holding = false;
     return ok;
   }
@@ -101,7 +82,7 @@ export class ConsumerLease {
   /** Gives the lease back (only if still ours). */
   async release(): Promise<void> {
     this.holding = false;
-    await RELEASE.run(this.redis, [consumerKey(this.opts.prefix, this.current)], [this.token]);
+    await releaseLease(this.redis, consumerKey(this.opts.prefix, this.current), this.token);
   }
 
   private take(name: string): string {

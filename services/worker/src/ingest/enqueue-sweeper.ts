@@ -7,13 +7,13 @@ import {
   ingestLaneFor,
   INGEST_LANES,
   jobKeys,
-  LuaScript,
   QUEUES,
   type IngestJobData,
   type IngestLane,
   type Logger,
   type StoredSource,
 } from '@vod-ingest/shared';
+import { holdLease, releaseLease } from '../redis-lease.js';
 
 /** The BullMQ options of an ingest job, shared with the api (kept here for existing importers). */
 export { ingestJobOptions };
@@ -34,26 +34,6 @@ export interface EnqueueSweeperOptions {
   lookBackMs?: number;
   log: Logger;
 }
-
-/** KEYS: lock. ARGV: token, ttl ms. Takes the lock or renews our own; 0 when another holds it. */
-const LOCK = new LuaScript(
-  `
-local v = redis.call('GET', KEYS[1])
-if v and v ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`,
-  1,
-);
-
-/** KEYS: lock. ARGV: token. */
-const UNLOCK = new LuaScript(
-  `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`,
-  1,
-);
 
 /** Most jobs followed at once; past it, the oldest are dropped (they were looked at or are being run). */
 const MAX_FOLLOWED = 200_000;
@@ -102,7 +82,7 @@ export class EnqueueSweeper {
     this.closed = true;
     clearInterval(this.timer);
     await this.running;
-    await UNLOCK.run(this.opts.redis, [this.lockKey], [this.token]).catch(() => {});
+    await releaseLease(this.opts.redis, this.lockKey, this.token).catch(() => {});
     await Promise.all(INGEST_LANES.map((lane) => this.queues[lane].close()));
   }
 
@@ -119,7 +99,7 @@ export class EnqueueSweeper {
   /** One look; returns how many jobs it enqueued. Does nothing while another worker holds the lock. */
   async sweep(now = Date.now()): Promise<number> {
     const ttl = Math.max(this.opts.intervalMs * 3, 5000);
-    if ((await LOCK.run<number>(this.opts.redis, [this.lockKey], [this.token, ttl])) !== 1) {
+    if (!(await holdLease(this.opts.redis, this.lockKey, this.token, ttl))) {
       // Another worker sweeps: start afresh if this one takes over later.
       this.followed.clear();
       this.lastId = undefined;
