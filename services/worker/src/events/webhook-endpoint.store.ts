@@ -2,14 +2,6 @@ import type { Redis } from 'ioredis';
 import { LuaScript } from '@vod-ingest/shared';
 import { endpointHash } from './webhook.job.js';
 
-/** KEYS: gate. ARGV: seq, ttl seconds. Moves the gate forward only, never back. */
-const ADVANCE_LUA = `
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local seq = tonumber(ARGV[1])
-if seq > cur then redis.call('SET', KEYS[1], seq, 'EX', ARGV[2]) return seq end
-return cur
-`;
-
 /** KEYS: gates. ARGV: ttl seconds, then one seq per gate. Moves each gate forward only. */
 const ADVANCE_MANY = new LuaScript(
   `for i, key in ipairs(KEYS) do
@@ -79,7 +71,8 @@ export class WebhookEndpointStore {
   }
 
   /** Marks the job's events up to `seq` done at this endpoint. */
-  async advance(url: string, jobId: string, seq: number): Promise<void> {
-    await this.redis.eval(ADVANCE_LUA, 1, this.gateKey(url, jobId), seq, GATE_TTL_SECONDS);
+  advance(url: string, jobId: string, seq: number): Promise<void> {
+    return this.advanceMany([{ url, jobId, seq }]);
   }
+
 }
