@@ -74,5 +74,4 @@ export class WebhookEndpointStore {
   advance(url: string, jobId: string, seq: number): Promise<void> {
     return this.advanceMany([{ url, jobId, seq }]);
   }
-
 }
