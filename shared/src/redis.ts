@@ -53,8 +53,9 @@ export interface CreateRedisOptions {
    * whichever master ioredis picks, so a `/readyz` calling `redis.ping()` fails while the slot
    * the service works on has no master (a timeout, `CLUSTERDOWN`, a dead node) and passes again
    * once a replica is promoted. Ignored for one node, where PING reaches the node of every key.
+   * Several prefixes (REDIS_SHARDS): one EXISTS in each of their slots.
    */
-  probeKey?: string;
+  probeKey?: string | readonly string[];
 }
 
 /**
@@ -93,7 +94,11 @@ export function createRedis(target: string | RedisTarget, options: CreateRedisOp
     cluster.on('error', log);
     // A node's own errors (refused, reset, timed out) come here, not to 'error'; the cluster retries past them.
     cluster.on('node error', log);
-    if (options.probeKey) probeSlotOnPing(cluster, `${options.probeKey}:readyz`);
+    if (options.probeKey)
+      probeSlotOnPing(
+        cluster,
+        (typeof options.probeKey === 'string' ? [options.probeKey] : options.probeKey).map((p) => `${p}:readyz`),
+      );
     // The one cast: a Cluster is used wherever a Redis is (see above).
     return cluster as unknown as Redis;
   }
@@ -129,10 +134,10 @@ function clusterOptions(t: RedisTarget, redisOptions: RedisOptions, blocking: bo
 }
 
 /** See `CreateRedisOptions.probeKey`. */
-function probeSlotOnPing(cluster: Cluster, key: string): void {
+function probeSlotOnPing(cluster: Cluster, keys: string[]): void {
   Object.defineProperty(cluster, 'ping', {
     value: async () => {
-      await cluster.exists(key);
+      await Promise.all(keys.map((key) => cluster.exists(key)));
       return 'PONG';
     },
   });

@@ -3,14 +3,16 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { isTerminalEvent, type JobEvent, type JobView } from '@vod-ingest/shared';
+import { isTerminalEvent, KEY_PREFIX, shardOfJobId, shardPrefixes, type JobEvent, type JobView } from '@vod-ingest/shared';
 import { REPO_ROOT } from '@vod-ingest/shared/testing';
 import { startStack, until, writeRandomFile, type Stack } from '../e2e/stack.js';
 import { startReceiver, type Receiver } from '../e2e/webhook-receiver.js';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
 
 // The whole stack (token service, api, two workers) against a 3-master Redis Cluster with a
-// replica each: every service gets REDIS_CLUSTER_NODES, all keys share the {vod-ingest} slot.
+// replica each: every service gets REDIS_CLUSTER_NODES, and the api and workers REDIS_SHARDS=3:
+// the ingest queues, job records and events of a shard share its slot, one shard per master.
+const SHARDS = 3;
 const KiB = 1024;
 let cluster: TestRedisCluster;
 let stack: Stack;
@@ -20,7 +22,7 @@ before(async () => {
   const t0 = Date.now();
   cluster = await startRedisCluster();
   const t1 = Date.now();
-  stack = await startStack({ redisCluster: cluster, workers: 0 });
+  stack = await startStack({ redisCluster: cluster, workers: 0, shards: SHARDS });
   console.log(`cluster up in ${t1 - t0} ms, stack in ${Date.now() - t1} ms`);
   hooks = await startReceiver(stack.webhookSecret);
   const env = { WEBHOOK_URLS: hooks.url, WEBHOOK_RETRY_SCHEDULE_MS: '200,400,800,1600', WORKER_CONCURRENCY: '4' };
@@ -115,18 +117,29 @@ test('REDIS_URL pointed at a cluster node: the service does not start, and says 
   assert.match(r.stderr, /^api: Redis at redis:\/\/127\.0\.0\.1:\d+\/? is a Redis Cluster node: set REDIS_CLUSTER_NODES/m);
 });
 
-test('200 jobs on a 3-master cluster: each succeeds once, on the first attempt; events and webhooks complete; every /readyz is 200', async () => {
+test('200 jobs on a 3-master cluster with 3 shards: each succeeds once, on the first attempt; events and webhooks complete; every master holds keys; every /readyz is 200', async () => {
   for (const s of services()) assert.equal(await readyz(s.url), 200, s.name);
   const started = Date.now();
   const ids = await submitBatch('batch-1', 200);
   await assertEachSucceededOnce(ids, 1);
   console.log(`200 jobs on the cluster in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  // Every key is under the one {vod-ingest} hash tag: one slot, on one master.
-  const slot = await cluster.slotOf('{vod-ingest}');
-  assert.equal(await cluster.slotOf('{vod-ingest}:events'), slot);
+  // Each shard is one slot, each on another master, and each carries its share of the jobs.
+  const prefixes = shardPrefixes(KEY_PREFIX, SHARDS);
+  const slots = await Promise.all(prefixes.map((p) => cluster.slotOf(`${p}:events`)));
+  const owners = await Promise.all(slots.map((slot) => cluster.masterOf(slot)));
+  assert.deepEqual([...owners].sort(), [...(await cluster.masters())].sort(), 'one shard on every master');
+  const keys = await Promise.all(slots.map((slot, i) => cluster.countKeysInSlot(owners[i], slot)));
+  console.log(`  shards ${prefixes.join(' ')}: slots ${slots.join(' ')} on masters :${owners.join(' :')}, CLUSTER COUNTKEYSINSLOT ${keys.join(' ')}`);
+  const jobsPerShard = prefixes.map((_, n) => ids.filter((id) => shardOfJobId(id, SHARDS) === n).length);
+  assert.ok(
+    jobsPerShard.every((n) => n >= 50),
+    `jobs per shard ${jobsPerShard}`,
+  );
+  for (let i = 0; i < SHARDS; i++)
+    assert.ok(keys[i] >= jobsPerShard[i], `shard ${prefixes[i]} on :${owners[i]} holds ${keys[i]} keys for ${jobsPerShard[i]} jobs`);
 });
 
-test('kill -9 of the master serving the {vod-ingest} slot mid-batch: a replica takes over, /readyz is 503 then 200, every job succeeds once, no service restarted', async () => {
+test('kill -9 of the master serving shard 0 (the {vod-ingest} slot) mid-batch: a replica takes over, /readyz is 503 then 200, every job succeeds once, no service restarted', async () => {
   const slot = await cluster.slotOf('{vod-ingest}');
   const master = await cluster.masterOf(slot);
   const processes = () => [stack.api, stack.token, ...stack.workers].map((s) => s.proc);

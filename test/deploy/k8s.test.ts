@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
-import { parseConfig, QUEUES } from '@vod-ingest/shared';
+import { parseConfig, QUEUES, shardPrefixes } from '@vod-ingest/shared';
 import { REPO_ROOT } from '@vod-ingest/shared/testing';
 import { apiConfigSchema } from '../../services/api/src/config.js';
 import { tokenConfigSchema } from '../../services/token/src/config.js';
@@ -81,6 +81,14 @@ after(() => rmSync(temp, { recursive: true, force: true }));
  * Files mounted from ConfigMaps are written under a temp directory and variables naming them
  * pointed there, so TENANTS_FILE is read from what the pod would see.
  */
+/** The worker settings the scaler follows, from the worker pods' environment (the Secret need not be rendered). */
+function workerSettings(rs: Resource[]): Any {
+  const values = containerEnv(containerOf(find(rs, 'Deployment', 'vod-ingest-worker')), rs).values;
+  const shape = envShape(workerConfigSchema);
+  const names = ['KEY_PREFIX', 'REDIS_SHARDS', 'WORKER_CONCURRENCY', 'WORKER_SMALL_CONCURRENCY'];
+  return Object.fromEntries(names.map((name) => [name, shape[name].parse(values.get(name))]));
+}
+
 function parsedConfig(rs: Resource[], deployment: string): Any {
   const d = find(rs, 'Deployment', deployment);
   const pod = podSpecs(d)[0];
@@ -287,32 +295,38 @@ describe('deploy/k8s renders and validates offline', () => {
     assert.ok(!base.some((r) => r.kind === 'HorizontalPodAutoscaler' && (r as Any).spec.scaleTargetRef.name === 'vod-ingest-worker'), 'the workers are KEDA’s');
   });
 
-  test("KEDA scales the workers on the ingest queue's waiting list, the key BullMQ uses", () => {
-    const worker = parsedConfig(overlay, 'vod-ingest-worker');
+  test("KEDA scales the workers on every shard's ingest lanes' waiting lists, the keys BullMQ uses", () => {
     for (const rs of [base, overlay, cluster]) {
+      const worker = workerSettings(rs);
       const so = find(rs, 'ScaledObject', 'vod-ingest-worker') as Any;
       assert.equal(so.spec.scaleTargetRef.name, 'vod-ingest-worker');
       find(rs, 'Deployment', so.spec.scaleTargetRef.name);
       assert.ok(so.spec.minReplicaCount >= 1, 'never 0 workers: they also deliver webhooks');
-      // One trigger per ingest lane: the main lane, then the small lane (its own worker slots).
-      assert.equal(so.spec.triggers.length, 2);
-      const lanes = [
-        { queue: QUEUES.ingest, slots: worker.WORKER_CONCURRENCY, name: 'WORKER_CONCURRENCY' },
-        { queue: QUEUES.ingestSmall, slots: worker.WORKER_SMALL_CONCURRENCY, name: 'WORKER_SMALL_CONCURRENCY' },
-      ];
+      // One trigger per shard (REDIS_SHARDS) and ingest lane: the main lane, then the small lane (its own worker slots).
+      const shards = shardPrefixes(worker.KEY_PREFIX, worker.REDIS_SHARDS);
+      assert.equal(shards.length, rs === cluster ? 3 : 1, 'the cluster example runs 3 shards');
+      const lanes = shards.flatMap((prefix) => [
+        { prefix, queue: QUEUES.ingest, slots: Math.ceil(worker.WORKER_CONCURRENCY / shards.length), name: 'WORKER_CONCURRENCY' },
+        { prefix, queue: QUEUES.ingestSmall, slots: Math.ceil(worker.WORKER_SMALL_CONCURRENCY / shards.length), name: 'WORKER_SMALL_CONCURRENCY' },
+      ]);
+      assert.equal(so.spec.triggers.length, lanes.length);
       for (const [i, trigger] of (so.spec.triggers as Any[]).entries()) {
         assert.equal(trigger.type, rs === cluster ? 'redis-cluster' : 'redis');
         for (const key of Object.keys(trigger.metadata)) {
           assert.ok(SCALER_KEYS[trigger.type].has(key) || COMMON_SCALER_KEYS.includes(key), `${key} is a ${trigger.type} scaler setting`);
         }
         // BullMQ keeps a queue's waiting jobs in the list `<prefix>:<queue>:wait`.
-        assert.equal(trigger.metadata.listName, `${worker.KEY_PREFIX}:${lanes[i].queue}:wait`);
-        assert.equal(Number(trigger.metadata.listLength), lanes[i].slots, `one worker per ${lanes[i].name} waiting jobs`);
+        assert.equal(trigger.metadata.listName, `${lanes[i].prefix}:${lanes[i].queue}:wait`);
+        assert.equal(Number(trigger.metadata.listLength), lanes[i].slots, `one worker per ${lanes[i].name}/REDIS_SHARDS waiting jobs of a shard`);
         assert.deepEqual(find(rs, 'TriggerAuthentication', trigger.authenticationRef.name).spec, {
           secretTargetRef: [{ parameter: 'password', name: EXTERNAL_SECRET, key: 'REDIS_PASSWORD' }],
         });
       }
     }
+    // The api and the workers agree on the shards.
+    const apiEnv = containerEnv(containerOf(find(cluster, 'Deployment', 'vod-ingest-api')), cluster).values;
+    assert.equal(envShape(apiConfigSchema).REDIS_SHARDS.parse(apiEnv.get('REDIS_SHARDS')), workerSettings(cluster).REDIS_SHARDS);
+    const worker = parsedConfig(overlay, 'vod-ingest-worker');
     // One node: the scaler's address is REDIS_URL's.
     const so = find(overlay, 'ScaledObject', 'vod-ingest-worker') as Any;
     const redis = new URL(worker.REDIS_URL);

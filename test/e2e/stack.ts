@@ -4,7 +4,7 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobEvent, JobView } from '@vod-ingest/shared';
+import { KEY_PREFIX, shardPrefixes, type JobEvent, type JobView } from '@vod-ingest/shared';
 import {
   freePort,
   getVideoInfo,
@@ -33,6 +33,8 @@ export interface StackOptions {
    */
   redisCluster?: TestRedis & { clusterNodes: string };
   emulator?: StartEmulatorOptions;
+  /** REDIS_SHARDS of the api and the workers (default 1). */
+  shards?: number;
   apiEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
   tokenEnv?: Record<string, string>;
@@ -60,7 +62,7 @@ export interface Stack {
   job(id: string, key?: string): Promise<JobView>;
   /** Polls the job until `done` holds (default: a terminal status). */
   waitFor(id: string, o?: { timeoutMs?: number; done?: (j: JobView) => boolean }): Promise<JobView>;
-  /** Every event of the job on the Redis stream, in stream order. */
+  /** Every event on the Redis streams (one per shard), in stream order (across shards: by time). */
   streamEvents(): Promise<JobEvent[]>;
   stop(): Promise<void>;
 }
@@ -99,6 +101,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',
     PORT: '0',
+    ...(o.shards ? { REDIS_SHARDS: String(o.shards) } : {}),
   };
   const callbackEnv: Record<string, string> = o.vodCallbacks ? { PORT: String(apiPort), VOD_CALLBACK_KEY: callbackKey } : {};
   const api = await startHttpService('api', {
@@ -155,7 +158,11 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       const seeds = o.redisCluster?.clusterNodes.split(',').map((n) => ({ host: n.split(':')[0], port: Number(n.split(':')[1]) }));
       const r = seeds ? new Cluster(seeds) : new Redis(redis.url);
       try {
-        const entries = await r.xrange('{vod-ingest}:events', '-', '+');
+        const streams = shardPrefixes(KEY_PREFIX, o.shards ?? 1).map((p) => `${p}:events`);
+        const entries = (await Promise.all(streams.map((key) => r.xrange(key, '-', '+')))).flat();
+        const ms = (id: string) => Number(id.split('-')[0]);
+        // Stable: entries of one stream keep their order.
+        entries.sort((a, b) => ms(a[0]) - ms(b[0]));
         return entries.map(([, f]) => JSON.parse(f[f.indexOf('event') + 1]) as JobEvent);
       } finally {
         r.disconnect();

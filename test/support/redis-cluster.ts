@@ -22,6 +22,10 @@ export interface TestRedisCluster extends TestRedis {
   slotOf(key: string): Promise<number>;
   /** The port of the master serving `slot` now, as a live node sees it (CLUSTER SHARDS). */
   masterOf(slot: number): Promise<number>;
+  /** The ports of the online masters. */
+  masters(): Promise<number[]>;
+  /** The keys the node on `port` holds in `slot` (CLUSTER COUNTKEYSINSLOT). */
+  countKeysInSlot(port: number, slot: number): Promise<number>;
   /** kill -9 of the node on `port`. */
   kill(port: number): Promise<void>;
   /** Resolves once `slot` is served by a live master other than `notPort` and every live node says `cluster_state:ok`. */
@@ -90,6 +94,14 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     },
     slotOf: (key) => anyLive(async (r) => Number(await r.call('CLUSTER', 'KEYSLOT', key))),
     masterOf: (slot) => anyLive((r) => masterPort(r, slot)),
+    masters: () =>
+      anyLive(async (r) =>
+        ((await r.call('CLUSTER', 'SHARDS')) as unknown[])
+          .map((shard) => shardNodes(shard).find((n) => n.role === 'master' && n.health === 'online'))
+          .filter((n) => n !== undefined)
+          .map((n) => Number(n.port)),
+      ),
+    countKeysInSlot: (port, slot) => withNode(port, async (r) => Number(await r.call('CLUSTER', 'COUNTKEYSINSLOT', slot))),
     kill,
     async waitForFailover(slot, notPort, timeoutMs = 30_000) {
       let port = notPort;

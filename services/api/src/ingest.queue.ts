@@ -1,6 +1,16 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ingestJobOptions, ingestLaneFor, INGEST_LANES, otherIngestLane, QUEUES, type IngestJobData, type IngestLane } from '@vod-ingest/shared';
+import {
+  ingestJobOptions,
+  ingestLaneFor,
+  INGEST_LANES,
+  otherIngestLane,
+  QUEUES,
+  shardOfJobId,
+  shardPrefixes,
+  type IngestJobData,
+  type IngestLane,
+} from '@vod-ingest/shared';
 
 /** What the api does with the ingest queue: put a job on it, take a queued one off. */
 export interface IngestQueue {
@@ -17,6 +27,8 @@ export interface IngestQueue {
 export interface BullIngestQueueOptions {
   /** BullMQ key prefix, the same as the JobStore's (`KEY_PREFIX`). */
   prefix: string;
+  /** REDIS_SHARDS: a job goes on the lanes of the shard its id names (`shardOfJobId`). Defaults to 1. */
+  shards?: number;
   /** Tries before the job fails. */
   attempts: number;
   /** First retry delay, doubling after each try. */
@@ -31,31 +43,40 @@ export interface BullIngestQueueOptions {
  * job's own id, so adding twice adds once.
  */
 export class BullIngestQueue implements IngestQueue {
-  private readonly queues: Record<IngestLane, Queue<IngestJobData>>;
+  /** Each shard's prefix and lanes, shard 0 first. */
+  private readonly shards: { prefix: string; lanes: Record<IngestLane, Queue<IngestJobData>> }[];
 
   constructor(
     private readonly connection: Redis,
     private readonly options: BullIngestQueueOptions,
   ) {
-    const queue = (lane: IngestLane) => new Queue<IngestJobData>(lane, { connection, prefix: options.prefix });
-    this.queues = { [QUEUES.ingest]: queue(QUEUES.ingest), [QUEUES.ingestSmall]: queue(QUEUES.ingestSmall) };
+    this.shards = shardPrefixes(options.prefix, options.shards ?? 1).map((prefix) => {
+      const queue = (lane: IngestLane) => new Queue<IngestJobData>(lane, { connection, prefix });
+      return { prefix, lanes: { [QUEUES.ingest]: queue(QUEUES.ingest), [QUEUES.ingestSmall]: queue(QUEUES.ingestSmall) } };
+    });
   }
 
   async enqueue(data: IngestJobData, sourceBytes?: number): Promise<void> {
+    const shard = this.shardOf(data.jobId);
     const lane = ingestLaneFor(sourceBytes, this.options.smallJobBytes ?? 0);
     // A replay (no size known) or a source that changed size since must not put the job on the
     // other lane too: BullMQ's job id is unique within one queue only.
-    if ((await this.connection.exists(`${this.options.prefix}:${otherIngestLane(lane)}:${data.jobId}`)) === 1) return;
+    if ((await this.connection.exists(`${shard.prefix}:${otherIngestLane(lane)}:${data.jobId}`)) === 1) return;
     const job = { jobId: data.jobId, tenant: data.tenant } satisfies IngestJobData;
-    await this.queues[lane].add(lane, job, ingestJobOptions(this.options, data.jobId));
+    await shard.lanes[lane].add(lane, job, ingestJobOptions(this.options, data.jobId));
   }
 
   async remove(jobId: string): Promise<void> {
-    await Promise.all(INGEST_LANES.map((lane) => this.queues[lane].remove(jobId)));
+    const { lanes } = this.shardOf(jobId);
+    await Promise.all(INGEST_LANES.map((lane) => lanes[lane].remove(jobId)));
   }
 
   /** Closes the queues; the connection it was given stays open (its owner closes it). */
   async close(): Promise<void> {
-    await Promise.all(INGEST_LANES.map((lane) => this.queues[lane].close()));
+    await Promise.all(this.shards.flatMap(({ lanes }) => INGEST_LANES.map((lane) => lanes[lane].close())));
+  }
+
+  private shardOf(jobId: string) {
+    return this.shards[shardOfJobId(jobId, this.shards.length)];
   }
 }

@@ -11,6 +11,7 @@ import {
   loadConfig,
   OpenApiVodClient,
   QUEUES,
+  shardPrefixes,
   startOrExit,
   TenantCredentials,
   UploadStore,
@@ -24,23 +25,25 @@ import { SseHub } from './sse-hub.js';
 const config = loadConfig(apiConfigSchema, 'api');
 const log = createLogger('api', { level: config.LOG_LEVEL });
 
-const redis = createRedis(config.redis, { blocking: false, name: 'api', log, probeKey: config.KEY_PREFIX });
+const shards = shardPrefixes(config.KEY_PREFIX, config.REDIS_SHARDS);
+const redis = createRedis(config.redis, { blocking: false, name: 'api', log, probeKey: shards });
 await startOrExit('api', () => waitForRedis(redis, config.redis));
 const retentionSeconds = config.JOB_RETENTION_DAYS * 86_400;
-const jobs = new JobStore(redis, { prefix: config.KEY_PREFIX, streamMaxLen: config.EVENTS_MAXLEN, retentionSeconds });
+const jobs = new JobStore(redis, { prefix: config.KEY_PREFIX, shards: config.REDIS_SHARDS, streamMaxLen: config.EVENTS_MAXLEN, retentionSeconds });
 // The producer shares the fail-fast connection: an add while Redis is away fails (503), never hangs.
 const queue = new BullIngestQueue(redis, {
   prefix: config.KEY_PREFIX,
+  shards: config.REDIS_SHARDS,
   attempts: config.JOB_ATTEMPTS,
   backoffSeconds: config.JOB_BACKOFF_SECONDS,
   smallJobBytes: config.SMALL_JOB_BYTES,
 });
-const hub = new SseHub({ connect: () => createRedis(config.redis, { blocking: true, name: 'api-sse' }), streamKey: jobs.keys.events, log });
+const hub = new SseHub({ connect: () => createRedis(config.redis, { blocking: true, name: 'api-sse' }), streamKeys: jobs.shardKeys.map((k) => k.events), log });
 if (config.INGEST_ROOTS.length === 0) log.warn('FileSourcesDisabled');
 if (!config.SOURCE_HEADERS_KEY) log.warn('SourceHeadersDisabled');
-// The dashboard's own queue handles (both ingest lanes and webhooks), on the fail-fast connection like the producer's.
+// The dashboard's own queue handles (both ingest lanes and webhooks of every shard), on the fail-fast connection like the producer's.
 const boardQueues = config.ADMIN_TOKEN
-  ? [QUEUES.ingest, QUEUES.ingestSmall, QUEUES.webhooks].map((name) => new Queue(name, { connection: redis, prefix: config.KEY_PREFIX }))
+  ? shards.flatMap((prefix) => [QUEUES.ingest, QUEUES.ingestSmall, QUEUES.webhooks].map((name) => new Queue(name, { connection: redis, prefix })))
   : [];
 // Connection errors are the shared connection's, logged there at a bounded rate; only others here.
 for (const q of boardQueues)

@@ -8,7 +8,7 @@ import type { Express } from 'express';
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
 export interface QueueBoardOptions {
-  /** The queues shown (BullMQ `Queue`s on the api's prefix). */
+  /** The queues shown (BullMQ `Queue`s on the api's prefix, then on other shards' prefixes). */
   queues: readonly Queue[];
   /** Lets the dashboard retry, clean, pause, add and remove jobs. Read-only when false. */
   writable: boolean;
@@ -22,7 +22,10 @@ export interface QueueBoardOptions {
 export function queueBoard(options: QueueBoardOptions): Express {
   const server = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
   createBullBoard({
-    queues: options.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: !options.writable })),
+    // Queues of shard 0 keep their names; another shard's are named `<its prefix>:<name>`.
+    queues: options.queues.map(
+      (q) => new BullMQAdapter(q, { readOnlyMode: !options.writable, prefix: q.opts.prefix === options.queues[0].opts.prefix ? '' : `${q.opts.prefix}:` }),
+    ),
     serverAdapter: server,
     options: { uiConfig: { boardTitle: 'vod-ingest queues' } },
   });

@@ -12,22 +12,23 @@ export interface HubListener {
 export interface SseHubOptions {
   /** A new blocking connection (`createRedis(url, { blocking: true })`), owned by the hub. */
   connect: () => Redis;
-  /** The global event stream (`JobStore.keys.events`). */
-  streamKey: string;
+  /** The global event streams, one per shard (`JobStore.shardKeys[i].events`). */
+  streamKeys: readonly string[];
   log: Logger;
   /** How long one XREAD blocks. Defaults to 5000 ms. */
   blockMs?: number;
 }
 
 /**
- * The one reader of the global event stream in an api process, for every SSE subscriber: one
- * blocking XREAD loop (started with the first subscriber, stopped after the last), fanned out by
- * job id in-process. It survives Redis restarts: the connection reconnects and reading goes on
- * from the last id seen.
+ * The one reader of the global event streams in an api process, for every SSE subscriber: one
+ * blocking XREAD loop per stream (a shard's; started with the first subscriber, stopped after the
+ * last), fanned out by job id in-process. Each loop has its own connection: streams of different
+ * shards live in different slots, which one XREAD cannot span on a Redis Cluster. It survives
+ * Redis restarts: the connection reconnects and reading goes on from the last id seen.
  */
 export class SseHub {
   private readonly listeners = new Map<string, Set<HubListener>>();
-  private reader?: StreamReader;
+  private reader?: StreamReaders;
 
   constructor(private readonly options: SseHubOptions) {}
 
@@ -40,7 +41,7 @@ export class SseHub {
     set.add(listener);
     this.listeners.set(jobId, set);
     const unsubscribe = () => this.unsubscribe(jobId, listener);
-    const reader = (this.reader ??= new StreamReader(this.options, (id, event) => this.dispatch(id, event)));
+    const reader = (this.reader ??= new StreamReaders(this.options, (id, event) => this.dispatch(id, event)));
     try {
       await reader.ready;
     } catch (err) {
@@ -92,6 +93,21 @@ export class SseHub {
   }
 }
 
+/** A `StreamReader` per stream; ready when all are. */
+class StreamReaders {
+  readonly ready: Promise<void>;
+  private readonly readers: StreamReader[];
+
+  constructor(options: SseHubOptions, onEvent: (jobId: string, event: string) => void) {
+    this.readers = options.streamKeys.map((streamKey) => new StreamReader(options, streamKey, onEvent));
+    this.ready = Promise.all(this.readers.map((r) => r.ready)).then(() => {});
+  }
+
+  stop(): void {
+    for (const r of this.readers) r.stop();
+  }
+}
+
 /** One XREAD loop on its own connection, from the stream's last entry at start. */
 class StreamReader {
   readonly ready: Promise<void>;
@@ -101,11 +117,12 @@ class StreamReader {
 
   constructor(
     private readonly options: SseHubOptions,
+    private readonly streamKey: string,
     private readonly onEvent: (jobId: string, event: string) => void,
   ) {
     this.conn = options.connect();
     this.conn.on('error', (err: Error & { code?: string }) => options.log.warn({ code: err.code, message: err.message }, 'SseRedisError'));
-    this.ready = redisCall(this.conn.xrevrange(options.streamKey, '+', '-', 'COUNT', 1)).then((last) => {
+    this.ready = redisCall(this.conn.xrevrange(streamKey, '+', '-', 'COUNT', 1)).then((last) => {
       this.lastId = last[0]?.[0] ?? '0-0';
       void this.loop();
     });
@@ -118,7 +135,8 @@ class StreamReader {
   }
 
   private async loop(): Promise<void> {
-    const { streamKey, blockMs = 5000, log } = this.options;
+    const { blockMs = 5000, log } = this.options;
+    const { streamKey } = this;
     log.debug({ lastId: this.lastId }, 'SseReaderStarted');
     while (!this.stopped) {
       try {

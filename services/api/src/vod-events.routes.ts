@@ -92,7 +92,7 @@ type Outcome = 'applied' | 'ignored' | 'not-yet';
 
 async function handle(deps: VodEventsDeps, e: VodEvent): Promise<Outcome> {
   if (!e.VideoId || !/^[0-9a-zA-Z]{1,64}$/.test(e.VideoId)) return 'ignored';
-  let subject = await redisCall(deps.redis.get(deps.jobs.keys.video(e.VideoId)));
+  let subject = await redisCall(deps.jobs.videoSubject(e.VideoId));
   const claimed = uploadIdIn(e.Extend);
   if (!subject && claimed && e.EventType === 'FileUploadComplete') {
     const upload = await redisCall(deps.uploads.get(claimed));

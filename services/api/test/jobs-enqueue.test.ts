@@ -49,7 +49,7 @@ before(async () => {
     oss: { endpoint: 'http://127.0.0.1:9', region: 'cn-shanghai' },
     queue: brokenQueue,
     sourcePolicy: { ingestRoots: [fx.root], allowlist: [] },
-    hub: new SseHub({ connect: () => createRedis(redis.url), streamKey: `${PREFIX}:events`, log }),
+    hub: new SseHub({ connect: () => createRedis(redis.url), streamKeys: [`${PREFIX}:events`], log }),
     sseMaxPerTenant: 10,
   });
   const l = await listen(app, 0, '127.0.0.1');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, KEY_PREFIX, redisEnv, redisTarget, tenantsFileVar } from '@vod-ingest/shared';
+import { env, KEY_PREFIX, MAX_REDIS_SHARDS, redisEnv, redisTarget, tenantsFileVar } from '@vod-ingest/shared';
 
 const MiB = 1024 * 1024;
 const key32 = z
@@ -17,6 +17,8 @@ export const workerConfigSchema = z
     ...redisEnv,
     /** Prefix of the BullMQ queues and job keys; the api must use the same. Must carry a Redis Cluster hash tag (`{…}`). */
     KEY_PREFIX: env.keyPrefix(KEY_PREFIX),
+    /** Shards the ingest queues, job records and events are split into, each under a hash tag of its own (a slot; N masters share N shards). Every api and worker must use the same; changing it moves the shards (drain first). */
+    REDIS_SHARDS: env.int(1, 1, MAX_REDIS_SHARDS),
     /** Approximate length the global event stream `{prefix}:events` is trimmed to (XADD MAXLEN ~): how many events a webhook dispatcher outage may leave behind before the oldest are lost. */
     EVENTS_MAXLEN: env.int(100_000, 1000, 100_000_000),
     /** Days a finished job (or direct upload) is kept, with its events and its place in the tenant's list. */

@@ -9,6 +9,7 @@ import {
   JobStore,
   OpenApiVodClient,
   QUEUES,
+  shardPrefixes,
   TenantCredentials,
   Tenants,
   type IngestJobData,
@@ -117,88 +118,108 @@ async function markFailedOutsideProcessor(deps: WorkerDeps, jobId: string | unde
 }
 
 /**
- * A worker process's parts, built from its config: the ingest worker, the event workers, the
- * enqueue sweeper and the HTTP app, on `connection` (blocking, Redis reachable). `main.ts` adds the
- * listening socket and the signals; tests drive it in-process. `close` leaves `connection` open.
+ * A worker process's parts, built from its config: per shard (REDIS_SHARDS) the ingest worker on
+ * both lanes, the event workers and the enqueue sweeper, and the HTTP app, on `connection`
+ * (blocking, Redis reachable). Each shard gets `ceil(WORKER_CONCURRENCY / shards)` main-lane and
+ * `ceil(WORKER_SMALL_CONCURRENCY / shards)` small-lane slots, so one process runs about as many
+ * uploads with several shards as with one, and every shard has a slot in every worker. `main.ts`
+ * adds the listening socket and the signals; tests drive it in-process. `close` leaves
+ * `connection` open. `ingest` and `jobs` are shard 0's.
  */
 export function createWorkerService(config: WorkerConfig, connection: Redis, log: Logger) {
   const registry = createRegistry('worker');
-  const jobs = new JobStore(connection, {
-    prefix: config.KEY_PREFIX,
-    streamMaxLen: config.EVENTS_MAXLEN,
-    retentionSeconds: config.JOB_RETENTION_DAYS * 86_400,
-  });
+  const prefixes = shardPrefixes(config.KEY_PREFIX, config.REDIS_SHARDS);
+  const perShard = (slots: number) => Math.ceil(slots / prefixes.length);
   const ingestCredentials = new TenantCredentials({ url: config.TOKEN_SERVICE_URL, secret: config.TOKEN_SERVICE_SECRET, profile: 'ingest' });
   let counts: QueueCounts | undefined;
   const metrics = createWorkerMetrics(registry, () => counts?.() ?? Promise.resolve({}));
-  const ingest = createWorker({
-    connection,
-    prefix: config.KEY_PREFIX,
-    jobs,
-    concurrency: config.WORKER_CONCURRENCY,
-    smallConcurrency: config.WORKER_SMALL_CONCURRENCY,
-    lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
-    log,
-    ingest: {
-      tenants: new Tenants(config.TENANTS_FILE),
-      checkpoints: new CheckpointStore(connection, config.KEY_PREFIX),
-      sources: {
-        ingestRoots: config.INGEST_ROOTS,
-        headerCipher: config.SOURCE_HEADERS_KEY ? new CacheCipher(config.SOURCE_HEADERS_KEY) : undefined,
-        spoolUrl: (req) =>
-          spoolUrlSource({ ...req, spoolDir: config.SPOOL_DIR, maxBytes: config.MAX_SOURCE_BYTES, policy: { allowlist: config.URL_ALLOWLIST }, log }),
-      },
-      targets: {
-        vod: new OpenApiVodClient({ endpoint: config.vodEndpoint, region: config.ALIBABA_CLOUD_REGION_ID }),
-        ingest: ingestCredentials,
-        jobs,
-        ossEndpoint: config.ossEndpoint,
-        ossPathStyle: config.OSS_PATH_STYLE || undefined,
-        region: config.ALIBABA_CLOUD_REGION_ID,
+  const tenants = new Tenants(config.TENANTS_FILE);
+  const vod = new OpenApiVodClient({ endpoint: config.vodEndpoint, region: config.ALIBABA_CLOUD_REGION_ID });
+  const sources: IngestDeps['sources'] = {
+    ingestRoots: config.INGEST_ROOTS,
+    headerCipher: config.SOURCE_HEADERS_KEY ? new CacheCipher(config.SOURCE_HEADERS_KEY) : undefined,
+    spoolUrl: (req) =>
+      spoolUrlSource({ ...req, spoolDir: config.SPOOL_DIR, maxBytes: config.MAX_SOURCE_BYTES, policy: { allowlist: config.URL_ALLOWLIST }, log }),
+  };
+  const shards = prefixes.map((prefix) => {
+    const jobs = new JobStore(connection, {
+      prefix,
+      streamMaxLen: config.EVENTS_MAXLEN,
+      retentionSeconds: config.JOB_RETENTION_DAYS * 86_400,
+    });
+    const ingest = createWorker({
+      connection,
+      prefix,
+      jobs,
+      concurrency: perShard(config.WORKER_CONCURRENCY),
+      smallConcurrency: perShard(config.WORKER_SMALL_CONCURRENCY),
+      lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
+      log,
+      ingest: {
+        tenants,
+        checkpoints: new CheckpointStore(connection, prefix),
+        sources,
+        targets: {
+          vod,
+          ingest: ingestCredentials,
+          jobs,
+          ossEndpoint: config.ossEndpoint,
+          ossPathStyle: config.OSS_PATH_STYLE || undefined,
+          region: config.ALIBABA_CLOUD_REGION_ID,
+          metrics,
+          log,
+        },
         metrics,
         log,
+        defaults: { partSize: config.DEFAULT_PART_SIZE, parallel: config.DEFAULT_PARALLEL, retryCount: 3, retryDurationMs: 2000 },
+        progressIntervalMs: config.PROGRESS_INTERVAL_SECONDS * 1000,
       },
-      metrics,
+    });
+    const webhookQueue = new Queue(QUEUES.webhooks, { connection, prefix });
+    const events = createEventWorkers({
+      connection,
+      store: jobs,
+      prefix,
+      sharedPrefix: config.KEY_PREFIX,
+      webhookUrls: config.WEBHOOK_URLS,
+      webhookSecret: config.WEBHOOK_SECRET,
+      allowlist: config.URL_ALLOWLIST,
+      retryScheduleMs: config.webhookRetryScheduleMs,
+      concurrency: config.WEBHOOK_CONCURRENCY,
+      // Stream consumer `<WORKER_ID or host>-<slot>`; a dead process's entries and deliveries are taken over after the lock.
+      lockMs: config.JOB_LOCK_SECONDS * 1000,
+      consumerBase: config.WORKER_ID,
+      registry,
       log,
-      defaults: { partSize: config.DEFAULT_PART_SIZE, parallel: config.DEFAULT_PARALLEL, retryCount: 3, retryDurationMs: 2000 },
-      progressIntervalMs: config.PROGRESS_INTERVAL_SECONDS * 1000,
-    },
+    });
+    const enqueueSweeper =
+      config.ENQUEUE_SWEEP_SECONDS > 0
+        ? new EnqueueSweeper({
+            redis: connection,
+            prefix,
+            attempts: config.JOB_ATTEMPTS,
+            backoffSeconds: config.JOB_BACKOFF_SECONDS,
+            smallJobBytes: config.SMALL_JOB_BYTES,
+            intervalMs: config.ENQUEUE_SWEEP_SECONDS * 1000,
+            log,
+          })
+        : undefined;
+    enqueueSweeper?.start();
+    return { jobs, ingest, webhookQueue, events, enqueueSweeper };
   });
   const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized'] as const;
-  const webhookQueue = new Queue(QUEUES.webhooks, { connection, prefix: config.KEY_PREFIX });
+  // Each queue's counts, summed over the shards.
+  const countsOf = async (queues: Queue[]) => {
+    const all = await Promise.all(queues.map((q) => q.getJobCounts(...STATES)));
+    const sum: Record<string, number> = {};
+    for (const c of all) for (const [state, n] of Object.entries(c)) sum[state] = (sum[state] ?? 0) + n;
+    return sum;
+  };
   counts = async () => ({
-    [QUEUES.ingest]: await ingest.queue.getJobCounts(...STATES),
-    [QUEUES.ingestSmall]: await ingest.smallQueue.getJobCounts(...STATES),
-    [QUEUES.webhooks]: await webhookQueue.getJobCounts(...STATES),
+    [QUEUES.ingest]: await countsOf(shards.map((s) => s.ingest.queue)),
+    [QUEUES.ingestSmall]: await countsOf(shards.map((s) => s.ingest.smallQueue)),
+    [QUEUES.webhooks]: await countsOf(shards.map((s) => s.webhookQueue)),
   });
-  const events = createEventWorkers({
-    connection,
-    store: jobs,
-    prefix: config.KEY_PREFIX,
-    webhookUrls: config.WEBHOOK_URLS,
-    webhookSecret: config.WEBHOOK_SECRET,
-    allowlist: config.URL_ALLOWLIST,
-    retryScheduleMs: config.webhookRetryScheduleMs,
-    concurrency: config.WEBHOOK_CONCURRENCY,
-    // Stream consumer `<WORKER_ID or host>-<slot>`; a dead process's entries and deliveries are taken over after the lock.
-    lockMs: config.JOB_LOCK_SECONDS * 1000,
-    consumerBase: config.WORKER_ID,
-    registry,
-    log,
-  });
-  const enqueueSweeper =
-    config.ENQUEUE_SWEEP_SECONDS > 0
-      ? new EnqueueSweeper({
-          redis: connection,
-          prefix: config.KEY_PREFIX,
-          attempts: config.JOB_ATTEMPTS,
-          backoffSeconds: config.JOB_BACKOFF_SECONDS,
-          smallJobBytes: config.SMALL_JOB_BYTES,
-          intervalMs: config.ENQUEUE_SWEEP_SECONDS * 1000,
-          log,
-        })
-      : undefined;
-  enqueueSweeper?.start();
   const app = finishApp(
     createBaseApp({
       log,
@@ -212,12 +233,13 @@ export function createWorkerService(config: WorkerConfig, connection: Redis, log
   );
   return {
     app,
-    ingest,
-    jobs,
+    ingest: shards[0].ingest,
+    jobs: shards[0].jobs,
+    shards,
     async close(graceMs: number) {
-      await enqueueSweeper?.close();
-      await ingest.close(graceMs);
-      await Promise.all([events.close(), webhookQueue.close()]);
+      await Promise.all(shards.map((s) => s.enqueueSweeper?.close()));
+      await Promise.all(shards.map((s) => s.ingest.close(graceMs)));
+      await Promise.all(shards.flatMap((s) => [s.events.close(), s.webhookQueue.close()]));
     },
   };
 }

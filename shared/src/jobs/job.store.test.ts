@@ -5,6 +5,7 @@ import { startTestRedis, type TestRedis } from '../testing/redis.js';
 import { eventSeq } from './job.events.js';
 import type { JobRequest } from './job.schema.js';
 import { JobStore } from './job.store.js';
+import { shardOfJobId, shardPrefixes } from './shards.js';
 
 let server: TestRedis;
 let redis: Redis;
@@ -123,4 +124,50 @@ test('retention: a finished job and its events expire after retentionSeconds; th
   assert.deepEqual(await redis.zrange(short.keys.tenantJobs('ret'), 0, -1), [job.id, next.id]);
   const bytes = Number(await redis.memory('USAGE', key));
   assert.ok(bytes < 4096, `a finished small job's record takes ${bytes} bytes`);
+});
+
+test('REDIS_SHARDS 3: jobs spread over the shards by id, a replayed Idempotency-Key finds its job, list pages merge every shard newest first', async () => {
+  const s = new JobStore(redis, { prefix: '{store-shards}', shards: 3 });
+  assert.deepEqual(
+    s.shardKeys.map((k) => k.prefix),
+    shardPrefixes('{store-shards}', 3),
+  );
+  const ids: string[] = [];
+  for (let i = 0; i < 12; i++) ids.push((await s.create('t', request(i), { now: new Date(Date.UTC(2026, 0, 1, 0, 0, i)) })).job.id);
+  const perShard = [0, 1, 2].map((n) => ids.filter((id) => shardOfJobId(id, 3) === n).length);
+  assert.deepEqual(perShard, [4, 4, 4], 'jobs without an Idempotency-Key take the shards in turn');
+  for (const id of ids) {
+    const keys = s.shardKeys[shardOfJobId(id, 3)];
+    assert.equal(await redis.exists(keys.job(id)), 1, `${id} lives in its shard ${keys.prefix}`);
+    assert.equal((await s.get(id))?.id, id);
+  }
+  // Each shard's stream has its own jobs' events.
+  for (const keys of s.shardKeys) assert.equal(await redis.xlen(keys.events), 4);
+  await s.start(ids[1], 1);
+  await s.start(ids[8], 1);
+  const pages: string[][] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await s.list('t', { limit: 5, cursor });
+    pages.push(page.jobs.map((j) => j.id));
+    cursor = page.nextCursor;
+  } while (cursor);
+  assert.deepEqual(pages.flat(), [...ids].reverse(), 'every job once, newest first, across shards');
+  assert.deepEqual(pages[0].length, 5);
+  assert.deepEqual(
+    (await s.list('t', { limit: 10, status: 'running' })).jobs.map((j) => j.id),
+    [ids[8], ids[1]],
+  );
+  const a = await s.create('t', request(99), { idempotencyKey: 'same' });
+  const b = await s.create('t', request(99), { idempotencyKey: 'same' });
+  assert.deepEqual([a.created, b.created, b.job.id], [true, false, a.job.id]);
+  assert.equal((await s.findIdempotent('t', 'same'))?.job.id, a.job.id);
+  // A worker's store of one shard (its prefix) reads that shard's jobs whatever letter their id has.
+  const shard2 = new JobStore(redis, { prefix: s.shardKeys[2].prefix });
+  const onShard2 = ids.find((id) => shardOfJobId(id, 3) === 2)!;
+  assert.equal((await shard2.get(onShard2))?.id, onShard2);
+  // A VOD video's job is found in whichever shard placed it.
+  await s.placeVod(onShard2, { videoId: 'v2', endpoint: 'e', bucket: 'b', key: 'k' });
+  assert.equal(await s.videoSubject('v2'), onShard2);
+  assert.equal(await s.videoSubject('nobody'), undefined);
 });

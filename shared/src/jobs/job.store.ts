@@ -5,6 +5,7 @@ import type { JobError, JobProgress, JobRequest, JobResult, JobStatus, JobView, 
 import { toRecord } from './job.record.js';
 import { CREATE, RECORD_FIELDS, TRANSITION, VIDEO } from './job.scripts.js';
 import { jobKeys, KEY_PREFIX, type JobKeys } from './queues.js';
+import { shardLetter, shardOfJobId, shardPrefixes } from './shards.js';
 
 /** What the store keeps of a job besides its view: facts for the worker, never shown. */
 export interface JobRecord extends JobView {
@@ -24,6 +25,12 @@ export interface VodPlacement {
 
 export interface JobStoreOptions {
   prefix?: string;
+  /**
+   * REDIS_SHARDS: jobs spread over this many shards of `prefix` (`shardPrefixes`), each job in
+   * the one its id names. Defaults to 1: every job under `prefix`. A worker runs one store per
+   * shard (its prefix, 1 shard); the api one store over all of them.
+   */
+  shards?: number;
   /** Approximate length the global event stream is trimmed to. Defaults to 100,000. */
   streamMaxLen?: number;
   /**
@@ -46,12 +53,14 @@ export const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
 let lastId = { ms: -1, seq: 0 };
 
 /**
- * A new job id, 31 characters: the millisecond, a per-process sequence within it, then random
- * bytes — so lexical order is creation order, also for jobs created in the same millisecond.
+ * A new job id, 31 characters: the millisecond, a per-process sequence within it, the shard's
+ * letter (`shardOfJobId`), then random hex — so lexical order is creation order, also for jobs
+ * created in the same millisecond, across shards.
  */
-export function newJobId(now = Date.now()): string {
+export function newJobId(now = Date.now(), shard = 0): string {
   lastId = now === lastId.ms ? { ms: now, seq: lastId.seq + 1 } : { ms: now, seq: 0 };
-  return `job_${now.toString(36).padStart(10, '0')}${(lastId.seq % 46656).toString(36).padStart(3, '0')}${randomBytes(7).toString('hex')}`;
+  const time = `${now.toString(36).padStart(10, '0')}${(lastId.seq % 46656).toString(36).padStart(3, '0')}`;
+  return `job_${time}${shardLetter(shard)}${randomBytes(7).toString('hex').slice(1)}`;
 }
 
 export const digest = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -62,7 +71,11 @@ export const digest = (s: string) => createHash('sha256').update(s).digest('hex'
  * written once, however many workers or retries race to write it.
  */
 export class JobStore {
+  /** Shard 0's keys: also those of direct uploads and of VOD videos' owners. */
   readonly keys: JobKeys;
+  /** Every shard's keys, shard 0 first. */
+  readonly shardKeys: readonly JobKeys[];
+  private nextShard = 0;
   private readonly maxLen: number;
   private readonly ttl: number;
   private readonly indexTrimEvery: number;
@@ -72,9 +85,27 @@ export class JobStore {
     options: JobStoreOptions = {},
   ) {
     this.indexTrimEvery = options.indexTrimEvery ?? 64;
-    this.keys = jobKeys(options.prefix ?? KEY_PREFIX);
+    this.shardKeys = shardPrefixes(options.prefix ?? KEY_PREFIX, options.shards ?? 1).map((p) => jobKeys(p));
+    this.keys = this.shardKeys[0];
     this.maxLen = options.streamMaxLen ?? 100_000;
     this.ttl = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+  }
+
+  /** The keys of the shard a job id names. */
+  keysOf(id: string): JobKeys {
+    return this.shardKeys[shardOfJobId(id, this.shardKeys.length)];
+  }
+
+  /**
+   * The shard of a new job: the one its idempotency key hashes to (so a replay finds it, and the
+   * key and the record share a slot), else the next in turn.
+   */
+  private shardFor(tenant: string, idempotencyKey?: string): number {
+    const n = this.shardKeys.length;
+    if (n === 1) return 0;
+    if (idempotencyKey) return createHash('sha256').update(`${tenant}\n${idempotencyKey}`).digest().readUInt32BE(0) % n;
+    this.nextShard = (this.nextShard + 1) % n;
+    return this.nextShard;
   }
 
   /**
@@ -87,7 +118,9 @@ export class JobStore {
     opts: { idempotencyKey?: string; sealedHeaders?: string; now?: Date; bodyDigest?: string } = {},
   ): Promise<CreateOutcome> {
     const now = opts.now ?? new Date();
-    const id = newJobId(now.getTime());
+    const shard = this.shardFor(tenant, opts.idempotencyKey);
+    const keys = this.shardKeys[shard];
+    const id = newJobId(now.getTime(), shard);
     const bodyDigest = opts.bodyDigest ?? digest(JSON.stringify(request));
     const source: StoredSource =
       request.source.type === 'file'
@@ -105,12 +138,12 @@ export class JobStore {
     };
     if (opts.sealedHeaders) fields.sealedHeaders = opts.sealedHeaders;
     fields.cb = stored.callbackUrl ? '1' : '0';
-    const idemKey = opts.idempotencyKey ? this.keys.idempotency(tenant, digest(opts.idempotencyKey)) : this.keys.job(id);
+    const idemKey = opts.idempotencyKey ? keys.idempotency(tenant, digest(opts.idempotencyKey)) : keys.job(id);
     // Now and then the tenant's index drops ids older than the retention (their records are gone).
     const trimBefore = Math.random() * this.indexTrimEvery < 1 ? `job_${(now.getTime() - this.ttl * 1000).toString(36).padStart(10, '0')}` : '';
     const reply = await CREATE.run<[number, string]>(
       this.redis,
-      [this.keys.job(id), this.keys.tenantJobs(tenant), idemKey, this.keys.events],
+      [keys.job(id), keys.tenantJobs(tenant), idemKey, keys.events],
       [
         opts.idempotencyKey ? `${id}:${bodyDigest}` : '',
         IDEMPOTENCY_TTL_SECONDS,
@@ -138,7 +171,8 @@ export class JobStore {
 
   /** The job an idempotency key of the tenant already names, with the digest of its request body. */
   async findIdempotent(tenant: string, idempotencyKey: string): Promise<{ job: JobRecord; bodyDigest: string } | undefined> {
-    const value = await this.redis.get(this.keys.idempotency(tenant, digest(idempotencyKey)));
+    const keys = this.shardKeys[this.shardFor(tenant, idempotencyKey)];
+    const value = await this.redis.get(keys.idempotency(tenant, digest(idempotencyKey)));
     if (!value) return undefined;
     const [id, bodyDigest] = value.split(':');
     const job = await this.get(id);
@@ -146,7 +180,7 @@ export class JobStore {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const h = fieldsOf(RECORD_FIELDS, await this.redis.hmget(this.keys.job(id), ...RECORD_FIELDS));
+    const h = fieldsOf(RECORD_FIELDS, await this.redis.hmget(this.keysOf(id).job(id), ...RECORD_FIELDS));
     return h.id ? toRecord(h) : undefined;
   }
 
@@ -157,9 +191,32 @@ export class JobStore {
     return job?.tenant === tenant ? job : undefined;
   }
 
-  /** The tenant's jobs, newest first; `cursor` is the last id of the previous page. */
+  /**
+   * The tenant's jobs, newest first; `cursor` is the last id of the previous page. With several
+   * shards, each shard's page is read and the pages merged by id (ids order by creation across
+   * shards): a page holds only jobs newer than every shard's resume point, so none is skipped.
+   */
   async list(tenant: string, opts: { status?: JobStatus; limit: number; cursor?: string }): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
-    const key = this.keys.tenantJobs(tenant);
+    if (this.shardKeys.length === 1) return this.listShard(this.keys, tenant, opts);
+    const pages = await Promise.all(this.shardKeys.map((keys) => this.listShard(keys, tenant, opts)));
+    // Resume points: a shard's page went down to its nextCursor, no further.
+    const floor = pages.reduce<string | undefined>((f, p) => (p.nextCursor && (!f || p.nextCursor > f) ? p.nextCursor : f), undefined);
+    const merged = pages
+      .flatMap((p) => p.jobs)
+      .filter((j) => !floor || j.id >= floor)
+      .sort((a, b) => (a.id < b.id ? 1 : -1));
+    const jobs = merged.slice(0, opts.limit);
+    if (merged.length > opts.limit) return { jobs, nextCursor: jobs[jobs.length - 1].id };
+    return floor ? { jobs, nextCursor: floor } : { jobs };
+  }
+
+  /** One shard's page of `list`. */
+  private async listShard(
+    keys: JobKeys,
+    tenant: string,
+    opts: { status?: JobStatus; limit: number; cursor?: string },
+  ): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
+    const key = keys.tenantJobs(tenant);
     const jobs: JobRecord[] = [];
     let max = opts.cursor ? `(${opts.cursor}` : '+';
     // A status filter scans at most this many ids per request, then hands back a cursor.
@@ -208,7 +265,20 @@ export class JobStore {
 
   /** Writes the VOD video's placement, before the first byte goes out, and which job the video is (for VOD's callbacks). */
   async placeVod(id: string, vod: VodPlacement): Promise<void> {
-    await this.redis.multi().hset(this.keys.job(id), 'vod', JSON.stringify(vod)).set(this.keys.video(vod.videoId), id, 'EX', this.ttl).exec();
+    const keys = this.keysOf(id);
+    await this.redis.multi().hset(keys.job(id), 'vod', JSON.stringify(vod)).set(keys.video(vod.videoId), id, 'EX', this.ttl).exec();
+  }
+
+  /**
+   * The job or direct upload (`upl_…`) a VOD video belongs to, if any: a job's video is noted in
+   * the job's shard, an upload's in shard 0.
+   */
+  async videoSubject(videoId: string): Promise<string | undefined> {
+    for (const keys of this.shardKeys) {
+      const subject = await this.redis.get(keys.video(videoId));
+      if (subject) return subject;
+    }
+    return undefined;
   }
 
   /**
@@ -223,7 +293,7 @@ export class JobStore {
     const type = video.status === 'ready' ? 'video.ready' : 'video.failed';
     const reply = await VIDEO.run<[number, string]>(
       this.redis,
-      [this.keys.job(id), this.keys.events],
+      [this.keysOf(id).job(id), this.keysOf(id).events],
       ['succeeded', now.toISOString(), JSON.stringify(video), this.maxLen, JSON.stringify(video), type, id],
     );
     return reply[0] === 1 ? 'written' : reply[0] === 2 ? 'duplicate' : 'not-yet';
@@ -231,12 +301,12 @@ export class JobStore {
 
   /** VOD has the job's video (FileUploadComplete): `processing` until it is ready or failed. */
   async videoUploaded(id: string): Promise<void> {
-    await this.redis.hsetnx(this.keys.job(id), 'video', JSON.stringify({ status: 'processing' }));
+    await this.redis.hsetnx(this.keysOf(id).job(id), 'video', JSON.stringify({ status: 'processing' }));
   }
 
   /** The callbackUrl of a job or upload (`upl_…`), for webhook delivery; undefined once it expired. */
   async callbackUrlOf(id: string): Promise<string | undefined> {
-    const raw = await this.redis.hget(id.startsWith('upl_') ? this.keys.upload(id) : this.keys.job(id), 'request');
+    const raw = await this.redis.hget(id.startsWith('upl_') ? this.keys.upload(id) : this.keysOf(id).job(id), 'request');
     return raw ? ((JSON.parse(raw) as { callbackUrl?: string }).callbackUrl ?? undefined) : undefined;
   }
 
@@ -270,12 +340,12 @@ export class JobStore {
   }
 
   async isCancelRequested(id: string): Promise<boolean> {
-    return (await this.redis.hget(this.keys.job(id), 'cancel')) === '1';
+    return (await this.redis.hget(this.keysOf(id).job(id), 'cancel')) === '1';
   }
 
   /** One job's events after `afterSeq` (0 for all), oldest first. */
   events(id: string, afterSeq = 0, count = 1000): Promise<JobEvent[]> {
-    return recordEvents(this.redis, this.keys.job(id), afterSeq, count);
+    return recordEvents(this.redis, this.keysOf(id).job(id), afterSeq, count);
   }
 
   private finish(id: string, from: JobStatus[], to: JobStatus, type: JobEventType, data: object, fields: Record<string, string>, now: Date) {
@@ -298,7 +368,8 @@ export class JobStore {
     final = false,
     want: readonly string[] = [],
   ): Promise<TransitionOutcome> {
-    const keys = { record: this.keys.job(id), events: this.keys.events };
+    const shard = this.keysOf(id);
+    const keys = { record: shard.job(id), events: shard.events };
     return runTransition(this.redis, keys, id, { from, to, type, data, fields, now, final, want, maxLen: this.maxLen, ttl: this.ttl });
   }
 }

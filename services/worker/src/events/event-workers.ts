@@ -20,8 +20,10 @@ export interface EventWorkersDeps {
   redisUrl?: string | RedisTarget;
   /** Reads each job's `callbackUrl`; its `keys.events` is the stream dispatched from. */
   store: JobStore;
-  /** BullMQ and webhook-state key prefix. Defaults to `KEY_PREFIX` (`{vod-ingest}`). */
+  /** BullMQ and webhook-state key prefix (a shard's). Defaults to `KEY_PREFIX` (`{vod-ingest}`). */
   prefix?: string;
+  /** Prefix of the state every shard shares (the endpoints a 410 disabled): KEY_PREFIX. Defaults to `prefix`. */
+  sharedPrefix?: string;
   /** Endpoints that get every event (WEBHOOK_URLS). */
   webhookUrls: readonly string[];
   /** `whsec_…` signing secret (at least 24 bytes). Without one, no webhook is sent at all. */
@@ -77,7 +79,7 @@ export function createEventWorkers(deps: EventWorkersDeps): EventWorkers {
   const prefix = deps.prefix ?? KEY_PREFIX;
   const retryScheduleMs = deps.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS;
   const queue = new Queue<WebhookJobData>(QUEUES.webhooks, { connection: redis, prefix });
-  const endpoints = new WebhookEndpointStore(redis, prefix);
+  const endpoints = new WebhookEndpointStore(redis, prefix, deps.sharedPrefix ?? prefix);
   const agent = createWebhookAgent(deps.allowlist, deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
   const metrics = webhookMetrics(deps.registry);
   const worker = createWebhookWorker({

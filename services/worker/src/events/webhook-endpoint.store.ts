@@ -22,14 +22,19 @@ const GATE_TTL_SECONDS = 7 * 24 * 3600;
  * events in order at one endpoint.
  */
 export class WebhookEndpointStore {
+  /**
+   * `prefix`: the gates' (a shard's, beside its jobs). `disabledPrefix`: the disabled set's, one
+   * for every shard (KEY_PREFIX, shard 0); defaults to `prefix`.
+   */
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly disabledPrefix = prefix,
   ) {}
 
   /** The set of disabled endpoint URLs. */
   get disabledKey(): string {
-    return `${this.prefix}:webhooks:disabled`;
+    return `${this.disabledPrefix}:webhooks:disabled`;
   }
 
   private gateKey(url: string, jobId: string): string {
