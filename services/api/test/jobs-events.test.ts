@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { JobStore, QUEUES, shardOfJobId, shardPrefixes } from '@vod-ingest/shared';
 import { startTestRedis, type TestRedis, type TestService } from '@vod-ingest/shared/testing';
 import { KEYS, startApi, startStack, type Stack } from './helpers.js';
 import { call, ingestFixture, inspect, openSse, type IngestFixture, type View } from './jobs.helpers.js';
@@ -192,5 +194,55 @@ describe('a Redis restart', () => {
       sse.messages.map((m) => `${m.id}:${m.event}`),
       ['1:job.queued', '2:job.started', '3:job.succeeded'],
     );
+  });
+});
+
+describe('REDIS_SHARDS=3', () => {
+  const SHARDED = '{vit-sse3}';
+  let sharded: TestService;
+  let redis: Redis;
+  let store: JobStore;
+  before(async () => {
+    sharded = await startApi(
+      { redisUrl: stack.redis.url, emu: stack.emu, tokenUrl: stack.token.url, tokenSecret: stack.token.secret },
+      { INGEST_ROOTS: fx.root, KEY_PREFIX: SHARDED, REDIS_SHARDS: '3' },
+    );
+    redis = new Redis(stack.redis.url);
+    store = new JobStore(redis, { prefix: SHARDED, shards: 3 });
+  });
+  after(async () => {
+    await sharded?.stop();
+    redis?.disconnect();
+  });
+
+  test("jobs take the shards in turn, each queued on its shard's lane; one list holds them all; each job's SSE stream follows its shard's events", async () => {
+    const ids = [await newJob(sharded), await newJob(sharded), await newJob(sharded)];
+    const prefixes = shardPrefixes(SHARDED, 3);
+    assert.deepEqual(ids.map((id) => shardOfJobId(id, 3)).sort(), [0, 1, 2]);
+    for (const id of ids) {
+      const prefix = prefixes[shardOfJobId(id, 3)];
+      assert.equal(await redis.exists(`${prefix}:job:${id}`), 1, `${id}: record in ${prefix}`);
+      assert.equal(await redis.exists(`${prefix}:${QUEUES.ingest}:${id}`), 1, `${id}: queued in ${prefix}`);
+    }
+    const list = await call<{ jobs: View[] }>(sharded, 'GET', '/v1/jobs?limit=10', { key: KEYS.acme });
+    assert.deepEqual(
+      list.body.jobs.map((j) => j.id),
+      [...ids].reverse(),
+    );
+    const streams = await Promise.all(ids.map((id) => openSse(sharded, id, KEYS.acme)));
+    await Promise.all(streams.map((s) => s.waitFor(1)));
+    for (const id of ids) {
+      await store.start(id, 1);
+      await store.succeed(id, result, progress(100));
+    }
+    await Promise.all(streams.map((s) => s.ended));
+    for (const s of streams) {
+      assert.deepEqual(
+        s.messages.map((m) => `${m.id}:${m.event}`),
+        ['1:job.queued', '2:job.started', '3:job.succeeded'],
+      );
+    }
+    const job = await call<View>(sharded, 'GET', `/v1/jobs/${ids[2]}`, { key: KEYS.acme });
+    assert.equal(job.body.status, 'succeeded');
   });
 });
