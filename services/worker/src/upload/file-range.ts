@@ -1,4 +1,4 @@
-import { close, open, read } from 'node:fs';
+import { closeSync, openSync, read } from 'node:fs';
 import { Readable } from 'node:stream';
 
 const FALLBACK_CHUNK = 256 * 1024;
@@ -7,6 +7,9 @@ const FALLBACK_CHUNK = 256 * 1024;
  * Bytes `start` to `end` (exclusive) of a file, as a Readable for any consumer, and with the range
  * readable as such: `DirectPartStore` reads it into pooled buffers instead of streaming it. The
  * file is opened on the first `_read`, so a FileRange that is never read holds no descriptor.
+ * Opening and closing are synchronous (microseconds: the api and the worker resolved the path just
+ * before); the reads stay asynchronous. Each thread-pool round trip saved is ~25 µs of CPU, a
+ * tenth of what a small job's file costs the worker.
  */
 export class FileRange extends Readable {
   private fd?: number;
@@ -24,12 +27,13 @@ export class FileRange extends Readable {
   override _read(size: number): void {
     const fd = this.fd;
     if (fd === undefined) {
-      open(this.path, 'r', (err, opened) => {
-        if (err) return this.destroy(err);
-        this.fd = opened;
-        if (this.destroyed) return this.closeFd();
-        this._read(size);
-      });
+      try {
+        this.fd = openSync(this.path, 'r');
+      } catch (err) {
+        this.destroy(err as Error);
+        return;
+      }
+      this._read(size);
       return;
     }
     const want = Math.min(FALLBACK_CHUNK, this.end - this.pos);
@@ -54,7 +58,12 @@ export class FileRange extends Readable {
 
   private closeFd(): void {
     if (this.fd === undefined) return;
-    close(this.fd, () => {});
+    const fd = this.fd;
     this.fd = undefined;
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing to do: the descriptor is gone either way
+    }
   }
 }
