@@ -26,6 +26,8 @@ export interface TestRedisCluster extends TestRedis {
   masters(): Promise<number[]>;
   /** The keys the node on `port` holds in `slot` (CLUSTER COUNTKEYSINSLOT). */
   countKeysInSlot(port: number, slot: number): Promise<number>;
+  /** The pid of the `redis-server` of the node on `port` (for /proc CPU readings). */
+  pidOf(port: number): number | undefined;
   /** kill -9 of the node on `port`. */
   kill(port: number): Promise<void>;
   /** Resolves once `slot` is served by a live master other than `notPort` and every live node says `cluster_state:ok`. */
@@ -102,6 +104,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
           .map((n) => Number(n.port)),
       ),
     countKeysInSlot: (port, slot) => withNode(port, async (r) => Number(await r.call('CLUSTER', 'COUNTKEYSINSLOT', slot))),
+    pidOf: (port) => procs.get(port)?.pid,
     kill,
     async waitForFailover(slot, notPort, timeoutMs = 30_000) {
       let port = notPort;
