@@ -121,14 +121,37 @@ export function createAliOssClient(opts: AliOssStoreOptions, c: Credential): OSS
   } as OSS.Options);
 }
 
-/** `ObjectStore` over ali-oss. The client is rebuilt when the credential changes. */
+/** Clients kept by `sharedAliOssClient`, most recently used last. */
+const sharedClients = new Map<string, OSS>();
+const SHARED_CLIENTS_MAX = 64;
+
+/**
+ * The ali-oss client for `opts` and credential `c`, shared by every caller with the same
+ * configuration and credential (a worker's jobs of one tenant and bucket), as one would keep one
+ * client per process: building one per job cost a worker more than its CRC of a small file. An
+ * ali-oss client holds no per-request state. The `SHARED_CLIENTS_MAX` most recently used are kept.
+ */
+export function sharedAliOssClient(opts: AliOssStoreOptions, c: Credential): OSS {
+  const key = [opts.endpoint, opts.pathStyle, opts.region, opts.bucket, opts.timeoutMs, c.accessKeyId, c.accessKeySecret, c.securityToken].join('\n');
+  let client = sharedClients.get(key);
+  if (client) {
+    sharedClients.delete(key);
+  } else {
+    client = createAliOssClient(opts, c);
+    if (sharedClients.size >= SHARED_CLIENTS_MAX) sharedClients.delete(sharedClients.keys().next().value as string);
+  }
+  sharedClients.set(key, client);
+  return client;
+}
+
+/** `ObjectStore` over ali-oss. The client is replaced when the credential changes. */
 export class AliOssStore implements ObjectStore {
   private client?: { keyId: string; oss: OSS };
 
   constructor(private readonly opts: AliOssStoreOptions) {}
 
   private oss(c: Credential): OSS {
-    if (this.client?.keyId !== c.accessKeyId) this.client = { keyId: c.accessKeyId, oss: createAliOssClient(this.opts, c) };
+    if (this.client?.keyId !== c.accessKeyId) this.client = { keyId: c.accessKeyId, oss: sharedAliOssClient(this.opts, c) };
     return this.client.oss;
   }
 

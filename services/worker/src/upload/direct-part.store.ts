@@ -6,7 +6,7 @@ import {
   AppError,
   aliOssCreateRequest,
   Crc64,
-  createAliOssClient,
+  sharedAliOssClient,
   mapOssError,
   withCredential,
   type AliOssStoreOptions,
@@ -128,9 +128,9 @@ export class DirectPartStore implements ObjectStore {
     return { partNumber, etag: String(res.headers.etag), crc64: sent, size };
   }
 
-  /** An ali-oss client configured as AliOssStore configures its own; rebuilt when the credential changes. */
+  /** The ali-oss client AliOssStore uses for the same configuration and credential; replaced when the credential changes. */
   private oss(c: Credential): OSS {
-    if (this.client?.keyId !== c.accessKeyId) this.client = { keyId: c.accessKeyId, oss: createAliOssClient(this.opts, c) };
+    if (this.client?.keyId !== c.accessKeyId) this.client = { keyId: c.accessKeyId, oss: sharedAliOssClient(this.opts, c) };
     return this.client.oss;
   }
 }
