@@ -16,9 +16,11 @@ import {
 export interface IngestQueue {
   /**
    * Adds the BullMQ job whose id is `data.jobId`, on the small lane when `sourceBytes` is known
-   * and small (SMALL_JOB_BYTES), else on the main lane; a no-op when it exists already (on either lane).
+   * and small (SMALL_JOB_BYTES), else on the main lane; a no-op when it exists already (on either
+   * lane). `created`: the job was recorded by this very request, so it is on no lane yet and the
+   * other lane is not looked at (one EXISTS less per job); a replay is not.
    */
-  enqueue(data: IngestJobData, sourceBytes?: number): Promise<void>;
+  enqueue(data: IngestJobData, sourceBytes?: number, created?: boolean): Promise<void>;
   /** Removes a job that has not started, from either lane; errors are the caller's to ignore. */
   remove(jobId: string): Promise<void>;
   close(): Promise<void>;
@@ -56,12 +58,12 @@ export class BullIngestQueue implements IngestQueue {
     });
   }
 
-  async enqueue(data: IngestJobData, sourceBytes?: number): Promise<void> {
+  async enqueue(data: IngestJobData, sourceBytes?: number, created = false): Promise<void> {
     const shard = this.shardOf(data.jobId);
     const lane = ingestLaneFor(sourceBytes, this.options.smallJobBytes ?? 0);
     // A replay (no size known) or a source that changed size since must not put the job on the
     // other lane too: BullMQ's job id is unique within one queue only.
-    if ((await this.connection.exists(`${shard.prefix}:${otherIngestLane(lane)}:${data.jobId}`)) === 1) return;
+    if (!created && (await this.connection.exists(`${shard.prefix}:${otherIngestLane(lane)}:${data.jobId}`)) === 1) return;
     const job = { jobId: data.jobId, tenant: data.tenant } satisfies IngestJobData;
     await shard.lanes[lane].add(lane, job, ingestJobOptions(this.options, data.jobId));
   }

@@ -58,7 +58,7 @@ export async function submitJob(deps: JobSubmissionDeps, tenant: string, body: u
   const { request, sealedHeaders, sourceBytes } = await checkJobRequest(tenant, parsed, deps.policy);
   const outcome = await redisCall(deps.store.create(tenant, request, { idempotencyKey, sealedHeaders, bodyDigest }));
   if (!outcome.created) return replay(deps, outcome.job, outcome.sameBody);
-  await enqueue(deps, outcome.job, sourceBytes);
+  await enqueue(deps, outcome.job, sourceBytes, true);
   deps.log.info({ tenant, jobId: outcome.job.id, source: outcome.job.source.type, target: outcome.job.target.type }, 'JobCreated');
   return { status: 202, job: outcome.job };
 }
@@ -73,9 +73,9 @@ async function replay(deps: JobSubmissionDeps, job: JobRecord, sameBody: boolean
 }
 
 /** Enqueues, or marks the job failed and answers 503: a recorded job nobody will run must not look queued. */
-async function enqueue(deps: JobSubmissionDeps, job: JobRecord, sourceBytes?: number): Promise<void> {
+async function enqueue(deps: JobSubmissionDeps, job: JobRecord, sourceBytes?: number, created = false): Promise<void> {
   try {
-    await deps.queue.enqueue({ jobId: job.id, tenant: job.tenant }, sourceBytes);
+    await deps.queue.enqueue({ jobId: job.id, tenant: job.tenant }, sourceBytes, created);
   } catch (cause) {
     deps.log.error({ jobId: job.id, err: cause }, 'JobEnqueueFailed');
     const error = { code: 'ENQUEUE_FAILED', message: 'The job could not be put on the ingest queue', retryable: true };
