@@ -16,17 +16,26 @@
  * - jobs/s: jobs / (first submit → last completion), the median round. Completions come from
  *   every shard's event stream, polled (XRANGE every 100 ms) on a direct connection to its master;
  *   the times are the stream entry ids, so the polling does not move them.
- * - CPU-seconds per 1000 jobs of each master's redis-server, from /proc, over all measured rounds;
- *   the busiest master's share of the masters' CPU; the replicas' and the Node processes' beside.
+ * - CPU-seconds per 1000 jobs of each master's redis-server, from /proc, over all measured rounds
+ *   (= CPU-ms per job); the busiest master's share of the masters' CPU, its commands per job and
+ *   CPU-µs per command; the replicas' and the Node processes' CPU beside.
  * - Redis commands per job, summed over the masters (`INFO commandstats`, commands inside Lua
  *   included; the bench's own polls and INFO reads are counted on its connections and taken out).
- * - Redis bytes per finished job: `used_memory` summed over the masters, after the round settled
- *   minus before it, divided by the jobs (as bench/redis-memory.bench.ts, over the cluster).
+ * - Redis bytes per finished job: `used_memory` less `mem_total_replication_buffers`, summed over
+ *   the masters, after the round settled minus before it, divided by the jobs (as
+ *   bench/redis-memory.bench.ts, over the cluster). The replication buffers are left out because
+ *   each master's backlog grows to repl-backlog-size (1 MB) during its first busy round, whichever
+ *   system that is; the raw used_memory growth is printed beside.
  * - The ratios B/A.
  * What to expect on a 2-core machine: the Node processes (api, workers, emulator), not Redis,
- * bound jobs/s, so jobs/s stays about equal; what the shards change is where Redis works: the
- * busiest master's CPU per job falls to about a third. That is what "a 3-master cluster carries
- * about three times what one master does" means: one master saturates at a third of the jobs/s.
+ * bound jobs/s (a master runs at a few % of a core), so jobs/s stays about equal, within the noise
+ * of a shared machine; what the shards change is where Redis works. That is what "a 3-master
+ * cluster carries about three times what one master does" means: with 3 shards the busiest master
+ * runs a third of the commands per job, and its CPU per job falls to a third in the ideal. Here it
+ * falls to about half, not a third: a master this idle spends more CPU per command (fixed costs
+ * per event-loop wakeup spread over fewer commands; the table prints CPU-µs per command), and 3
+ * shards cost the masters together somewhat more CPU per job than one (more connections, blocking
+ * pops and idle polling of three shards' queues).
  *
  *   npm run bench:shards               (600 jobs a round, 32 submitters, 2 rounds per system)
  *   BENCH_JOBS=300 npm run bench:shards
@@ -50,7 +59,7 @@ import { startHttpService, type TestService } from '@vod-ingest/shared/testing';
 import { KEYS, startStack, writeRandomFile, type Stack } from '../test/e2e/stack.js';
 import { startRedisCluster, type TestRedisCluster } from '../test/support/redis-cluster.js';
 import { countCommands } from './job-events.js';
-import { forEachConcurrent, median, quantile, type JobTiming } from './load.js';
+import { forEachConcurrent, quantile, type JobTiming } from './load.js';
 import { CpuMeter } from './proc-cpu.js';
 
 const total = Number(process.env.BENCH_JOBS ?? '600');
@@ -62,11 +71,13 @@ const JOB_SIZE = Number(process.env.BENCH_JOB_KIB ?? '128') * 1024;
 const WORKERS = 2;
 setGlobalDispatcher(new Agent({ connections: submitters, keepAliveTimeout: 30_000 }));
 
-/** Calls per command, the bench's own sends and `used_memory` of one master at one moment. */
+/** Calls per command, the bench's own sends and the memory of one master at one moment. */
 interface Snapshot {
   calls: Map<string, number>;
   sent: Map<string, number>;
   usedMemory: number;
+  /** `mem_total_replication_buffers`: the backlog and what is queued for the replica. */
+  replicationBuffers: number;
 }
 
 /** A direct connection to one master: its INFO readings and the polls of the event streams it serves, all counted in `sent`. */
@@ -87,7 +98,8 @@ class Master {
     const sent = new Map(this.sent);
     const info = (await this.redis.call('INFO', 'commandstats', 'memory')) as string;
     const calls = new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])] as const));
-    return { calls, sent, usedMemory: Number(/^used_memory:(\d+)/m.exec(info)![1]) };
+    const bytes = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)![1]);
+    return { calls, sent, usedMemory: bytes('used_memory'), replicationBuffers: bytes('mem_total_replication_buffers') };
   }
 
   /** Commands the systems ran between two snapshots (the bench's own taken out). */
@@ -101,7 +113,14 @@ class Master {
 
 const snapshotAll = (masters: Master[]) => Promise.all(masters.map((m) => m.snapshot()));
 const commandsAll = (a: Snapshot[], b: Snapshot[]) => a.reduce((n, s, i) => n + Master.commands(s, b[i]!), 0);
-const memoryAll = (s: Snapshot[]) => s.reduce((n, x) => n + x.usedMemory, 0);
+const memoryAll = (s: Snapshot[]) => s.reduce((n, x) => n + x.usedMemory - x.replicationBuffers, 0);
+const rawMemoryAll = (s: Snapshot[]) => s.reduce((n, x) => n + x.usedMemory, 0);
+/** The median; of an even count, the mean of the middle two (of 2 rounds, their mean). */
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
 
 interface JobTimes {
   type: string;
@@ -197,8 +216,10 @@ interface Result {
   cpu: Record<string, number>;
   /** Commands the systems ran during the round, per master (the bench's own taken out). */
   commands: number[];
-  /** used_memory growth over the masters, bytes. */
+  /** used_memory growth over the masters less their replication buffers', bytes. */
   memory: number;
+  /** used_memory growth over the masters, bytes. */
+  rawMemory: number;
   /** Commands per 500 ms over the masters with the workers started and idle (what `settle` waits for). */
   idlePerWindow: number;
   retried: number;
@@ -284,7 +305,15 @@ async function measure(
     await settle(masters, quiet);
     const { cpu } = meter.stop();
     const s1 = await snapshotAll(masters);
-    return { timings, cpu, commands: s0.map((s, i) => Master.commands(s, s1[i]!)), memory: memoryAll(s1) - memoryAll(s0), idlePerWindow, retried };
+    return {
+      timings,
+      cpu,
+      commands: s0.map((s, i) => Master.commands(s, s1[i]!)),
+      memory: memoryAll(s1) - memoryAll(s0),
+      rawMemory: rawMemoryAll(s1) - rawMemoryAll(s0),
+      idlePerWindow,
+      retried,
+    };
   } finally {
     await Promise.all(running.map((w) => w.proc.stop(15_000)));
     stack.workers.splice(0, stack.workers.length, ...stack.workers.filter((w) => !running.includes(w)));
@@ -296,7 +325,13 @@ interface Figures {
   perSecond: number;
   busiestCpu: number;
   busiestShare: number;
+  /** Commands per job on the master that runs the most. */
+  busiestCommands: number;
+  /** CPU-µs per command on the busiest master (by CPU). */
+  busiestUsPerCommand: number;
   mastersCpu: number;
+  /** CPU-ms per job of the system's api, its workers, the token service and the emulator. */
+  nodeMs: number;
   commandsPerJob: number;
   bytesPerJob: number;
 }
@@ -355,14 +390,19 @@ async function report(cluster: TestRedisCluster, masters: Master[], sys: System,
     `  Redis commands per job over the masters: ${commandsPerJob.toFixed(1)} (${masters.map((m, i) => `:${m.port} ${commands[i]!.toFixed(1)}`).join(' · ')}; rounds ${results.map((r) => (r.commands.reduce((a, b) => a + b, 0) / r.timings.length).toFixed(1)).join(', ')})   idle workers: ${(median(results.map((r) => r.idlePerWindow)) * 2).toFixed(1)}/s`,
   );
   console.log(
-    `  Redis bytes per finished job (used_memory over the masters): ${bytesPerJob.toFixed(0)} (rounds ${results.map((r) => (r.memory / r.timings.length).toFixed(0)).join(', ')})`,
+    `  Redis bytes per finished job (used_memory less replication buffers, over the masters): ${bytesPerJob.toFixed(0)} (rounds ${results.map((r) => (r.memory / r.timings.length).toFixed(0)).join(', ')})   raw used_memory: rounds ${results.map((r) => (r.rawMemory / r.timings.length).toFixed(0)).join(', ')}`,
   );
   if (retried > 0) console.log(`  submissions retried after a 503: ${retried}`);
   return {
     perSecond: median(perRound),
     busiestCpu: masterCpu[busiest]!,
     busiestShare: masterCpu[busiest]! / mastersCpu,
+    busiestCommands: Math.max(...commands),
+    busiestUsPerCommand: (1000 * masterCpu[busiest]!) / commands[busiest]!,
     mastersCpu,
+    nodeMs: Object.entries(node)
+      .filter(([k]) => k !== 'bench')
+      .reduce((n, [, v]) => n + v, 0),
     commandsPerJob,
     bytesPerJob,
   };
@@ -373,15 +413,18 @@ function table(a: Figures, b: Figures): void {
     ['jobs/s (median round)', (f) => f.perSecond, 1],
     ['busiest master CPU-s / 1000 jobs', (f) => f.busiestCpu, 2],
     ["busiest master's share of masters' CPU", (f) => 100 * f.busiestShare, 0],
+    ['busiest master commands / job', (f) => f.busiestCommands, 1],
+    ['busiest master CPU-µs / command', (f) => f.busiestUsPerCommand, 1],
     ['all masters CPU-s / 1000 jobs', (f) => f.mastersCpu, 2],
+    ['Node CPU-ms / job (api, workers, token, emulator)', (f) => f.nodeMs, 2],
     ['Redis commands / job (over masters)', (f) => f.commandsPerJob, 1],
     ['Redis bytes / finished job', (f) => f.bytesPerJob, 0],
   ];
-  console.log(`\n${''.padEnd(40)} ${'A: 1 shard'.padStart(12)} ${'B: 3 shards'.padStart(12)} ${'B/A'.padStart(7)}`);
+  console.log(`\n${''.padEnd(50)} ${'A: 1 shard'.padStart(12)} ${'B: 3 shards'.padStart(12)} ${'B/A'.padStart(7)}`);
   for (const [label, get, digits] of rows) {
     const suffix = label.includes('share') ? '%' : '';
     console.log(
-      `${label.padEnd(40)} ${`${get(a).toFixed(digits)}${suffix}`.padStart(12)} ${`${get(b).toFixed(digits)}${suffix}`.padStart(12)} ${(get(b) / get(a)).toFixed(2).padStart(6)}x`,
+      `${label.padEnd(50)} ${`${get(a).toFixed(digits)}${suffix}`.padStart(12)} ${`${get(b).toFixed(digits)}${suffix}`.padStart(12)} ${(get(b) / get(a)).toFixed(2).padStart(6)}x`,
     );
   }
 }
