@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, KEY_PREFIX, redisEnv, redisTarget, tenantsFileVar } from '@vod-ingest/shared';
+import { env, KEY_PREFIX, MAX_REDIS_SHARDS, redisEnv, redisTarget, tenantsFileVar } from '@vod-ingest/shared';
 
 const ARN = /^acs:ram::\d+:role\/[\w.@+=,-]{1,64}$/i;
 const policy = z
@@ -23,6 +23,8 @@ export const tokenConfigSchema = z
     ...redisEnv,
     /** Redis key prefix; must carry a hash tag (`{…}`), which keeps the cache's keys on one Redis Cluster slot. */
     TOKEN_KEY_PREFIX: env.keyPrefix(KEY_PREFIX),
+    /** The api's and workers' REDIS_SHARDS, accepted (and checked) so one environment serves all three; the token cache is small and stays in TOKEN_KEY_PREFIX's slot. */
+    REDIS_SHARDS: env.int(1, 1, MAX_REDIS_SHARDS),
     TOKEN_SERVICE_SECRET: z.string().min(16, 'must be at least 16 characters'),
     TOKEN_CACHE_KEY: z
       .string()
