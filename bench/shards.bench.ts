@@ -27,15 +27,17 @@
  *   each master's backlog grows to repl-backlog-size (1 MB) during its first busy round, whichever
  *   system that is; the raw used_memory growth is printed beside.
  * - The ratios B/A.
- * What to expect on a 2-core machine: the Node processes (api, workers, emulator), not Redis,
- * bound jobs/s (a master runs at a few % of a core), so jobs/s stays about equal, within the noise
- * of a shared machine; what the shards change is where Redis works. That is what "a 3-master
+ * What to expect on a 2-core machine: the Node processes (api, workers, emulator), not Redis, bound
+ * jobs/s (a master runs at a few % of a core), so jobs/s stays about equal, or somewhat lower with
+ * 3 shards, whose workers and api spend somewhat more CPU per job (three shards' BullMQ workers and
+ * connections per process); rounds vary by tens of % on a shared machine, so read the median and
+ * the per-round figures. What the shards change is where Redis works. That is what "a 3-master
  * cluster carries about three times what one master does" means: with 3 shards the busiest master
  * runs a third of the commands per job, and its CPU per job falls to a third in the ideal. Here it
- * falls to about half, not a third: a master this idle spends more CPU per command (fixed costs
- * per event-loop wakeup spread over fewer commands; the table prints CPU-µs per command), and 3
- * shards cost the masters together somewhat more CPU per job than one (more connections, blocking
- * pops and idle polling of three shards' queues).
+ * falls to about half, not a third: a master this idle spends more CPU per command (fixed costs per
+ * event-loop wakeup spread over fewer commands; the table prints CPU-µs per command), and 3 shards
+ * cost the masters together somewhat more CPU per job than one (more connections, blocking pops and
+ * idle polling of three shards' queues).
  *
  *   npm run bench:shards               (600 jobs a round, 32 submitters, 2 rounds per system)
  *   BENCH_JOBS=300 npm run bench:shards
