@@ -325,6 +325,8 @@ async function measure(
 /** What the table and the ratios compare. */
 interface Figures {
   perSecond: number;
+  /** jobs/s of each round. */
+  rounds: number[];
   busiestCpu: number;
   busiestShare: number;
   /** Commands per job on the master that runs the most. */
@@ -397,6 +399,7 @@ async function report(cluster: TestRedisCluster, masters: Master[], sys: System,
   if (retried > 0) console.log(`  submissions retried after a 503: ${retried}`);
   return {
     perSecond: median(perRound),
+    rounds: perRound,
     busiestCpu: masterCpu[busiest]!,
     busiestShare: masterCpu[busiest]! / mastersCpu,
     busiestCommands: Math.max(...commands),
@@ -491,6 +494,7 @@ try {
   console.log(`Redis commands/s over the masters while no job runs and no worker is up (apis, token service, cluster): ${idlePerSecond.toFixed(1)}`);
   const [a, b] = [await report(cluster, masters, systems[0]!, results[0]!), await report(cluster, masters, systems[1]!, results[1]!)];
   table(a!, b!);
+  console.log(`jobs/s B/A round by round (B ran right after A): ${a!.rounds.map((x, i) => (b!.rounds[i]! / x).toFixed(2)).join(', ')}`);
 } finally {
   for (const close of cleanup) await close();
 }
