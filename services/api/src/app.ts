@@ -86,6 +86,19 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', requireApiKey(deps.apiKeys, deps.uploads));
   // A client token opens its upload's client endpoints only.
   app.use('/v1/jobs', apiKeyOnly);
+  // The jobs routes first: job submission is the busiest path, and express tries routers in order.
+  app.use(
+    jobRoutes({
+      log: deps.log,
+      store: deps.jobs,
+      queue: deps.queue,
+      policy: deps.sourcePolicy,
+      tenants: deps.tenants,
+      hub: deps.hub,
+      sseMaxPerTenant: deps.sseMaxPerTenant,
+      submitLimit: rateLimit(deps.redis, { ...deps.jobRateLimit, scope: 'jobs', limitFor: (t) => deps.tenants.get(t).rateLimits.jobs }, deps.log),
+    }),
+  );
   const limit = rateLimit(deps.redis, { ...deps.rateLimit, limitFor: (t) => deps.tenants.get(t).rateLimits.credentials }, deps.log);
   app.use(
     uploadRoutes({
@@ -108,18 +121,6 @@ export function createApp(deps: AppDeps): Express {
       limit,
       cors: cors.actual,
       uploads: deps.uploads,
-    }),
-  );
-  app.use(
-    jobRoutes({
-      log: deps.log,
-      store: deps.jobs,
-      queue: deps.queue,
-      policy: deps.sourcePolicy,
-      tenants: deps.tenants,
-      hub: deps.hub,
-      sseMaxPerTenant: deps.sseMaxPerTenant,
-      submitLimit: rateLimit(deps.redis, { ...deps.jobRateLimit, scope: 'jobs', limitFor: (t) => deps.tenants.get(t).rateLimits.jobs }, deps.log),
     }),
   );
   return finishApp(app, deps.log);

@@ -51,6 +51,17 @@ const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 export const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
 
 let lastId = { ms: -1, seq: 0 };
+/** Random hex for ids, drawn 2 KiB of random bytes at a time (one `randomBytes` call per 315 ids, not one per id). */
+let randomHex = '';
+let randomAt = 0;
+function nextRandomHex(chars: number): string {
+  if (randomAt + chars > randomHex.length) {
+    randomHex = randomBytes(2048).toString('hex');
+    randomAt = 0;
+  }
+  randomAt += chars;
+  return randomHex.slice(randomAt - chars, randomAt);
+}
 
 /**
  * A new job id, 31 characters: the millisecond, a per-process sequence within it, the shard's
@@ -60,7 +71,7 @@ let lastId = { ms: -1, seq: 0 };
 export function newJobId(now = Date.now(), shard = 0): string {
   lastId = now === lastId.ms ? { ms: now, seq: lastId.seq + 1 } : { ms: now, seq: 0 };
   const time = `${now.toString(36).padStart(10, '0')}${(lastId.seq % 46656).toString(36).padStart(3, '0')}`;
-  return `job_${time}${shardLetter(shard)}${randomBytes(7).toString('hex').slice(1)}`;
+  return `job_${time}${shardLetter(shard)}${nextRandomHex(13)}`;
 }
 
 export const digest = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -121,7 +132,8 @@ export class JobStore {
     const shard = this.shardFor(tenant, opts.idempotencyKey);
     const keys = this.shardKeys[shard];
     const id = newJobId(now.getTime(), shard);
-    const bodyDigest = opts.bodyDigest ?? digest(JSON.stringify(request));
+    // Only an idempotency key keeps the body's digest (a replay compares it).
+    const bodyDigest = opts.idempotencyKey ? (opts.bodyDigest ?? digest(JSON.stringify(request))) : '';
     const source: StoredSource =
       request.source.type === 'file'
         ? request.source
@@ -424,24 +436,22 @@ export interface TransitionOutcome {
 /** Runs `TRANSITION` on `keys.record`: `applied` when it was in one of `t.from`, with the event written. */
 export async function runTransition(redis: Redis, keys: { record: string; events: string }, id: string, t: Transition): Promise<TransitionOutcome> {
   const want = t.want ?? [];
-  const reply = await TRANSITION.run<[number, string, (string | null)[]?]>(
-    redis,
-    [keys.record, keys.events],
-    [
-      id,
-      t.from.join(','),
-      t.to,
-      t.type,
-      t.now.toISOString(),
-      JSON.stringify({ ...t.data, ...(t.to ? { status: t.to } : {}) }),
-      t.maxLen,
-      t.ttl,
-      t.final ? '1' : '',
-      want.length,
-      ...want,
-      ...Object.entries(t.fields).flat(),
-    ],
-  );
+  // Built by push, not spreads and flat(): this runs for every status change.
+  const args: (string | number)[] = [
+    id,
+    t.from.join(','),
+    t.to,
+    t.type,
+    t.now.toISOString(),
+    JSON.stringify({ ...t.data, ...(t.to ? { status: t.to } : {}) }),
+    t.maxLen,
+    t.ttl,
+    t.final ? '1' : '',
+    want.length,
+  ];
+  for (const name of want) args.push(name);
+  for (const name in t.fields) args.push(name, t.fields[name]);
+  const reply = await TRANSITION.run<[number, string, (string | null)[]?]>(redis, [keys.record, keys.events], args);
   const applied = reply[0] === 1;
   return {
     applied,
