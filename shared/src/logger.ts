@@ -105,13 +105,24 @@ export function createLogger(service: string, options: CreateLoggerOptions = {})
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }), log: loggable, bindings: loggable },
   };
-  const log = options.destination ? pino(opts, options.destination as pino.DestinationStream) : pino(opts);
+  const log = pino(opts, (options.destination as pino.DestinationStream | undefined) ?? stdoutDestination());
   // pino gives a child's bindings to no formatter: they are made loggable here (children inherit this).
   const child = log.child as unknown as (this: Logger, bindings: pino.Bindings, childOptions?: pino.ChildLoggerOptions) => Logger;
   log.child = function (this: Logger, bindings: pino.Bindings, childOptions?: pino.ChildLoggerOptions) {
     return child.call(this, loggable(bindings), childOptions);
   } as unknown as Logger['child'];
   return log;
+}
+
+/**
+ * stdout, written synchronously: one write(2) per line as it is logged, as Node writes
+ * `process.stdout` to a pipe or a file on Linux. pino's default (an asynchronous SonicBoom) sends
+ * each line through the thread pool instead — a thread hand-off and a wake-up of the event loop
+ * per line, ~40 µs of CPU where the write itself takes a few (three lines per small job). Nothing
+ * waits in memory: a line is out before the call that logged it returns, even if the process dies next.
+ */
+function stdoutDestination(): pino.DestinationStream {
+  return pino.destination({ dest: 1, sync: true });
 }
 
 /** Removes credentials from a URL before it is logged (`https://user:pass@host` → `https://host`). */
