@@ -10,7 +10,7 @@ import { startEmulator, startTestRedis, startTokenService, type TestEmulator, ty
 import type { Redis } from 'ioredis';
 import { CHUNK_BYTES, ChunkRing, chunkStats } from '../src/upload/chunk-ring.js';
 import { CheckpointStore } from '../src/upload/checkpoint.store.js';
-import { DirectPartStore } from '../src/upload/direct-part.store.js';
+import { DirectPartStore, resetSyncReads, SYNC_READ_MAX_BYTES } from '../src/upload/direct-part.store.js';
 import { FileRange } from '../src/upload/file-range.js';
 import { fileSource, uploadObject, UploadPausedError, type UploaderDeps } from '../src/upload/multipart-uploader.js';
 
@@ -172,6 +172,26 @@ describe('DirectPartStore against the emulator', () => {
     assert.equal(out.crc64, crc64(bytes));
     assert.equal(await uploadParts(), 13, 'each part sent once over both runs');
     assert.equal(out.partsSent, 13 - sentBefore);
+  });
+
+  test('small ranges are read synchronously, large ones and all after a slow read in the thread pool: the same bytes and CRC-64 either way', async () => {
+    assert.ok(PART <= SYNC_READ_MAX_BYTES && bytes.length > SYNC_READ_MAX_BYTES);
+    const whole = await deps.store.put('direct/sync-large.bin', bytes.length, () => new FileRange(file, 0, bytes.length));
+    assert.equal(whole.crc64, crc64(bytes));
+    try {
+      resetSyncReads(true);
+      const small = await deps.store.put('direct/async-small.bin', PART, () => new FileRange(file, PART, 2 * PART));
+      assert.equal(small.crc64, crc64(bytes.subarray(PART, 2 * PART)));
+      const short = path.join(dir, 'short-async.bin');
+      writeFileSync(short, bytes.subarray(0, 1000));
+      await assert.rejects(
+        deps.store.put('direct/short-async.bin', PART, () => new FileRange(short, 0, PART)),
+        { code: 'SOURCE_SHORT', retryable: true },
+      );
+    } finally {
+      resetSyncReads();
+    }
+    assert.equal((await deps.store.head('direct/async-small.bin'))?.crc64, crc64(bytes.subarray(PART, 2 * PART)));
   });
 
   test('a body that is not a file range goes to the SDK store, streamed', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, read } from 'node:fs';
+import { closeSync, openSync, read, readSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
@@ -193,14 +193,47 @@ function answerOf(request: http.ClientRequest): Promise<{ status: number; header
   });
 }
 
+/** Largest range read synchronously (a small job's whole file): larger ones, parts of big files, are read in the thread pool. */
+export const SYNC_READ_MAX_BYTES = 1024 * 1024;
+/** A synchronous read slower than this (a cold or remote disk) sends this process's reads to the thread pool... */
+const SLOW_SYNC_READ_MS = 2;
+/** ...for this long. */
+const ASYNC_AFTER_SLOW_MS = 60_000;
+let asyncReadsUntil = 0;
+
+/**
+ * Whether `range` is read synchronously: a small one, while synchronous reads have been fast. A
+ * read from the page cache takes microseconds, while a thread-pool read costs a hand-off and an
+ * event-loop wake-up (~8% of a worker's CPU per 256 KiB job, bench:jobs); a slow disk must not
+ * hold the event loop (lock renewals, other jobs' sockets), so one slow read turns them off a while.
+ */
+function readsSync(range: FileRange): boolean {
+  return range.end - range.start <= SYNC_READ_MAX_BYTES && Date.now() >= asyncReadsUntil;
+}
+
+/** Test hook: forget a slow read seen earlier (`slow`: pretend one was just seen). */
+export function resetSyncReads(slow = false): void {
+  asyncReadsUntil = slow ? Date.now() + ASYNC_AFTER_SLOW_MS : 0;
+}
+
+/** `readSync`, noting a slow one. */
+function readNowAt(fd: number, buf: Buffer, length: number, position: number): number {
+  const t0 = performance.now();
+  const n = readSync(fd, buf, 0, length, position);
+  if (performance.now() - t0 > SLOW_SYNC_READ_MS) asyncReadsUntil = Date.now() + ASYNC_AFTER_SLOW_MS;
+  return n;
+}
+
 /** Reads the range into the ring's buffers and writes each to the request as soon as it is read and CRC'd. */
 async function writeRange(request: http.ClientRequest, range: FileRange, ring: ChunkRing, crc: Crc64, what: string): Promise<void> {
-  // Opened and closed synchronously, as FileRange does (microseconds); the reads stay asynchronous.
+  // Opened and closed synchronously, as FileRange does (microseconds); a small range is read so too (see readsSync).
+  const sync = readsSync(range);
   const fd = openSync(range.path, 'r');
   try {
     for (let pos = range.start; pos < range.end; ) {
       const buf = await ring.acquire();
-      const bytesRead = await readAt(fd, buf, Math.min(buf.length, range.end - pos), pos);
+      const length = Math.min(buf.length, range.end - pos);
+      const bytesRead = sync && Date.now() >= asyncReadsUntil ? readNowAt(fd, buf, length, pos) : await readAt(fd, buf, length, pos);
       if (bytesRead === 0) {
         const size = range.end - range.start;
         throw new AppError('SOURCE_SHORT', `${what}: read ${pos - range.start} of ${size} bytes`, { status: 500, retryable: true });
