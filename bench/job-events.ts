@@ -12,6 +12,40 @@ export interface JobTimes {
 const TERMINAL = new Set(['job.succeeded', 'job.failed', 'job.canceled']);
 
 /**
+ * Each job's `job.started` and terminal times, from event stream entries handed to `record` (the
+ * entry id's millisecond is the time), and the callers waiting for a job to end. Shared by the
+ * readers of one stream (JobEventTail) and of every shard's stream (bench/shards.bench.ts).
+ */
+export class JobTimesBook {
+  private readonly started = new Map<string, number>();
+  private readonly ended = new Map<string, JobTimes>();
+  private readonly waiters = new Map<string, (t: JobTimes) => void>();
+
+  /** Resolves with the job's times once its terminal event is recorded (even if it came first). */
+  wait(jobId: string, timeoutMs = 600_000): Promise<JobTimes> {
+    const done = this.ended.get(jobId);
+    if (done) return Promise.resolve(done);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`job ${jobId}: no terminal event within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.set(jobId, (t) => (clearTimeout(timer), resolve(t)));
+    });
+  }
+
+  /** One stream entry: its id and its fields (`jobId`, `type`, …). */
+  record(entryId: string, fields: string[]): void {
+    const atMs = Number(entryId.slice(0, entryId.indexOf('-')));
+    const jobId = field(fields, 'jobId');
+    const type = field(fields, 'type');
+    if (type === 'job.started' && !this.started.has(jobId)) this.started.set(jobId, atMs);
+    if (!TERMINAL.has(type) || this.ended.has(jobId)) return;
+    const times: JobTimes = { type, endedMs: atMs, startedMs: this.started.get(jobId) };
+    this.ended.set(jobId, times);
+    this.waiters.get(jobId)?.(times);
+    this.waiters.delete(jobId);
+  }
+}
+
+/**
  * Follows the global event stream (`{vod-ingest}:events`) with XREAD BLOCK on one connection and
  * keeps each job's `job.started` and terminal times. The times are the stream entry ids, which
  * Redis stamps when the worker's Lua script writes the transition: how late this reader gets to
@@ -19,9 +53,7 @@ const TERMINAL = new Set(['job.succeeded', 'job.failed', 'job.canceled']);
  * GET /v1/jobs/{id} through the api for every job would.
  */
 export class JobEventTail {
-  private readonly started = new Map<string, number>();
-  private readonly ended = new Map<string, JobTimes>();
-  private readonly waiters = new Map<string, (t: JobTimes) => void>();
+  private readonly book = new JobTimesBook();
   private running = true;
   private readonly loop: Promise<void>;
 
@@ -46,13 +78,8 @@ export class JobEventTail {
   }
 
   /** Resolves with the job's times once its terminal event is on the stream (even if it came first). */
-  wait(jobId: string, timeoutMs = 600_000): Promise<JobTimes> {
-    const done = this.ended.get(jobId);
-    if (done) return Promise.resolve(done);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`job ${jobId}: no terminal event within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.set(jobId, (t) => (clearTimeout(timer), resolve(t)));
-    });
+  wait(jobId: string, timeoutMs?: number): Promise<JobTimes> {
+    return this.book.wait(jobId, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -67,18 +94,9 @@ export class JobEventTail {
       const reply = await this.redis.xread('COUNT', 1000, 'BLOCK', 250, 'STREAMS', this.stream, this.lastId);
       for (const [id, fields] of reply?.[0]?.[1] ?? []) {
         this.lastId = id;
-        this.record(Number(id.slice(0, id.indexOf('-'))), field(fields, 'jobId'), field(fields, 'type'));
+        this.book.record(id, fields);
       }
     }
-  }
-
-  private record(atMs: number, jobId: string, type: string): void {
-    if (type === 'job.started' && !this.started.has(jobId)) this.started.set(jobId, atMs);
-    if (!TERMINAL.has(type) || this.ended.has(jobId)) return;
-    const times: JobTimes = { type, endedMs: atMs, startedMs: this.started.get(jobId) };
-    this.ended.set(jobId, times);
-    this.waiters.get(jobId)?.(times);
-    this.waiters.delete(jobId);
   }
 }
 

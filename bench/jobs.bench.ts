@@ -47,7 +47,7 @@ import { Agent, setGlobalDispatcher } from 'undici';
 import { createRedis } from '@vod-ingest/shared';
 import { startStack, writeRandomFile, type Stack } from '../test/e2e/stack.js';
 import { countCommands, JobEventTail } from './job-events.js';
-import { forEachConcurrent, median, quantile, type JobRunner, type JobTiming } from './load.js';
+import { forEachConcurrent, median, summarize, type JobRunner, type JobTiming, type Summary } from './load.js';
 import { NaivePeer } from './peer/naive-peer.js';
 import { CpuMeter, findRedisPid } from './proc-cpu.js';
 
@@ -239,30 +239,6 @@ async function measure(sys: System, round: number, rc: RedisCommands, shared: Re
   } finally {
     await sys.stop();
   }
-}
-
-interface Summary {
-  perSecond: number;
-  p50: number;
-  p99: number;
-  serviceP50: number;
-  serviceP99: number;
-}
-
-function summarize(ts: JobTiming[]): Summary {
-  const first = Math.min(...ts.map((t) => t.submitMs));
-  const latency = ts.map((t) => t.endedMs - t.submitMs).sort((a, b) => a - b);
-  const service = ts
-    .filter((t) => t.startedMs !== undefined)
-    .map((t) => t.endedMs - t.startedMs!)
-    .sort((a, b) => a - b);
-  return {
-    perSecond: ts.length / ((Math.max(...ts.map((t) => t.endedMs)) - first) / 1000),
-    p50: quantile(latency, 0.5),
-    p99: quantile(latency, 0.99),
-    serviceP50: quantile(service, 0.5),
-    serviceP99: quantile(service, 0.99),
-  };
 }
 
 /** What the ratios compare. */

@@ -73,3 +73,28 @@ export interface JobTiming {
 
 /** Submits `count` jobs from a closed loop of submitters, then waits for every one to end (and checks it succeeded). */
 export type JobRunner = (count: number, label: string) => Promise<JobTiming[]>;
+
+/** A round's figures: jobs/s (first submit → last completion) and submit→done and started→done quantiles (ms). */
+export interface Summary {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  serviceP50: number;
+  serviceP99: number;
+}
+
+export function summarize(ts: JobTiming[]): Summary {
+  const first = Math.min(...ts.map((t) => t.submitMs));
+  const latency = ts.map((t) => t.endedMs - t.submitMs).sort((a, b) => a - b);
+  const service = ts
+    .filter((t) => t.startedMs !== undefined)
+    .map((t) => t.endedMs - t.startedMs!)
+    .sort((a, b) => a - b);
+  return {
+    perSecond: ts.length / ((Math.max(...ts.map((t) => t.endedMs)) - first) / 1000),
+    p50: quantile(latency, 0.5),
+    p99: quantile(latency, 0.99),
+    serviceP50: quantile(service, 0.5),
+    serviceP99: quantile(service, 0.99),
+  };
+}

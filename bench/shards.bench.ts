@@ -60,8 +60,8 @@ import { shardPrefixes } from '@vod-ingest/shared';
 import { startHttpService, type TestService } from '@vod-ingest/shared/testing';
 import { KEYS, startStack, writeRandomFile, type Stack } from '../test/e2e/stack.js';
 import { startRedisCluster, type TestRedisCluster } from '../test/support/redis-cluster.js';
-import { countCommands } from './job-events.js';
-import { forEachConcurrent, quantile, type JobTiming } from './load.js';
+import { countCommands, JobTimesBook, type JobTimes } from './job-events.js';
+import { forEachConcurrent, summarize, type JobTiming } from './load.js';
 import { CpuMeter } from './proc-cpu.js';
 
 const total = Number(process.env.BENCH_JOBS ?? '600');
@@ -124,22 +124,13 @@ function median(values: number[]): number {
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
-interface JobTimes {
-  type: string;
-  endedMs: number;
-  startedMs?: number;
-}
-const TERMINAL = new Set(['job.succeeded', 'job.failed', 'job.canceled']);
-
 /**
  * Polls every shard's event stream (`<prefix>:events`) on the master that serves it, from the
  * entries written after `open`, and keeps each job's `job.started` and terminal times (the entry
  * ids, stamped by Redis when the worker's script wrote the transition).
  */
 class Completions {
-  private readonly started = new Map<string, number>();
-  private readonly ended = new Map<string, JobTimes>();
-  private readonly waiters = new Map<string, (t: JobTimes) => void>();
+  private readonly book = new JobTimesBook();
   private running = true;
   private readonly loop: Promise<void>;
 
@@ -154,13 +145,8 @@ class Completions {
     return new Completions(withLast);
   }
 
-  wait(jobId: string, timeoutMs = 600_000): Promise<JobTimes> {
-    const done = this.ended.get(jobId);
-    if (done) return Promise.resolve(done);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`job ${jobId}: no terminal event within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.set(jobId, (t) => (clearTimeout(timer), resolve(t)));
-    });
+  wait(jobId: string, timeoutMs?: number): Promise<JobTimes> {
+    return this.book.wait(jobId, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -173,25 +159,12 @@ class Completions {
       for (const s of this.streams) {
         for (const [id, fields] of await s.master.redis.xrange(s.key, `(${s.last}`, '+', 'COUNT', 10_000)) {
           s.last = id;
-          this.record(Number(id.slice(0, id.indexOf('-'))), field(fields, 'jobId'), field(fields, 'type'));
+          this.book.record(id, fields);
         }
       }
       await sleep(100);
     }
   }
-
-  private record(atMs: number, jobId: string, type: string): void {
-    if (type === 'job.started' && !this.started.has(jobId)) this.started.set(jobId, atMs);
-    if (!TERMINAL.has(type) || this.ended.has(jobId)) return;
-    const times: JobTimes = { type, endedMs: atMs, startedMs: this.started.get(jobId) };
-    this.ended.set(jobId, times);
-    this.waiters.get(jobId)?.(times);
-    this.waiters.delete(jobId);
-  }
-}
-
-function field(fields: string[], name: string): string {
-  return fields[fields.indexOf(name) + 1] ?? '';
 }
 
 /** A process's environment, from /proc: the second api gets the stack's api's, with its own KEY_PREFIX and REDIS_SHARDS. */
@@ -340,17 +313,11 @@ interface Figures {
   bytesPerJob: number;
 }
 
-function jobsPerSecond(ts: JobTiming[]): number {
-  const first = Math.min(...ts.map((t) => t.submitMs));
-  return ts.length / ((Math.max(...ts.map((t) => t.endedMs)) - first) / 1000);
-}
-
 /** Prints one system's figures over its rounds. */
 async function report(cluster: TestRedisCluster, masters: Master[], sys: System, results: Result[]): Promise<Figures> {
   const jobs = results.reduce((n, r) => n + r.timings.length, 0);
-  const perRound = results.map((r) => jobsPerSecond(r.timings));
-  const latency = (r: Result) => r.timings.map((t) => t.endedMs - t.submitMs).sort((a, b) => a - b);
-  const p = (q: number) => median(results.map((r) => quantile(latency(r), q)));
+  const summaries = results.map((r) => summarize(r.timings));
+  const perRound = summaries.map((x) => x.perSecond);
   const cpu = (name: string) => results.reduce((n, r) => n + (r.cpu[name] ?? 0), 0);
   const perThousand = (s: number) => (1000 * s) / jobs;
   const masterCpu = masters.map((m) => perThousand(cpu(`:${m.port}`)));
@@ -380,7 +347,7 @@ async function report(cluster: TestRedisCluster, masters: Master[], sys: System,
 
   console.log(`\n${sys.name}   (${owners.join(', ')})`);
   console.log(
-    `  ${median(perRound).toFixed(1)} jobs/s (median; rounds ${perRound.map((x) => x.toFixed(1)).join(', ')})   submit→done p50 ${p(0.5).toFixed(0)} ms p99 ${p(0.99).toFixed(0)} ms`,
+    `  ${median(perRound).toFixed(1)} jobs/s (median; rounds ${perRound.map((x) => x.toFixed(1)).join(', ')})   submit→done p50 ${median(summaries.map((x) => x.p50)).toFixed(0)} ms p99 ${median(summaries.map((x) => x.p99)).toFixed(0)} ms`,
   );
   console.log(
     `  redis-server CPU-s per 1000 jobs: ${masters.map((m, i) => `master :${m.port} ${masterCpu[i]!.toFixed(2)}`).join(' · ')} = ${mastersCpu.toFixed(2)}; busiest :${masters[busiest]!.port} ${((100 * masterCpu[busiest]!) / mastersCpu).toFixed(0)}%   replicas together ${replicasCpu.toFixed(2)}`,
