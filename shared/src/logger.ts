@@ -25,25 +25,14 @@ const SECRET_KEYS = [
   'webhookSecret',
 ];
 
-/**
- * Where a secret is redacted, in pino's path notation: a secret key at the top of a logged object,
- * one level down or two levels down (`headers.authorization`, `req.headers.authorization`).
- */
-export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => {
-  const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
-  const dot = key.startsWith('[') ? '' : '.';
-  return [key, `*${dot}${key}`, `*.*${dot}${key}`, `headers${dot}${key}`, `req.headers${dot}${key}`];
-});
-
 const SECRETS: ReadonlySet<string> = new Set(SECRET_KEYS);
 const CENSOR = '[REDACTED]';
-/** The levels REDACT_PATHS reach: `key`, `*.key`, `*.*.key`. */
+/** The levels redacted: a secret key at the top of a logged object, one level down or two (`req.headers.authorization`). */
 const REDACT_DEPTH = 3;
 
 /**
- * `value` with every secret key (SECRET_KEYS) in its top `levels` levels censored, as REDACT_PATHS
- * say. An object without one is returned as it is (nothing copied); one with a secret is copied
- * along the way to it, never changed: the caller's object is not touched. pino's own `redact`
+ * `value` with every secret key (SECRET_KEYS) in its top `levels` levels censored. An object
+ * without one is returned as it is (nothing copied); one with a secret is copied along the way to it, never changed: the caller's object is not touched. pino's own `redact`
  * did the same at ~10× the cost: with wildcard paths it ran its redactor on every logged value.
  */
 export function redactSecrets<T>(value: T, levels = REDACT_DEPTH): T {
