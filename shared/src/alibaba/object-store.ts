@@ -103,7 +103,7 @@ export const aliOssCreateRequest = (
 ).createRequest;
 
 /** An ali-oss client for `opts`' endpoint and bucket with credential `c`: the one configuration every OSS caller of ours uses. */
-export function createAliOssClient(opts: AliOssStoreOptions, c: Credential): OSS {
+function createAliOssClient(opts: AliOssStoreOptions, c: Credential): OSS {
   const pathStyle = opts.pathStyle ?? /^http:\/\/(localhost|127\.)/.test(opts.endpoint);
   return new OSS({
     endpoint: opts.endpoint,
@@ -144,15 +144,12 @@ export function sharedAliOssClient(opts: AliOssStoreOptions, c: Credential): OSS
   return client;
 }
 
-/** `ObjectStore` over ali-oss. The client is replaced when the credential changes. */
+/** `ObjectStore` over ali-oss, with the shared client of its configuration and the call's credential. */
 export class AliOssStore implements ObjectStore {
-  private client?: { keyId: string; oss: OSS };
-
   constructor(private readonly opts: AliOssStoreOptions) {}
 
   private oss(c: Credential): OSS {
-    if (this.client?.keyId !== c.accessKeyId) this.client = { keyId: c.accessKeyId, oss: sharedAliOssClient(this.opts, c) };
-    return this.client.oss;
+    return sharedAliOssClient(this.opts, c);
   }
 
   /** Runs an SDK call with the current credential; a refused credential is replaced once. */

@@ -15,9 +15,6 @@ import {
 } from '@vod-ingest/shared';
 import { holdLease, releaseLease } from '../redis-lease.js';
 
-/** The BullMQ options of an ingest job, shared with the api (kept here for existing importers). */
-export { ingestJobOptions };
-
 export interface EnqueueSweeperOptions {
   /** A connection for commands (BullMQ's `Queue` is created on it; it is left open). */
   redis: Redis;

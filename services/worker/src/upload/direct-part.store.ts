@@ -49,8 +49,6 @@ const ANSWERED_EARLY = Symbol('answered early');
  * Any other body, and every other call, goes to `inner`.
  */
 export class DirectPartStore implements ObjectStore {
-  private client?: { keyId: string; oss: OSS };
-
   constructor(
     private readonly inner: ObjectStore,
     private readonly opts: AliOssStoreOptions,
@@ -163,10 +161,9 @@ export class DirectPartStore implements ObjectStore {
     return { headers: res.headers, crc64: sent };
   }
 
-  /** The ali-oss client AliOssStore uses for the same configuration and credential; replaced when the credential changes. */
+  /** The ali-oss client AliOssStore uses for the same configuration and credential. */
   private oss(c: Credential): OSS {
-    if (this.client?.keyId !== c.accessKeyId) this.client = { keyId: c.accessKeyId, oss: sharedAliOssClient(this.opts, c) };
-    return this.client.oss;
+    return sharedAliOssClient(this.opts, c);
   }
 }
 
