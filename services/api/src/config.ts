@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { env, KEY_PREFIX, MAX_REDIS_SHARDS, redisEnv, redisTarget, shorthandTenant, Tenants, tenantsFileVar, type Tenant } from '@vod-ingest/shared';
+import {
+  DEFAULT_SMALL_JOB_BYTES,
+  env,
+  KEY_PREFIX,
+  MAX_REDIS_SHARDS,
+  redisEnv,
+  redisTarget,
+  shorthandTenant,
+  Tenants,
+  tenantsFileVar,
+  type Tenant,
+} from '@vod-ingest/shared';
 import { parseApiKeys, type ApiKey } from './api-keys.js';
 
 const apiKeys = z
@@ -103,7 +114,7 @@ export const apiConfigSchema = z
     /** First retry delay of an ingest job (doubling). */
     JOB_BACKOFF_SECONDS: env.int(5, 1, 86_400),
     /** File sources up to this many bytes go to the small ingest lane (`ingest-small`), which every worker serves with slots of its own (WORKER_SMALL_CONCURRENCY); 0 puts every job on the main lane. */
-    SMALL_JOB_BYTES: env.int(64 * 1024 * 1024, 0),
+    SMALL_JOB_BYTES: env.int(DEFAULT_SMALL_JOB_BYTES, 0),
     /** Open event streams per tenant per api process. */
     SSE_MAX_PER_TENANT: env.int(100, 1, 100_000),
     /** Bearer token (or Basic `admin:<token>`) of the queue dashboard at `/admin/queues`; unset (the default) leaves it unmounted. */

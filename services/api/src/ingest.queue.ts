@@ -1,11 +1,11 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   ingestJobOptions,
   ingestLaneFor,
   INGEST_LANES,
   otherIngestLane,
-  QUEUES,
+  ingestLaneQueues,
   shardOfJobId,
   shardPrefixes,
   type IngestJobData,
@@ -52,10 +52,7 @@ export class BullIngestQueue implements IngestQueue {
     private readonly connection: Redis,
     private readonly options: BullIngestQueueOptions,
   ) {
-    this.shards = shardPrefixes(options.prefix, options.shards ?? 1).map((prefix) => {
-      const queue = (lane: IngestLane) => new Queue<IngestJobData>(lane, { connection, prefix });
-      return { prefix, lanes: { [QUEUES.ingest]: queue(QUEUES.ingest), [QUEUES.ingestSmall]: queue(QUEUES.ingestSmall) } };
-    });
+    this.shards = shardPrefixes(options.prefix, options.shards ?? 1).map((prefix) => ({ prefix, lanes: ingestLaneQueues(connection, prefix) }));
   }
 
   async enqueue(data: IngestJobData, sourceBytes?: number, created = false): Promise<void> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, KEY_PREFIX, MAX_REDIS_SHARDS, redisEnv, redisTarget, tenantsFileVar } from '@vod-ingest/shared';
+import { DEFAULT_SMALL_JOB_BYTES, env, KEY_PREFIX, MAX_REDIS_SHARDS, redisEnv, redisTarget, tenantsFileVar } from '@vod-ingest/shared';
 
 const MiB = 1024 * 1024;
 const key32 = z
@@ -60,7 +60,7 @@ export const workerConfigSchema = z
     /** Small-lane jobs (`ingest-small`: file sources up to the api's SMALL_JOB_BYTES) one worker process runs at once, besides WORKER_CONCURRENCY: a small job has a slot even while big uploads hold every main slot. 0 serves no small lane (another worker must). */
     WORKER_SMALL_CONCURRENCY: env.int(2, 0, 64),
     /** The api's SMALL_JOB_BYTES: the lane the enqueue sweeper puts a file-source job on. */
-    SMALL_JOB_BYTES: env.int(64 * 1024 * 1024, 0),
+    SMALL_JOB_BYTES: env.int(DEFAULT_SMALL_JOB_BYTES, 0),
     /** Default part size and parallelism of jobs that do not set them. */
     DEFAULT_PART_SIZE: env.int(8 * MiB, 100 * 1024, 5 * 1024 * MiB),
     DEFAULT_PARALLEL: env.int(5, 1, 32),

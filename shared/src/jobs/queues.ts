@@ -1,4 +1,6 @@
-import type { JobsOptions } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { IngestJobData } from './job.schema.js';
 
 /**
  * Redis key prefix of everything vod-ingest stores. The braces are a Redis Cluster hash tag:
@@ -36,6 +38,12 @@ export const DEFAULT_SMALL_JOB_BYTES = 64 * 1024 * 1024;
  */
 export function ingestLaneFor(sourceBytes: number | undefined, smallJobBytes: number): IngestLane {
   return sourceBytes !== undefined && smallJobBytes > 0 && sourceBytes <= smallJobBytes ? QUEUES.ingestSmall : QUEUES.ingest;
+}
+
+/** BullMQ `Queue`s of both ingest lanes under `prefix` (a shard's), on `connection` (left open on close). */
+export function ingestLaneQueues(connection: Redis, prefix: string): Record<IngestLane, Queue<IngestJobData>> {
+  const queue = (lane: IngestLane) => new Queue<IngestJobData>(lane, { connection, prefix });
+  return { [QUEUES.ingest]: queue(QUEUES.ingest), [QUEUES.ingestSmall]: queue(QUEUES.ingestSmall) };
 }
 
 /** The other lane than `lane`. */

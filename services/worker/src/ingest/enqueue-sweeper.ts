@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   ingestJobOptions,
   ingestLaneFor,
   INGEST_LANES,
   jobKeys,
-  QUEUES,
+  ingestLaneQueues,
   type IngestJobData,
   type IngestLane,
   type Logger,
@@ -63,8 +63,7 @@ export class EnqueueSweeper {
 
   constructor(private readonly opts: EnqueueSweeperOptions) {
     this.keys = jobKeys(opts.prefix);
-    const queue = (lane: IngestLane) => new Queue<IngestJobData>(lane, { connection: opts.redis, prefix: opts.prefix });
-    this.queues = { [QUEUES.ingest]: queue(QUEUES.ingest), [QUEUES.ingestSmall]: queue(QUEUES.ingestSmall) };
+    this.queues = ingestLaneQueues(opts.redis, opts.prefix);
     this.lockKey = `${opts.prefix}:enqueue-sweeper`;
   }
 
