@@ -6,6 +6,7 @@ import {
   createBaseApp,
   createRegistry,
   finishApp,
+  ingestLaneQueues,
   JobStore,
   OpenApiVodClient,
   QUEUES,
@@ -85,8 +86,7 @@ export function createWorker(deps: WorkerDeps): IngestWorker {
   };
   const worker = laneWorker(QUEUES.ingest, deps.concurrency);
   const smallWorker = smallConcurrency > 0 ? laneWorker(QUEUES.ingestSmall, smallConcurrency) : undefined;
-  const queue = new Queue<IngestJobData>(QUEUES.ingest, { connection: deps.connection, prefix: deps.prefix });
-  const smallQueue = new Queue<IngestJobData>(QUEUES.ingestSmall, { connection: deps.connection, prefix: deps.prefix });
+  const { [QUEUES.ingest]: queue, [QUEUES.ingestSmall]: smallQueue } = ingestLaneQueues(deps.connection, deps.prefix);
   return {
     worker,
     queue,
