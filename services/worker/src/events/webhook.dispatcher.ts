@@ -269,7 +269,10 @@ export class WebhookDispatcher {
     if (entries.length === 0) return;
     const callbacks = new Map<string, string | undefined>();
     const deliveries: { event: JobEvent; url: string }[] = [];
+    const onlyCallbacks = this.opts.webhookUrls.length === 0;
     for (const [, fields] of entries) {
+      // Without configured endpoints an entry that says "no callback" goes nowhere: not even parsed.
+      if (onlyCallbacks && fields && isNone(fieldOf(fields, 'cb'))) continue;
       const event = this.parse(fields);
       if (!event) continue;
       for (const url of await this.endpointsOf(event, fields!, callbacks)) deliveries.push({ event, url });
@@ -387,7 +390,7 @@ export class WebhookDispatcher {
   /** The entry's `cb` says whether there is a callbackUrl; without it (older writers) the record is read. */
   private async callbackOf(event: JobEvent, fields: string[], callbacks: Map<string, string | undefined>): Promise<string | undefined> {
     const cb = fieldOf(fields, 'cb');
-    if (cb === '0' || cb === '') return undefined;
+    if (isNone(cb)) return undefined;
     if (cb !== undefined && cb !== '1') return cb;
     const subject = eventSubject(event);
     if (!callbacks.has(subject)) callbacks.set(subject, await this.opts.store.callbackUrlOf(subject));
@@ -408,6 +411,9 @@ export class WebhookDispatcher {
     return null;
   }
 }
+
+/** An entry's `cb` that says its job has no callbackUrl (absent means unknown: the record says). */
+const isNone = (cb: string | undefined) => cb === '0' || cb === '';
 
 /** The value of a stream entry's field (fields are name, value, name, value, …). */
 function fieldOf(fields: string[], name: string): string | undefined {
