@@ -268,7 +268,6 @@ function report(name: string, results: Result[]): Figures {
   const top = [...commands]
     .filter(([, n]) => n / jobs >= 0.05)
     .sort((a, b) => b[1] - a[1])
-    .slice(0, 12)
     .map(([c, n]) => `${c} ${(n / jobs).toFixed(1)}`)
     .join(' · ');
   console.log(`\n${name}`);

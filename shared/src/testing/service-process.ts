@@ -51,6 +51,7 @@ export function startServiceProcess(name: string, env: Record<string, string>): 
   const onData = (chunk: Buffer) => {
     const text = chunk.toString('utf8');
     out += text;
+    if (waiters.length === 0) return; // nobody waits for a line: nothing to parse
     for (const line of text.split('\n')) {
       if (!line.startsWith('{')) continue;
       let rec: Record<string, unknown>;
