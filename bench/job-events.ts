@@ -37,7 +37,8 @@ export class JobTimesBook {
     const atMs = Number(entryId.slice(0, entryId.indexOf('-')));
     const jobId = field(fields, 'jobId');
     const type = field(fields, 'type');
-    if (type === 'job.started' && !this.started.has(jobId)) this.started.set(jobId, atMs);
+    // A small job writes its start with its end: the event's createdAt says when it began.
+    if (type === 'job.started' && !this.started.has(jobId)) this.started.set(jobId, startedAtOf(field(fields, 'event')) ?? atMs);
     if (!TERMINAL.has(type) || this.ended.has(jobId)) return;
     const times: JobTimes = { type, endedMs: atMs, startedMs: this.started.get(jobId) };
     this.ended.set(jobId, times);
@@ -106,6 +107,12 @@ export class JobEventTail {
       if (entries.length > 0) await sleep(50);
     }
   }
+}
+
+/** The `createdAt` of an event envelope (a JSON string), without parsing the rest of it. */
+function startedAtOf(event: string): number | undefined {
+  const m = /"createdAt":"([^"]+)"/.exec(event);
+  return m ? Date.parse(m[1]!) : undefined;
 }
 
 function field(fields: string[], name: string): string {

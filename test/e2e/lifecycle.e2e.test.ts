@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { ingestLockKeys, KEY_PREFIX } from '@vod-ingest/shared';
 import { adminOss, KEYS, startStack, writeRandomFile, type Stack } from './stack.js';
 
 const MiB = 1024 * 1024;
@@ -88,4 +91,47 @@ test('cancel mid-upload: canceled, the multipart upload aborted (ListParts → N
   );
   const again = await fetch(`${stack.api.url}/v1/jobs/${r.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
   assert.equal(again.status, 409);
+});
+
+test('a small job writes its start with its end; one that takes longer says running; a cancel while a worker holds it is a 202, never a 200 under its feet, and how the job ends matches its object', async () => {
+  if (stack.workers.length === 0) await stack.startWorker();
+  const quick = path.join(stack.inbox, 'quick.mp4');
+  await writeRandomFile(quick, 256 * 1024);
+  const q = await stack.submit({ source: { type: 'file', path: quick }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'quick.mp4' } });
+  const done = await stack.waitFor(q.body.id, { timeoutMs: 30_000 });
+  assert.equal(done.status, 'succeeded');
+  assert.equal(done.attempts, 1);
+  assert.ok(done.startedAt && done.finishedAt && done.startedAt <= done.finishedAt);
+  assert.deepEqual(await eventsOf(q.body.id), ['job.queued', 'job.started', 'job.succeeded']);
+
+  // A PUT held 4 s by the emulator: the worker holds the job, the record says queued for a moment, then running.
+  await stack.emu.addFaults([{ action: 'PutObject', rate: 1, latencyMs: 4000 }]);
+  const slow = path.join(stack.inbox, 'slow.mp4');
+  await writeRandomFile(slow, 256 * 1024);
+  const key = 'slow-small.mp4';
+  const s = await stack.submit({ source: { type: 'file', path: slow }, target: { type: 'oss', bucket: stack.emu.bucket, key } });
+  const redis = new Redis(stack.redis.url);
+  try {
+    const locks = ingestLockKeys(KEY_PREFIX, s.body.id);
+    for (const end = Date.now() + 15_000; (await redis.exists(...locks)) === 0; await sleep(10)) {
+      assert.ok(Date.now() < end, 'a worker takes the job');
+    }
+    const del = await fetch(`${stack.api.url}/v1/jobs/${s.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
+    assert.equal(del.status, 202, 'a job a worker holds is flagged, whatever its record says yet');
+    const running = await stack.waitFor(s.body.id, { timeoutMs: 2000, done: (j) => j.status !== 'queued' });
+    assert.ok(['running', 'canceled'].includes(running.status), running.status);
+    // One PUT is one part: the worker stops at its end, so the job ends either way, and says so truly.
+    const job = await stack.waitFor(s.body.id, { timeoutMs: 30_000 });
+    assert.ok(['canceled', 'succeeded'].includes(job.status), job.status);
+    assert.deepEqual(await eventsOf(s.body.id), ['job.queued', 'job.started', `job.${job.status}`]);
+    const oss = await adminOss(stack.emu, stack.emu.bucket);
+    const head = await oss.head(key).then(
+      () => 'written',
+      (err: { status?: number }) => (err.status === 404 ? 'absent' : String(err)),
+    );
+    assert.equal(head, job.status === 'succeeded' ? 'written' : 'absent');
+  } finally {
+    redis.disconnect();
+    await stack.emu.clearFaults();
+  }
 });

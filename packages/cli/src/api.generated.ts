@@ -38,7 +38,7 @@ export interface paths {
         post?: never;
         /**
          * Cancel a job
-         * @description A queued job is canceled at once (`200`); a running one gets `cancelRequested` (`202`), its worker stops at a part boundary and aborts the multipart upload.
+         * @description A queued job no worker holds yet is canceled at once (`200`); a running one, or a queued one a worker has just taken, gets `cancelRequested` (`202`): its worker stops at a part boundary and aborts the multipart upload (a single PUT is one part, so such a job may still end `succeeded`).
          */
         delete: operations["cancelJob"];
         options?: never;
@@ -1162,7 +1162,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobView"];
                 };
             };
-            /** @description Cancel requested; the job ends `canceled`. */
+            /** @description Cancel requested; the job ends `canceled` unless its last part was already on its way. */
             202: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];

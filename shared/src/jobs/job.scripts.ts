@@ -52,11 +52,14 @@ export const RECORD_FIELDS = [
 ] as const;
 
 /**
- * KEYS: record, events. ARGV: id, allowed statuses (csv), new status or '', event type or '',
- * createdAt, data JSON, maxlen, ttl, final ('1' ends the record: it expires after ttl), the number
- * n of record fields to return as they were (0 for none), those n field names, then field/value
- * pairs to set. Returns {1, event or '', values} when the record was in an allowed status,
- * {0, status} otherwise.
+ * KEYS: record, events, then any guard keys: while one of them exists the record counts as taken
+ * and the transition does not apply. ARGV: id, allowed statuses (csv), new status or '', event
+ * type or '', createdAt, data JSON, maxlen, ttl, final ('1' ends the record: it expires after
+ * ttl), the number n of record fields to return as they were (0 for none), those n field names,
+ * then a first event's type (or ''), createdAt and data JSON: written before the event when the
+ * record is `queued` (a start written with the end), then field/value pairs to set.
+ * Returns {1, event or '', values} when the record was in an allowed status, {0, status}
+ * otherwise, {0, status, 1} when a guard key exists.
  */
 export const TRANSITION = new LuaScript(
   `${EMIT_LUA}
@@ -69,25 +72,37 @@ if not status then return {0, ''} end
 local allowed = false
 for s in string.gmatch(ARGV[2], '[^,]+') do if s == status then allowed = true end end
 if not allowed then return {0, status} end
+for i = 3, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return {0, status, 1} end
+end
 local before = {}
 for i = 1, want do before[i] = v[4 + i] or false end
 local n = tonumber(seq or '0')
 local fields = {}
-for i = 11 + want, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 14 + want, #ARGV do fields[#fields + 1] = ARGV[i] end
 if ARGV[3] ~= '' then fields[#fields + 1] = 'status'; fields[#fields + 1] = ARGV[3] end
+local first, firstSeq = '', n
+local firstType = ARGV[11 + want]
+if firstType ~= '' and status == 'queued' then
+  n = n + 1
+  firstSeq = n
+  first = envelope(ARGV[1], tenant, n, firstType, ARGV[12 + want], ARGV[13 + want])
+  fields[#fields + 1] = 'e:' .. n; fields[#fields + 1] = first
+end
 local event = ''
 if ARGV[4] ~= '' then
   n = n + 1
   event = envelope(ARGV[1], tenant, n, ARGV[4], ARGV[5], ARGV[6])
-  fields[#fields + 1] = 'seq'; fields[#fields + 1] = tostring(n)
   fields[#fields + 1] = 'e:' .. n; fields[#fields + 1] = event
 end
+if first ~= '' or event ~= '' then fields[#fields + 1] = 'seq'; fields[#fields + 1] = tostring(n) end
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
 if ARGV[9] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[8]) end
+if first ~= '' then publish(KEYS[2], ARGV[1], firstSeq, firstType, first, ARGV[7], cb) end
 if event ~= '' then publish(KEYS[2], ARGV[1], n, ARGV[4], event, ARGV[7], cb) end
 return {1, event, before}
 `,
-  2,
+  -1,
 );
 
 /**

@@ -73,6 +73,52 @@ test('cancel: queued → canceled at once; running → flagged; finished → lef
   assert.equal(await store.isCancelRequested(running), true);
   assert.ok(await store.canceled(running));
   assert.equal((await store.cancel(running)).state, 'finished');
+
+  // Queued, but a worker holds it (its BullMQ lock, on either lane): flagged, not canceled under it.
+  for (const lane of ['ingest', 'ingest-small']) {
+    const taken = (await store.create('acme', request(6))).job.id;
+    await redis.set(`${store.keys.prefix}:${lane}:${taken}:lock`, 'worker-token', 'PX', 30_000);
+    const held = await store.cancel(taken);
+    assert.equal(held.state, 'requested', lane);
+    assert.equal(held.job.status, 'queued');
+    assert.equal(await store.isCancelRequested(taken), true);
+    assert.deepEqual(
+      (await store.events(taken)).map((e) => e.type),
+      ['job.queued'],
+      'no job.canceled while the worker holds it',
+    );
+  }
+});
+
+test('a start written with the end: queued → job.started and job.succeeded in one step, in order, numbered on', async () => {
+  const { id } = (await store.create('acme', request(7))).job;
+  const at = new Date(Date.now() - 50);
+  const before = (await redis.xrevrange(store.keys.events, '+', '-', 'COUNT', 1))[0]![0];
+  assert.ok(await store.succeed(id, result, progress, new Date(), { attempt: 1, at }));
+  const events = await store.events(id);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['job.queued', 'job.started', 'job.succeeded'],
+  );
+  assert.deepEqual(events.map(eventSeq), [1, 2, 3]);
+  assert.equal(events[1]!.createdAt, at.toISOString(), 'job.started says when the attempt began');
+  assert.deepEqual(events[1]!.data, { attempt: 1, status: 'running' });
+  const job = (await store.get(id))!;
+  assert.deepEqual([job.status, job.attempts, job.startedAt], ['succeeded', 1, at.toISOString()]);
+  const global = await redis.xrange(store.keys.events, `(${before}`, '+');
+  assert.deepEqual(
+    global.map(([, f]) => f[f.indexOf('type') + 1]),
+    ['job.started', 'job.succeeded'],
+  );
+  // Once running (the start written on its own), the same call writes only the end.
+  const other = (await store.create('acme', request(8))).job.id;
+  await store.start(other, 1);
+  assert.ok(await store.succeed(other, result, progress, new Date(), { attempt: 1, at }));
+  assert.deepEqual((await store.events(other)).map(eventSeq), [1, 2, 3]);
+  // A canceled job is not started by it.
+  const gone = (await store.create('acme', request(9))).job.id;
+  await store.cancel(gone);
+  assert.equal(await store.succeed(gone, result, progress, new Date(), { attempt: 1, at }), null);
 });
 
 test('list: newest first, cursor pages, status filter', async () => {

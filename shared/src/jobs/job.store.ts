@@ -4,7 +4,7 @@ import type { JobEvent, JobEventType } from './job.events.js';
 import type { JobError, JobProgress, JobRequest, JobResult, JobStatus, JobView, StoredSource } from './job.schema.js';
 import { toRecord } from './job.record.js';
 import { CREATE, RECORD_FIELDS, TRANSITION, VIDEO } from './job.scripts.js';
-import { jobKeys, KEY_PREFIX, type JobKeys } from './queues.js';
+import { ingestLockKeys, jobKeys, KEY_PREFIX, type JobKeys } from './queues.js';
 import { shardLetter, shardOfJobId, shardPrefixes } from './shards.js';
 
 /** What the store keeps of a job besides its view: facts for the worker, never shown. */
@@ -265,7 +265,7 @@ export class JobStore {
    */
   async begin(id: string, attempt: number, now = new Date()): Promise<{ job: JobRecord; event: JobEvent } | { status?: JobStatus }> {
     const fields = { attempts: String(attempt), startedAt: now.toISOString() };
-    const r = await this.apply(id, ['queued', 'running'], 'running', 'job.started', { attempt }, fields, now, false, RECORD_FIELDS);
+    const r = await this.apply(id, ['queued', 'running'], 'running', 'job.started', { attempt }, fields, now, false, { want: RECORD_FIELDS });
     if (!r.applied) return { status: (r.status || undefined) as JobStatus | undefined };
     return { job: toRecord({ ...r.before, ...fields, status: 'running' }), event: r.event! };
   }
@@ -322,8 +322,18 @@ export class JobStore {
     return raw ? ((JSON.parse(raw) as { callbackUrl?: string }).callbackUrl ?? undefined) : undefined;
   }
 
-  succeed(id: string, result: JobResult, progress: JobProgress, now = new Date()): Promise<JobEvent | null> {
-    return this.finish(id, ['running'], 'succeeded', 'job.succeeded', { result }, { result: JSON.stringify(result), progress: JSON.stringify(progress) }, now);
+  /**
+   * running → succeeded. With `begun` (an attempt that has not written its start: see the
+   * worker's deferred start), a job still `queued` gets its `job.started`, then `job.succeeded`,
+   * in the same step.
+   */
+  succeed(id: string, result: JobResult, progress: JobProgress, now = new Date(), begun?: { attempt: number; at: Date }): Promise<JobEvent | null> {
+    const fields: Record<string, string> = { result: JSON.stringify(result), progress: JSON.stringify(progress) };
+    if (!begun) return this.finish(id, ['running'], 'succeeded', 'job.succeeded', { result }, fields, now);
+    fields.attempts = String(begun.attempt);
+    fields.startedAt = begun.at.toISOString();
+    const first = { type: 'job.started' as const, data: { attempt: begun.attempt, status: 'running' }, at: begun.at };
+    return this.finish(id, ['queued', 'running'], 'succeeded', 'job.succeeded', { result }, fields, now, { first });
   }
 
   fail(id: string, error: JobError, now = new Date()): Promise<JobEvent | null> {
@@ -341,13 +351,16 @@ export class JobStore {
   }
 
   /**
-   * DELETE: a queued job is canceled at once; a running one is flagged for its worker, which
-   * stops, aborts the upload and ends it `canceled`; a finished one is left alone.
+   * DELETE: a queued job nobody has taken is canceled at once; a running one, or a queued one a
+   * worker holds (its BullMQ lock exists: the worker writes its start late, see `succeed`), is
+   * flagged for its worker, which stops, aborts the upload and ends it `canceled`; a finished one
+   * is left alone.
    */
   async cancel(id: string, now = new Date()): Promise<CancelOutcome> {
-    const event = await this.finish(id, ['queued'], 'canceled', 'job.canceled', {}, {}, now);
-    if (event) return { state: 'canceled', job: (await this.get(id))!, event };
-    const flagged = await this.apply(id, ['running'], '', '', {}, { cancel: '1' });
+    const guards = ingestLockKeys(this.keysOf(id).prefix, id);
+    const r = await this.apply(id, ['queued'], 'canceled', 'job.canceled', {}, { finishedAt: now.toISOString() }, now, true, { guards });
+    if (r.event) return { state: 'canceled', job: (await this.get(id))!, event: r.event };
+    const flagged = await this.apply(id, ['queued', 'running'], '', '', {}, { cancel: '1' });
     return { state: flagged.applied ? 'requested' : 'finished', job: (await this.get(id))! };
   }
 
@@ -360,8 +373,17 @@ export class JobStore {
     return recordEvents(this.redis, this.keysOf(id).job(id), afterSeq, count);
   }
 
-  private finish(id: string, from: JobStatus[], to: JobStatus, type: JobEventType, data: object, fields: Record<string, string>, now: Date) {
-    return this.transition(id, from, to, type, data, { ...fields, finishedAt: now.toISOString() }, now, true);
+  private finish(
+    id: string,
+    from: JobStatus[],
+    to: JobStatus,
+    type: JobEventType,
+    data: object,
+    fields: Record<string, string>,
+    now: Date,
+    extra?: TransitionExtra,
+  ) {
+    return this.transition(id, from, to, type, data, { ...fields, finishedAt: now.toISOString() }, now, true, extra);
   }
 
   private async transition(...args: Parameters<JobStore['apply']>): Promise<JobEvent | null> {
@@ -378,11 +400,11 @@ export class JobStore {
     fields: Record<string, string>,
     now = new Date(),
     final = false,
-    want: readonly string[] = [],
+    extra: TransitionExtra = {},
   ): Promise<TransitionOutcome> {
     const shard = this.keysOf(id);
     const keys = { record: shard.job(id), events: shard.events };
-    return runTransition(this.redis, keys, id, { from, to, type, data, fields, now, final, want, maxLen: this.maxLen, ttl: this.ttl });
+    return runTransition(this.redis, keys, id, { from, to, type, data, fields, now, final, ...extra, maxLen: this.maxLen, ttl: this.ttl });
   }
 }
 
@@ -406,6 +428,9 @@ export async function recordEvents(redis: Redis, recordKey: string, afterSeq: nu
   return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as JobEvent);
 }
 
+/** What some transitions add: fields to read back, an event written first, guard keys. */
+type TransitionExtra = Pick<Transition, 'want' | 'first' | 'guards'>;
+
 /** One status change of a record (a job or an upload) and its event, as `TRANSITION` runs it. */
 export interface Transition {
   from: readonly string[];
@@ -420,6 +445,10 @@ export interface Transition {
   final: boolean;
   /** Record fields to return as they were before the change (read by the same HMGET as the status). */
   want?: readonly string[];
+  /** An event written just before `type` when the record is still `queued` (a start written with the end). */
+  first?: { type: JobEventType; data: object; at: Date };
+  /** Keys whose existence means the record is taken: the change does not apply (`taken`). */
+  guards?: readonly string[];
   maxLen: number;
   ttl: number;
 }
@@ -431,6 +460,8 @@ export interface TransitionOutcome {
   status: string;
   /** The `want` fields as they were before the change (those that existed). */
   before: Record<string, string>;
+  /** Not applied because a guard key exists. */
+  taken: boolean;
 }
 
 /** Runs `TRANSITION` on `keys.record`: `applied` when it was in one of `t.from`, with the event written. */
@@ -450,13 +481,17 @@ export async function runTransition(redis: Redis, keys: { record: string; events
     want.length,
   ];
   for (const name of want) args.push(name);
+  if (t.first) args.push(t.first.type, t.first.at.toISOString(), JSON.stringify(t.first.data));
+  else args.push('', '', '');
   for (const name in t.fields) args.push(name, t.fields[name]);
-  const reply = await TRANSITION.run<[number, string, (string | null)[]?]>(redis, [keys.record, keys.events], args);
+  const scriptKeys = t.guards?.length ? [keys.record, keys.events, ...t.guards] : [keys.record, keys.events];
+  const reply = await TRANSITION.run<[number, string, (string | null)[] | number | undefined]>(redis, scriptKeys, args);
   const applied = reply[0] === 1;
   return {
     applied,
     event: applied && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null,
     status: applied ? '' : reply[1],
-    before: fieldsOf(want, reply[2] ?? []),
+    before: applied ? fieldsOf(want, (reply[2] as (string | null)[]) ?? []) : {},
+    taken: !applied && reply[2] === 1,
   };
 }

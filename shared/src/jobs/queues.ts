@@ -52,6 +52,15 @@ export function otherIngestLane(lane: IngestLane): IngestLane {
 }
 
 /**
+ * The BullMQ lock keys of job `jobId` on both ingest lanes under `prefix` (a shard's): one exists
+ * while a worker holds the job (BullMQ's `<prefix>:<queue>:<jobId>:lock`, set when a worker takes
+ * the job, renewed while it runs, deleted when it ends). Same hash tag as the job's record.
+ */
+export function ingestLockKeys(prefix: string, jobId: string): string[] {
+  return INGEST_LANES.map((lane) => `${prefix}:${lane}:${jobId}:lock`);
+}
+
+/**
  * The BullMQ options of an ingest job, the same from the api and from the worker's enqueue
  * sweeper (JOB_ATTEMPTS and JOB_BACKOFF_SECONDS). The BullMQ job id is the job's own id.
  */

@@ -132,11 +132,11 @@ const jobs: Obj = {
       operationId: 'cancelJob',
       summary: 'Cancel a job',
       description:
-        'A queued job is canceled at once (`200`); a running one gets `cancelRequested` (`202`), its worker stops at a part boundary and aborts the multipart upload.',
+        'A queued job no worker holds yet is canceled at once (`200`); a running one, or a queued one a worker has just taken, gets `cancelRequested` (`202`): its worker stops at a part boundary and aborts the multipart upload (a single PUT is one part, so such a job may still end `succeeded`).',
       security: API_KEY,
       responses: {
         '200': json('Canceled.', ref('JobView'), noStore),
-        '202': json('Cancel requested; the job ends `canceled`.', ref('JobView'), noStore),
+        '202': json('Cancel requested; the job ends `canceled` unless its last part was already on its way.', ref('JobView'), noStore),
         '400': invalidPath(),
         '401': unauthorized('No or an unknown API key; a client token is refused here.'),
         '404': error('No such job.', ['JOB_NOT_FOUND']),

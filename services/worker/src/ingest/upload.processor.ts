@@ -34,6 +34,12 @@ export interface IngestDeps {
   progressIntervalMs?: number;
   /** How often a running job looks for a cancel request. Defaults to 500 ms. */
   cancelPollMs?: number;
+  /**
+   * How long an attempt runs before it writes its start (`running`, `job.started`). One that ends
+   * sooner writes its start with its end, in one step: a small job costs one Redis script call
+   * less. Defaults to 200 ms.
+   */
+  startWriteDelayMs?: number;
   /** Aborted when the worker shuts down: running uploads stop at a part boundary and go back to the queue. */
   shutdown: AbortSignal;
 }
@@ -49,21 +55,33 @@ export function createIngestProcessor(deps: IngestDeps): Processor<IngestJobData
     } catch (err) {
       throw new UnrecoverableError((err as Error).message);
     }
-    // One round trip reads the record and starts it (a finished or canceled job is left alone).
-    const begun = await deps.jobs.begin(data.jobId, job.attemptsStarted);
-    if ('job' in begun) return new IngestRun(deps, job, token, begun.job).execute();
-    if (!begun.status) throw new UnrecoverableError(`No job record for ${data.jobId}`);
-    return { status: begun.status };
+    // One read: a finished or canceled job is left alone. The start is written later (IngestRun).
+    const record = await deps.jobs.get(data.jobId);
+    if (!record) throw new UnrecoverableError(`No job record for ${data.jobId}`);
+    if (record.status !== 'queued' && record.status !== 'running') return { status: record.status };
+    return new IngestRun(deps, job, token, record).execute();
   };
 }
 
-/** One attempt at one job: source → target → resumable upload → terminal state and event. */
+/**
+ * One attempt at one job: source → target → resumable upload → terminal state and event.
+ *
+ * The attempt writes its start (queued → running, `job.started`) `startWriteDelayMs` after it
+ * began, or before anything else it writes (progress, a failure, a cancel); an attempt that
+ * succeeds sooner writes `job.started` and `job.succeeded` together. While the start is not
+ * written the record says `queued` though a worker holds the job: the api's cancel sees the
+ * job's BullMQ lock and flags it for this worker instead of canceling it under its feet.
+ */
 class IngestRun {
   private readonly log: Logger;
   /** The target deps with this attempt's logger. */
   private readonly targetDeps: TargetDeps;
   private readonly stop = new AbortController();
   private readonly startedAt = performance.now();
+  private readonly begunAt = new Date();
+  /** The start's write, once made. */
+  private startWrite?: Promise<void>;
+  private startTimer?: NodeJS.Timeout;
   private source?: OpenedSource;
   private target?: UploadTarget;
   private progress: JobProgress = { bytesUploaded: 0, bytesTotal: 0, partsUploaded: 0, partsTotal: 0 };
@@ -84,11 +102,19 @@ class IngestRun {
 
   async execute(): Promise<JobResult | { status: string }> {
     const unwatch = this.watchForStop();
+    // A job found running (an attempt that died) says at once that this one has started.
+    if (this.record.status === 'running') void this.writeStart().catch(() => {});
+    else
+      this.startTimer = setTimeout(
+        () => void this.writeStart().catch((err: unknown) => this.log.warn({ err }, 'JobStartNotSaved')),
+        this.deps.startWriteDelayMs ?? 200,
+      );
     try {
       return await this.upload();
     } catch (err) {
       return await this.handleFailure(err);
     } finally {
+      clearTimeout(this.startTimer);
       unwatch();
       await this.source?.cleanup().catch((err: unknown) => this.log.warn({ err }, 'SourceCleanupFailed'));
     }
@@ -131,7 +157,12 @@ class IngestRun {
     };
     // Only a multipart upload keeps a checkpoint.
     if (outcome.uploadId) await deps.checkpoints.clear(record.id);
-    if (await deps.jobs.succeed(record.id, result, this.progress)) this.ended('succeeded');
+    // Nothing written yet: the start goes with the end.
+    clearTimeout(this.startTimer);
+    const written = this.startWrite;
+    const begun = written === undefined ? { attempt: this.job.attemptsStarted, at: this.begunAt } : undefined;
+    await written;
+    if (await deps.jobs.succeed(record.id, result, this.progress, new Date(), begun)) this.ended('succeeded');
     this.log.info({ size: outcome.size, partsSent: outcome.partsSent, videoId: t.videoId }, 'JobSucceeded');
     return result;
   }
@@ -152,8 +183,21 @@ class IngestRun {
     const emit = Date.now() - this.lastProgressEvent >= (this.deps.progressIntervalMs ?? 2000);
     if (emit) this.lastProgressEvent = Date.now();
     this.progressWrites = this.progressWrites
+      .then(() => this.writeStart())
       .then(() => this.deps.jobs.progress(this.record.id, p, emit))
       .catch((err: unknown) => this.log.warn({ err }, 'ProgressNotSaved'));
+  }
+
+  /**
+   * Writes this attempt's start (queued → running, `job.started`) once; what it writes later
+   * waits for it. A job that is no longer queued or running (ended meanwhile) stops the attempt.
+   */
+  private writeStart(): Promise<void> {
+    clearTimeout(this.startTimer);
+    this.startWrite ??= this.deps.jobs.begin(this.record.id, this.job.attemptsStarted, this.begunAt).then((begun) => {
+      if (!('job' in begun) && !this.stop.signal.aborted) this.stop.abort('cancel');
+    });
+    return this.startWrite;
   }
 
   /**
@@ -179,6 +223,8 @@ class IngestRun {
 
   private async handleFailure(err: unknown): Promise<{ status: string }> {
     await this.progressWrites;
+    // A failed, canceled or handed-back attempt has started, as its events say.
+    await this.writeStart().catch(() => {});
     if (this.stop.signal.reason === 'cancel' || (await this.deps.jobs.isCancelRequested(this.record.id).catch(() => false))) return this.cancel();
     if (this.stop.signal.reason === 'shutdown' && (err instanceof UploadPausedError || this.stop.signal.aborted)) {
       await this.deps.jobs.requeue(this.record.id, {
