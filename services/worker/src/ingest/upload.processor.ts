@@ -122,7 +122,6 @@ class IngestRun {
 
   private async upload(): Promise<JobResult> {
     const { record, deps } = this;
-    this.log.info({ target: record.target.type, source: record.source.type }, 'JobStarted');
     // The tenants file may have changed since the api accepted the job.
     checkJobTarget(deps.tenants.get(record.tenant), record.target);
     this.source = await openSource(deps.sources, record, this.stop.signal, (bytes) => this.onDownload(bytes));
@@ -163,7 +162,9 @@ class IngestRun {
     const begun = written === undefined ? { attempt: this.job.attemptsStarted, at: this.begunAt } : undefined;
     await written;
     if (await deps.jobs.succeed(record.id, result, this.progress, new Date(), begun)) this.ended('succeeded');
-    this.log.info({ size: outcome.size, partsSent: outcome.partsSent, videoId: t.videoId }, 'JobSucceeded');
+    // A job that ended before its start was written logs one line, this one.
+    const kind = begun ? { target: record.target.type, source: record.source.type } : {};
+    this.log.info({ ...kind, size: outcome.size, partsSent: outcome.partsSent, videoId: t.videoId }, 'JobSucceeded');
     return result;
   }
 
@@ -189,13 +190,14 @@ class IngestRun {
   }
 
   /**
-   * Writes this attempt's start (queued → running, `job.started`) once; what it writes later
-   * waits for it. A job that is no longer queued or running (ended meanwhile) stops the attempt.
+   * Writes (and logs) this attempt's start (queued → running, `job.started`) once; what it
+   * writes later waits for it. A job that is no longer queued or running (ended meanwhile) stops the attempt.
    */
   private writeStart(): Promise<void> {
     clearTimeout(this.startTimer);
     this.startWrite ??= this.deps.jobs.begin(this.record.id, this.job.attemptsStarted, this.begunAt).then((begun) => {
-      if (!('job' in begun) && !this.stop.signal.aborted) this.stop.abort('cancel');
+      if ('job' in begun) this.log.info({ target: this.record.target.type, source: this.record.source.type }, 'JobStarted');
+      else if (!this.stop.signal.aborted) this.stop.abort('cancel');
     });
     return this.startWrite;
   }
