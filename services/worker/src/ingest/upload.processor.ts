@@ -37,7 +37,8 @@ export interface IngestDeps {
   /**
    * How long an attempt runs before it writes its start (`running`, `job.started`). One that ends
    * sooner writes its start with its end, in one step: a small job costs one Redis script call
-   * less. Defaults to 200 ms.
+   * less. Defaults to 1 s: long enough that a small job still ends first on a loaded machine,
+   * where a process may wait its turn for a core.
    */
   startWriteDelayMs?: number;
   /** Aborted when the worker shuts down: running uploads stop at a part boundary and go back to the queue. */
@@ -107,7 +108,7 @@ class IngestRun {
     else
       this.startTimer = setTimeout(
         () => void this.writeStart().catch((err: unknown) => this.log.warn({ err }, 'JobStartNotSaved')),
-        this.deps.startWriteDelayMs ?? 200,
+        this.deps.startWriteDelayMs ?? 1000,
       );
     try {
       return await this.upload();
