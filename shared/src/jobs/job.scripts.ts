@@ -58,8 +58,8 @@ export const RECORD_FIELDS = [
  * ttl), the number n of record fields to return as they were (0 for none), those n field names,
  * then a first event's type (or ''), createdAt and data JSON: written before the event when the
  * record is `queued` (a start written with the end), then field/value pairs to set.
- * Returns {1, event or '', values} when the record was in an allowed status, {0, status}
- * otherwise, {0, status, 1} when a guard key exists.
+ * Returns {1, event or '', values} when the record was in an allowed status and no guard key
+ * exists, {0, status} otherwise.
  */
 export const TRANSITION = new LuaScript(
   `${EMIT_LUA}
@@ -73,7 +73,7 @@ local allowed = false
 for s in string.gmatch(ARGV[2], '[^,]+') do if s == status then allowed = true end end
 if not allowed then return {0, status} end
 for i = 3, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then return {0, status, 1} end
+  if redis.call('EXISTS', KEYS[i]) == 1 then return {0, status} end
 end
 local before = {}
 for i = 1, want do before[i] = v[4 + i] or false end

@@ -358,8 +358,8 @@ export class JobStore {
    */
   async cancel(id: string, now = new Date()): Promise<CancelOutcome> {
     const guards = ingestLockKeys(this.keysOf(id).prefix, id);
-    const r = await this.apply(id, ['queued'], 'canceled', 'job.canceled', {}, { finishedAt: now.toISOString() }, now, true, { guards });
-    if (r.event) return { state: 'canceled', job: (await this.get(id))!, event: r.event };
+    const event = await this.finish(id, ['queued'], 'canceled', 'job.canceled', {}, {}, now, { guards });
+    if (event) return { state: 'canceled', job: (await this.get(id))!, event };
     const flagged = await this.apply(id, ['queued', 'running'], '', '', {}, { cancel: '1' });
     return { state: flagged.applied ? 'requested' : 'finished', job: (await this.get(id))! };
   }
@@ -447,7 +447,7 @@ export interface Transition {
   want?: readonly string[];
   /** An event written just before `type` when the record is still `queued` (a start written with the end). */
   first?: { type: JobEventType; data: object; at: Date };
-  /** Keys whose existence means the record is taken: the change does not apply (`taken`). */
+  /** Keys whose existence means the record is taken: the change does not apply. */
   guards?: readonly string[];
   maxLen: number;
   ttl: number;
@@ -460,8 +460,6 @@ export interface TransitionOutcome {
   status: string;
   /** The `want` fields as they were before the change (those that existed). */
   before: Record<string, string>;
-  /** Not applied because a guard key exists. */
-  taken: boolean;
 }
 
 /** Runs `TRANSITION` on `keys.record`: `applied` when it was in one of `t.from`, with the event written. */
@@ -485,13 +483,12 @@ export async function runTransition(redis: Redis, keys: { record: string; events
   else args.push('', '', '');
   for (const name in t.fields) args.push(name, t.fields[name]);
   const scriptKeys = t.guards?.length ? [keys.record, keys.events, ...t.guards] : [keys.record, keys.events];
-  const reply = await TRANSITION.run<[number, string, (string | null)[] | number | undefined]>(redis, scriptKeys, args);
+  const reply = await TRANSITION.run<[number, string, (string | null)[]?]>(redis, scriptKeys, args);
   const applied = reply[0] === 1;
   return {
     applied,
     event: applied && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null,
     status: applied ? '' : reply[1],
-    before: applied ? fieldsOf(want, (reply[2] as (string | null)[]) ?? []) : {},
-    taken: !applied && reply[2] === 1,
+    before: fieldsOf(want, reply[2] ?? []),
   };
 }
