@@ -32,8 +32,9 @@ const REDACT_DEPTH = 3;
 
 /**
  * `value` with every secret key (SECRET_KEYS) in its top `levels` levels censored. An object
- * without one is returned as it is (nothing copied); one with a secret is copied along the way to it, never changed: the caller's object is not touched. pino's own `redact`
- * did the same at ~10× the cost: with wildcard paths it ran its redactor on every logged value.
+ * without one is returned as it is (nothing copied); one with a secret is copied along the way
+ * to it, never changed: the caller's object is not touched. pino's own `redact` did the same at
+ * ~10× the cost: with wildcard paths it ran its redactor on every logged value.
  */
 export function redactSecrets<T>(value: T, levels = REDACT_DEPTH): T {
   if (levels === 0 || value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
@@ -107,7 +108,7 @@ export function createLogger(service: string, options: CreateLoggerOptions = {})
  * stdout, written synchronously: one write(2) per line as it is logged, as Node writes
  * `process.stdout` to a pipe or a file on Linux. pino's default (an asynchronous SonicBoom) sends
  * each line through the thread pool instead — a thread hand-off and a wake-up of the event loop
- * per line, ~40 µs of CPU where the write itself takes a few (three lines per small job). Nothing
+ * per line, ~40 µs of CPU where the write itself takes a few (two lines per small job). Nothing
  * waits in memory: a line is out before the call that logged it returns, even if the process dies next.
  */
 function stdoutDestination(): pino.DestinationStream {

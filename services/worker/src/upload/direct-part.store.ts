@@ -223,14 +223,14 @@ function readNowAt(fd: number, buf: Buffer, length: number, position: number): n
 
 /** Reads the range into the ring's buffers and writes each to the request as soon as it is read and CRC'd. */
 async function writeRange(request: http.ClientRequest, range: FileRange, ring: ChunkRing, crc: Crc64, what: string): Promise<void> {
-  // Opened and closed synchronously, as FileRange does (microseconds); a small range is read so too (see readsSync).
-  const sync = readsSync(range);
+  // Opened and closed synchronously, as FileRange does (microseconds); a small range is read so too
+  // (see readsSync, asked per read: a slow one sends the rest of the range to the thread pool).
   const fd = openSync(range.path, 'r');
   try {
     for (let pos = range.start; pos < range.end; ) {
       const buf = await ring.acquire();
       const length = Math.min(buf.length, range.end - pos);
-      const bytesRead = sync && Date.now() >= asyncReadsUntil ? readNowAt(fd, buf, length, pos) : await readAt(fd, buf, length, pos);
+      const bytesRead = readsSync(range) ? readNowAt(fd, buf, length, pos) : await readAt(fd, buf, length, pos);
       if (bytesRead === 0) {
         const size = range.end - range.start;
         throw new AppError('SOURCE_SHORT', `${what}: read ${pos - range.start} of ${size} bytes`, { status: 500, retryable: true });
