@@ -8,6 +8,8 @@ import type { Redis } from 'ioredis';
  */
 export class LuaScript {
   readonly sha: string;
+  /** The sockets this script has run on since they connected: Redis has it cached (barring a SCRIPT FLUSH). */
+  private readonly ranOn = new WeakSet<object>();
 
   /** `numberOfKeys` -1: any number, as many as each call passes. */
   constructor(
@@ -17,13 +19,29 @@ export class LuaScript {
     this.sha = createHash('sha1').update(lua).digest('hex');
   }
 
+  /**
+   * Whether an EVALSHA sent now on `redis` runs the script rather than answering NOSCRIPT: it has
+   * run on the connection's current socket (a reconnect, after which Redis may have restarted
+   * without its script cache, starts over). Only a SCRIPT FLUSH since can make this wrong. Always
+   * false for a Cluster (no one socket).
+   */
+  isCachedFor(redis: Redis): boolean {
+    return redis.stream !== undefined && this.ranOn.has(redis.stream);
+  }
+
   async run<T>(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {
     if (this.numberOfKeys >= 0 && keys.length !== this.numberOfKeys) throw new Error(`script expects ${this.numberOfKeys} keys, got ${keys.length}`);
     try {
-      return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
+      return this.ran(redis, (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return (await redis.eval(this.lua, keys.length, ...keys, ...args)) as T;
+      if (redis.stream) this.ranOn.delete(redis.stream);
+      return this.ran(redis, (await redis.eval(this.lua, keys.length, ...keys, ...args)) as T);
     }
+  }
+
+  private ran<T>(redis: Redis, reply: T): T {
+    if (redis.stream) this.ranOn.add(redis.stream);
+    return reply;
   }
 }

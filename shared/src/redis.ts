@@ -214,3 +214,20 @@ export function waitForRedis(redis: Redis, target: string | RedisTarget, timeout
     redis.on('node error', onError);
   });
 }
+
+/**
+ * Runs `send` with the connection's socket corked until the event loop's next turn: the commands
+ * it sends, and those its promise continuations send meanwhile, leave in one write(2) and reach
+ * Redis together, in the order sent. Each round trip saved is a write and a read on both sides
+ * and a wake-up of Redis. A Cluster (no one socket) or a connection that is not up sends as usual.
+ */
+export function inOneWrite<T>(redis: Redis, send: () => T): T {
+  const socket = redis.status === 'ready' ? redis.stream : undefined;
+  if (!socket) return send();
+  socket.cork();
+  try {
+    return send();
+  } finally {
+    setImmediate(() => socket.uncork());
+  }
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { ingestLockKeys, KEY_PREFIX } from '@vod-ingest/shared';
+import { ingestLaneQueues, ingestLockKeys, jobKeys, KEY_PREFIX, QUEUES } from '@vod-ingest/shared';
 import { adminOss, KEYS, startStack, writeRandomFile, type Stack } from './stack.js';
 
 const MiB = 1024 * 1024;
@@ -133,5 +133,57 @@ test('a small job writes its start with its end; one that takes longer says runn
   } finally {
     redis.disconnect();
     await stack.emu.clearFaults();
+  }
+});
+
+test('a lane job that reaches a worker before its record waits for it without spending an attempt; one that never gets a record is dropped', async () => {
+  if (stack.workers.length === 0) await stack.startWorker();
+  const redis = new Redis(stack.redis.url);
+  const lanes = Object.values(ingestLaneQueues(redis, KEY_PREFIX));
+  const small = ingestLaneQueues(redis, KEY_PREFIX)[QUEUES.ingestSmall];
+  try {
+    // The api sends a job's record and its lane job in one write, the record first. After a SCRIPT
+    // FLUSH the record's script is sent again behind the lane job: a worker can see the job first.
+    // Here the record is moved away while the lanes are paused, then the lanes resume.
+    await Promise.all(lanes.map((q) => q.pause()));
+    const file = path.join(stack.inbox, 'early.mp4');
+    await writeRandomFile(file, 256 * 1024);
+    const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'early.mp4' } });
+    assert.equal(r.status, 202);
+    const record = jobKeys(KEY_PREFIX).job(r.body.id);
+    await redis.rename(record, `${record}:away`);
+    await Promise.all(lanes.map((q) => q.resume()));
+    for (const end = Date.now() + 15_000; (await small.getJobState(r.body.id)) !== 'delayed'; await sleep(20)) {
+      assert.ok(Date.now() < end, 'a worker takes the job and puts it back for later');
+    }
+    assert.equal((await small.getJob(r.body.id))?.attemptsMade, 0, 'waiting for the record spends no attempt');
+    await redis.rename(`${record}:away`, record);
+    const job = await stack.waitFor(r.body.id, { timeoutMs: 30_000 });
+    assert.equal(job.status, 'succeeded');
+    // (The record's attempt number is BullMQ's count of takes, as after a hand-back: the take that waited counts.)
+    assert.deepEqual(await eventsOf(r.body.id), ['job.queued', 'job.started', 'job.succeeded']);
+
+    // Redis loses its scripts: the next submission still ends as it should.
+    await redis.script('FLUSH');
+    const again = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key: 'after-flush.mp4' } });
+    assert.equal(again.status, 202);
+    assert.equal((await stack.waitFor(again.body.id, { timeoutMs: 30_000 })).status, 'succeeded');
+
+    // A lane job older than a minute without a record never gets one: failed at once, not retried.
+    const orphan = await small.add(
+      QUEUES.ingestSmall,
+      { jobId: 'job_0000000000000a0000000000000', tenant: 'acme' },
+      { jobId: 'job_0000000000000a0000000000000', attempts: 3, timestamp: Date.now() - 120_000 },
+    );
+    for (const end = Date.now() + 15_000; (await small.getJobState(orphan.id!)) !== 'failed'; await sleep(20)) {
+      assert.ok(Date.now() < end, 'the orphan fails');
+    }
+    const failed = await small.getJob(orphan.id!);
+    assert.match(failed?.failedReason ?? '', /No job record/);
+    assert.equal(failed?.attemptsMade, 1);
+  } finally {
+    await Promise.all(lanes.map((q) => q.resume()));
+    await Promise.all([...lanes, small].map((q) => q.close()));
+    redis.disconnect();
   }
 });

@@ -1,6 +1,7 @@
 import {
   AppError,
   checkJobTarget,
+  type CreateOutcome,
   digest,
   UnavailableError,
   ValidationError,
@@ -42,9 +43,11 @@ export function idempotencyKeyOf(header: string | string[] | undefined): string 
 
 /**
  * Validates and checks a job request (its target against the tenant's places, its source), records
- * it and puts it on the ingest queue. A bad or forbidden request records and enqueues nothing. The same idempotency key with the same body answers the first
- * job (and enqueues it again if still queued: a no-op, unless a crash came between record and
- * enqueue); with another body, 409 `IDEMPOTENCY_KEY_REUSED`.
+ * it and puts it on the ingest queue — without an idempotency key, in one round trip: the record's
+ * script and BullMQ's add leave in one write, the record first (`JobStore.create`'s `alongside`).
+ * A bad or forbidden request records and enqueues nothing. The same idempotency key with the same
+ * body answers the first job (and enqueues it again if still queued: a no-op, unless a crash came
+ * between record and enqueue); with another body, 409 `IDEMPOTENCY_KEY_REUSED`.
  */
 export async function submitJob(deps: JobSubmissionDeps, tenant: string, body: unknown, idempotencyKey?: string): Promise<Submitted> {
   const parsed = validate(jobRequestSchema, body, 'Job request is invalid');
@@ -57,9 +60,17 @@ export async function submitJob(deps: JobSubmissionDeps, tenant: string, body: u
   // 403 before the source is looked at: a tenant learns nothing about places it may not write.
   checkJobTarget(deps.tenants.get(tenant), parsed.target);
   const { request, sealedHeaders, sourceBytes } = await checkJobRequest(tenant, parsed, deps.policy);
-  const outcome = await redisCall(deps.store.create(tenant, request, { idempotencyKey, sealedHeaders, bodyDigest }));
+  let enqueuing: Promise<void> | undefined;
+  const alongside = idempotencyKey ? undefined : (jobId: string) => void (enqueuing = deps.queue.enqueue({ jobId, tenant }, sourceBytes, true));
+  let outcome: CreateOutcome;
+  try {
+    outcome = await redisCall(deps.store.create(tenant, request, { idempotencyKey, sealedHeaders, bodyDigest, alongside }));
+  } catch (err) {
+    enqueuing?.catch(() => {}); // a lane job without its record is left to the worker (it waits for the record, then drops it)
+    throw err;
+  }
   if (!outcome.created) return replay(deps, outcome.job, outcome.sameBody);
-  await enqueue(deps, outcome.job, sourceBytes, true);
+  await enqueued(deps, outcome.job, enqueuing ?? deps.queue.enqueue({ jobId: outcome.job.id, tenant }, sourceBytes, true));
   deps.log.info({ tenant, jobId: outcome.job.id, source: outcome.job.source.type, target: outcome.job.target.type }, 'JobCreated');
   return { status: 202, job: outcome.job };
 }
@@ -73,10 +84,13 @@ async function replay(deps: JobSubmissionDeps, job: JobRecord, sameBody: boolean
   return { status: 200, job };
 }
 
-/** Enqueues, or marks the job failed and answers 503: a recorded job nobody will run must not look queued. */
-async function enqueue(deps: JobSubmissionDeps, job: JobRecord, sourceBytes?: number, created = false): Promise<void> {
+/** Enqueues again (a no-op when the job is on a lane already); see `enqueued`. */
+const enqueue = (deps: JobSubmissionDeps, job: JobRecord) => enqueued(deps, job, deps.queue.enqueue({ jobId: job.id, tenant: job.tenant }));
+
+/** Waits for the job's enqueue, or marks the job failed and answers 503: a recorded job nobody will run must not look queued. */
+async function enqueued(deps: JobSubmissionDeps, job: JobRecord, enqueuing: Promise<void>): Promise<void> {
   try {
-    await deps.queue.enqueue({ jobId: job.id, tenant: job.tenant }, sourceBytes, created);
+    await enqueuing;
   } catch (cause) {
     deps.log.error({ jobId: job.id, err: cause }, 'JobEnqueueFailed');
     const error = { code: 'ENQUEUE_FAILED', message: 'The job could not be put on the ingest queue', retryable: true };

@@ -217,3 +217,44 @@ test('REDIS_SHARDS 3: jobs spread over the shards by id, a replayed Idempotency-
   assert.equal(await s.videoSubject('v2'), onShard2);
   assert.equal(await s.videoSubject('nobody'), undefined);
 });
+
+test('create with `alongside`: what it sends goes out in the same write as the record, and runs after it; on a new connection, once the record is written', async (t) => {
+  const conn = new Redis(server.url);
+  t.after(() => conn.disconnect());
+  const s = new JobStore(conn, { prefix: '{store-alongside}' });
+  // What a command sent from `alongside` sees of the record, whether it is held for one write, and
+  // whether `alongside` ran within the call to create (the record's script sent, not yet answered).
+  const seen: Array<{ status: string | null; held: boolean; withTheSend: boolean }> = [];
+  const create = async () => {
+    let calling = true;
+    let seeing: Promise<void> | undefined;
+    const created = s.create('acme', request(), {
+      alongside: (id) => {
+        const held = conn.stream.writableCorked > 0;
+        const withTheSend = calling;
+        seeing = conn.hget(s.keysOf(id).job(id), 'status').then((status) => void seen.push({ status, held, withTheSend }));
+      },
+    });
+    calling = false;
+    const outcome = await created;
+    await seeing;
+    assert.ok(outcome.created);
+    assert.equal(conn.stream.writableCorked, 0, 'the socket is let go');
+  };
+  // A new connection: Redis may not have the script cached for it, so the record is written first.
+  await create();
+  // From then on the record's script and the caller's command leave together, the record first.
+  await create();
+  await create();
+  assert.deepEqual(seen, [
+    { status: 'queued', held: false, withTheSend: false },
+    { status: 'queued', held: true, withTheSend: true },
+    { status: 'queued', held: true, withTheSend: true },
+  ]);
+  // After SCRIPT FLUSH the record's script answers NOSCRIPT and is sent again: the job is still created.
+  await redis.script('FLUSH');
+  const again = await s.create('acme', request(), { alongside: () => {} });
+  assert.ok(again.created);
+  assert.equal((await s.get(again.job.id))?.status, 'queued');
+  await assert.rejects(s.create('acme', request(), { idempotencyKey: 'k', alongside: () => {} }), /without an idempotency key/);
+});

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobEvent, JobEventType } from './job.events.js';
 import type { JobError, JobProgress, JobRequest, JobResult, JobStatus, JobView, StoredSource } from './job.schema.js';
+import { inOneWrite } from '../redis.js';
 import { toRecord } from './job.record.js';
 import { CREATE, RECORD_FIELDS, TRANSITION, VIDEO } from './job.scripts.js';
 import { ingestLockKeys, jobKeys, KEY_PREFIX, type JobKeys } from './queues.js';
@@ -122,12 +123,19 @@ export class JobStore {
   /**
    * Records a queued job and its `job.queued` event. With an idempotency key already used by the
    * tenant, records nothing and returns the earlier job and whether its body was the same.
+   *
+   * `alongside(id)`, for a job without an idempotency key, is called as early as a command sent on
+   * this store's connection is sure to run after the record is written: when Redis has the record's
+   * script cached for the connection, right after it is sent, and what it sends (synchronously
+   * or in its promise continuations) goes out in the same write (`inOneWrite`); else once the
+   * record is written. The api puts the job on its lane so: one round trip for both.
    */
   async create(
     tenant: string,
     request: JobRequest,
-    opts: { idempotencyKey?: string; sealedHeaders?: string; now?: Date; bodyDigest?: string } = {},
+    opts: { idempotencyKey?: string; sealedHeaders?: string; now?: Date; bodyDigest?: string; alongside?: (id: string) => void } = {},
   ): Promise<CreateOutcome> {
+    if (opts.alongside && opts.idempotencyKey) throw new Error('create: `alongside` is for jobs without an idempotency key');
     const now = opts.now ?? new Date();
     const shard = this.shardFor(tenant, opts.idempotencyKey);
     const keys = this.shardKeys[shard];
@@ -153,22 +161,35 @@ export class JobStore {
     const idemKey = opts.idempotencyKey ? keys.idempotency(tenant, digest(opts.idempotencyKey)) : keys.job(id);
     // Now and then the tenant's index drops ids older than the retention (their records are gone).
     const trimBefore = Math.random() * this.indexTrimEvery < 1 ? `job_${(now.getTime() - this.ttl * 1000).toString(36).padStart(10, '0')}` : '';
-    const reply = await CREATE.run<[number, string]>(
-      this.redis,
-      [keys.job(id), keys.tenantJobs(tenant), idemKey, keys.events],
-      [
-        opts.idempotencyKey ? `${id}:${bodyDigest}` : '',
-        IDEMPOTENCY_TTL_SECONDS,
-        id,
-        tenant,
-        now.toISOString(),
-        JSON.stringify({ status: 'queued' }),
-        this.maxLen,
-        fields.cb,
-        trimBefore,
-        ...Object.entries(fields).flat(),
-      ],
-    );
+    const send = () =>
+      CREATE.run<[number, string]>(
+        this.redis,
+        [keys.job(id), keys.tenantJobs(tenant), idemKey, keys.events],
+        [
+          opts.idempotencyKey ? `${id}:${bodyDigest}` : '',
+          IDEMPOTENCY_TTL_SECONDS,
+          id,
+          tenant,
+          now.toISOString(),
+          JSON.stringify({ status: 'queued' }),
+          this.maxLen,
+          fields.cb,
+          trimBefore,
+          ...Object.entries(fields).flat(),
+        ],
+      );
+    const { alongside } = opts;
+    let reply: [number, string];
+    if (alongside && CREATE.isCachedFor(this.redis)) {
+      reply = await inOneWrite(this.redis, () => {
+        const written = send();
+        alongside(id);
+        return written;
+      });
+    } else {
+      reply = await send();
+      if (alongside && reply[0] === 1) alongside(id);
+    }
     // The record is what was just written: no read back.
     if (reply[0] === 1) return { created: true, job: toRecord(fields), event: JSON.parse(reply[1]) as JobEvent };
     const [earlierId, earlierDigest] = reply[1].split(':');

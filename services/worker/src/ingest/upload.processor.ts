@@ -58,10 +58,29 @@ export function createIngestProcessor(deps: IngestDeps): Processor<IngestJobData
     }
     // One read: a finished or canceled job is left alone. The start is written later (IngestRun).
     const record = await deps.jobs.get(data.jobId);
-    if (!record) throw new UnrecoverableError(`No job record for ${data.jobId}`);
+    if (!record) return waitForRecord(job, token, data.jobId);
     if (record.status !== 'queued' && record.status !== 'running') return { status: record.status };
     return new IngestRun(deps, job, token, record).execute();
   };
+}
+
+/** How long after it was added a lane job may wait for its record. */
+const RECORD_WAIT_MS = 60_000;
+
+/**
+ * A lane job whose record is not there. The api sends the record and the lane job in one write,
+ * the record first, so a worker finds the record — unless Redis lost its script cache (SCRIPT
+ * FLUSH) after the api's connection last ran the record's script: the script is then sent again,
+ * after the lane job was added. Such a job, if young, goes back to the queue for a second without
+ * spending an attempt. One older than a minute never gets a record (its request failed, or the
+ * record expired): it is dropped.
+ */
+async function waitForRecord(job: Job<IngestJobData>, token: string | undefined, jobId: string): Promise<never> {
+  if (token && Date.now() - job.timestamp < RECORD_WAIT_MS) {
+    await job.moveToDelayed(Date.now() + 1000, token);
+    throw new DelayedError();
+  }
+  throw new UnrecoverableError(`No job record for ${jobId}`);
 }
 
 /**
