@@ -22,6 +22,9 @@
  *   connections), divided by the jobs. The peer's completions come from its workers over IPC, so
  *   watching the peer sends Redis nothing. The window closes only once Redis has gone quiet after
  *   the last completion (what the dispatcher and webhook deliveries do after a job ended counts).
+ *   The webhook delivery queue is paused outside the rounds of the system with the endpoint: a
+ *   delivery retried by a delivery job, rounds later, counts to that system, not to the one whose
+ *   workers happen to run then.
  *   What the long-running apis and token service send while idle is measured before the rounds
  *   and printed; it is counted, not subtracted.
  * - Ratios ours/peer: jobs/s, CPU-ms per job, Redis commands per job, and the issue's targets.
@@ -43,9 +46,10 @@ import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Agent, setGlobalDispatcher } from 'undici';
-import { createRedis } from '@vod-ingest/shared';
+import { createRedis, KEY_PREFIX, QUEUES } from '@vod-ingest/shared';
 import { startStack, writeRandomFile, type Stack } from '../test/e2e/stack.js';
 import { countCommands, JobEventTail } from './job-events.js';
 import { forEachConcurrent, median, summarize, type JobRunner, type JobTiming, type Summary } from './load.js';
@@ -94,7 +98,8 @@ interface Result {
 /** `INFO commandstats` less what the bench's own connections sent (`sent`, counted per command). */
 class RedisCommands {
   readonly sent = new Map<string, number>();
-  private readonly redis: Redis;
+  /** The bench's connection for INFO and its other reads: every command it sends is counted in `sent`. */
+  readonly redis: Redis;
 
   constructor(url: string) {
     this.redis = createRedis(url, { blocking: false, name: 'bench-stats' });
@@ -139,13 +144,16 @@ async function settle(rc: RedisCommands, quiet = 5, maxMs = 20_000): Promise<voi
   console.warn(`Redis still busy ${maxMs} ms after the last job ended; measuring anyway`);
 }
 
-function oursSystem(stack: Stack, tail: JobEventTail, file: string, name: string, env: Record<string, string>, label: string): System {
+function oursSystem(stack: Stack, tail: JobEventTail, file: string, name: string, env: Record<string, string>, label: string, webhooks: Queue): System {
   let running: Stack['workers'] = [];
   let retried = 0;
   return {
     name,
     retried: () => retried,
     async start() {
+      // A failed webhook delivery is retried by a delivery job, maybe rounds later: only the system
+      // with the endpoint may run them, or another system's workers would count them as theirs.
+      await (env.WEBHOOK_URLS ? webhooks.resume() : webhooks.pause());
       running = await Promise.all(Array.from({ length: WORKERS }, () => stack.startWorker({ WORKER_CONCURRENCY: String(PER_WORKER), ...env })));
       return Object.fromEntries([
         ['api', stack.api.proc.pid],
@@ -301,6 +309,8 @@ try {
   cleanup.unshift(() => tail.close());
   const sink = await startSink();
   cleanup.unshift(sink.close);
+  const webhooks = new Queue(QUEUES.webhooks, { connection: rc.redis, prefix: KEY_PREFIX });
+  cleanup.unshift(() => webhooks.close());
   const peer = await NaivePeer.start({
     redisUrl: stack.redis.url,
     tokenService: { url: stack.token.url, secret: stack.token.secret },
@@ -313,11 +323,11 @@ try {
 
   const shape = `${WORKERS} workers × ${PER_WORKER}, 256 KiB PUT`;
   const webhook = {
-    ...oursSystem(stack, tail, file, `vod-ingest + 1 webhook endpoint: API → queue → ${shape}`, { WEBHOOK_URLS: sink.url }, 'webhook'),
+    ...oursSystem(stack, tail, file, `vod-ingest + 1 webhook endpoint: API → queue → ${shape}`, { WEBHOOK_URLS: sink.url }, 'webhook', webhooks),
     deliveries: sink.count,
   };
   const systems = [
-    oursSystem(stack, tail, file, `vod-ingest: API → queue → ${shape}`, {}, 'ours'),
+    oursSystem(stack, tail, file, `vod-ingest: API → queue → ${shape}`, {}, 'ours', webhooks),
     ...(withWebhook ? [webhook] : []),
     peerSystem(peer, file, stack.emu.bucket),
   ];
