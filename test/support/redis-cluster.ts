@@ -34,8 +34,13 @@ export interface TestRedisCluster extends TestRedis {
   waitForFailover(slot: number, notPort: number, timeoutMs?: number): Promise<number>;
 }
 
-/** `cluster-node-timeout`: a dead master is failed over a few seconds after it stops answering. */
-const NODE_TIMEOUT_MS = 1000;
+/**
+ * `cluster-node-timeout`: a dead master is failed over a few seconds after it stops answering. 2 s
+ * puts the failover (about 4 s here) past the services' 2 s readiness budget, so that /readyz
+ * reliably says 503 during it: with 1 s, a failover was sometimes over within 1.95 s, and a probe
+ * sent at the kill was answered by the new master in time (200, rightly).
+ */
+const NODE_TIMEOUT_MS = 2000;
 
 /**
  * Starts six `redis-server --cluster-enabled yes` on free ports (and free bus ports), joins them
