@@ -30,7 +30,7 @@ local function publish(streamKey, id, seq, etype, event, maxlen, cb)
 end
 `;
 
-/** The fields of a job record (besides its events): what `get` and `begin` read. */
+/** The fields of a job record (besides its events): what `get` reads. */
 export const RECORD_FIELDS = [
   'id',
   'tenant',
@@ -55,18 +55,14 @@ export const RECORD_FIELDS = [
  * KEYS: record, events, then any guard keys: while one of them exists the record counts as taken
  * and the transition does not apply. ARGV: id, allowed statuses (csv), new status or '', event
  * type or '', createdAt, data JSON, maxlen, ttl, final ('1' ends the record: it expires after
- * ttl), the number n of record fields to return as they were (0 for none), those n field names,
- * then a first event's type (or ''), createdAt and data JSON: written before the event when the
- * record is `queued` (a start written with the end), then field/value pairs to set.
- * Returns {1, event or '', values} when the record was in an allowed status and no guard key
- * exists, {0, status} otherwise.
+ * ttl), then a first event's type (or ''), createdAt and data JSON: written before the event when
+ * the record is `queued` (a start written with the end), then field/value pairs to set.
+ * Returns {1, event or ''} when the record was in an allowed status and no guard key exists,
+ * {0, status} otherwise.
  */
 export const TRANSITION = new LuaScript(
   `${EMIT_LUA}
-local want = tonumber(ARGV[10])
-local names = {'status', 'seq', 'tenant', 'cb'}
-for i = 1, want do names[#names + 1] = ARGV[10 + i] end
-local v = redis.call('HMGET', KEYS[1], unpack(names))
+local v = redis.call('HMGET', KEYS[1], 'status', 'seq', 'tenant', 'cb')
 local status, seq, tenant, cb = v[1], v[2], v[3], v[4]
 if not status then return {0, ''} end
 local allowed = false
@@ -75,18 +71,16 @@ if not allowed then return {0, status} end
 for i = 3, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then return {0, status} end
 end
-local before = {}
-for i = 1, want do before[i] = v[4 + i] or false end
 local n = tonumber(seq or '0')
 local fields = {}
-for i = 14 + want, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 13, #ARGV do fields[#fields + 1] = ARGV[i] end
 if ARGV[3] ~= '' then fields[#fields + 1] = 'status'; fields[#fields + 1] = ARGV[3] end
 local first, firstSeq = '', n
-local firstType = ARGV[11 + want]
+local firstType = ARGV[10]
 if firstType ~= '' and status == 'queued' then
   n = n + 1
   firstSeq = n
-  first = envelope(ARGV[1], tenant, n, firstType, ARGV[12 + want], ARGV[13 + want])
+  first = envelope(ARGV[1], tenant, n, firstType, ARGV[11], ARGV[12])
   fields[#fields + 1] = 'e:' .. n; fields[#fields + 1] = first
 end
 local event = ''
@@ -100,7 +94,7 @@ if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
 if ARGV[9] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[8]) end
 if first ~= '' then publish(KEYS[2], ARGV[1], firstSeq, firstType, first, ARGV[7], cb) end
 if event ~= '' then publish(KEYS[2], ARGV[1], n, ARGV[4], event, ARGV[7], cb) end
-return {1, event, before}
+return {1, event}
 `,
   -1,
 );

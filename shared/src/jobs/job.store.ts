@@ -274,21 +274,13 @@ export class JobStore {
     return { jobs, nextCursor: jobs.length ? jobs[jobs.length - 1].id : max.slice(1) };
   }
 
-  /** queued → running, with `job.started`. Null when the job is no longer queued (canceled, done). */
-  async start(id: string, attempt: number, now = new Date()): Promise<JobEvent | null> {
-    const begun = await this.begin(id, attempt, now);
-    return 'event' in begun ? begun.event : null;
-  }
-
   /**
-   * queued (or running, after a crash) → running, with `job.started`, in one round trip that also
-   * returns the record as it now is. Otherwise the status it has (undefined when there is no record).
+   * queued (or running, after a crash) → running, with `job.started`. Null when the job is
+   * neither (canceled, finished, or no record).
    */
-  async begin(id: string, attempt: number, now = new Date()): Promise<{ job: JobRecord; event: JobEvent } | { status?: JobStatus }> {
+  start(id: string, attempt: number, now = new Date()): Promise<JobEvent | null> {
     const fields = { attempts: String(attempt), startedAt: now.toISOString() };
-    const r = await this.apply(id, ['queued', 'running'], 'running', 'job.started', { attempt }, fields, now, false, { want: RECORD_FIELDS });
-    if (!r.applied) return { status: (r.status || undefined) as JobStatus | undefined };
-    return { job: toRecord({ ...r.before, ...fields, status: 'running' }), event: r.event! };
+    return this.transition(id, ['queued', 'running'], 'running', 'job.started', { attempt }, fields, now);
   }
 
   /** Saves progress; with `emit`, also a `job.progress` event (callers throttle). */
@@ -449,8 +441,8 @@ export async function recordEvents(redis: Redis, recordKey: string, afterSeq: nu
   return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as JobEvent);
 }
 
-/** What some transitions add: fields to read back, an event written first, guard keys. */
-type TransitionExtra = Pick<Transition, 'want' | 'first' | 'guards'>;
+/** What some transitions add: an event written first, guard keys. */
+type TransitionExtra = Pick<Transition, 'first' | 'guards'>;
 
 /** One status change of a record (a job or an upload) and its event, as `TRANSITION` runs it. */
 export interface Transition {
@@ -464,8 +456,6 @@ export interface Transition {
   now: Date;
   /** Ends the record: it (with its events) expires `ttl` seconds from now. */
   final: boolean;
-  /** Record fields to return as they were before the change (read by the same HMGET as the status). */
-  want?: readonly string[];
   /** An event written just before `type` when the record is still `queued` (a start written with the end). */
   first?: { type: JobEventType; data: object; at: Date };
   /** Keys whose existence means the record is taken: the change does not apply. */
@@ -479,13 +469,10 @@ export interface TransitionOutcome {
   event: JobEvent | null;
   /** The status found when not applied ('' when there is no record). */
   status: string;
-  /** The `want` fields as they were before the change (those that existed). */
-  before: Record<string, string>;
 }
 
 /** Runs `TRANSITION` on `keys.record`: `applied` when it was in one of `t.from`, with the event written. */
 export async function runTransition(redis: Redis, keys: { record: string; events: string }, id: string, t: Transition): Promise<TransitionOutcome> {
-  const want = t.want ?? [];
   // Built by push, not spreads and flat(): this runs for every status change.
   const args: (string | number)[] = [
     id,
@@ -497,19 +484,16 @@ export async function runTransition(redis: Redis, keys: { record: string; events
     t.maxLen,
     t.ttl,
     t.final ? '1' : '',
-    want.length,
   ];
-  for (const name of want) args.push(name);
   if (t.first) args.push(t.first.type, t.first.at.toISOString(), JSON.stringify(t.first.data));
   else args.push('', '', '');
   for (const name in t.fields) args.push(name, t.fields[name]);
   const scriptKeys = t.guards?.length ? [keys.record, keys.events, ...t.guards] : [keys.record, keys.events];
-  const reply = await TRANSITION.run<[number, string, (string | null)[]?]>(redis, scriptKeys, args);
+  const reply = await TRANSITION.run<[number, string]>(redis, scriptKeys, args);
   const applied = reply[0] === 1;
   return {
     applied,
     event: applied && reply[1] ? (JSON.parse(reply[1]) as JobEvent) : null,
     status: applied ? '' : reply[1],
-    before: fieldsOf(want, reply[2] ?? []),
   };
 }

@@ -215,8 +215,8 @@ class IngestRun {
    */
   private writeStart(): Promise<void> {
     clearTimeout(this.startTimer);
-    this.startWrite ??= this.deps.jobs.begin(this.record.id, this.job.attemptsStarted, this.begunAt).then((begun) => {
-      if ('job' in begun) this.log.info({ target: this.record.target.type, source: this.record.source.type }, 'JobStarted');
+    this.startWrite ??= this.deps.jobs.start(this.record.id, this.job.attemptsStarted, this.begunAt).then((started) => {
+      if (started) this.log.info({ target: this.record.target.type, source: this.record.source.type }, 'JobStarted');
       else if (!this.stop.signal.aborted) this.stop.abort('cancel');
     });
     return this.startWrite;
