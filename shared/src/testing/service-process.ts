@@ -11,9 +11,9 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
  * image). A 2 MB young-generation cap keeps V8 from growing its semi-spaces to 16 MB each under
  * the allocation rate of streaming uploads: ~28 MB less peak RSS, same throughput. The api
  * streams nothing and allocates per request: it keeps V8's 16 MB, where a 2 MB cap made it
- * collect eight times as often (GC was 11% of its samples in a profile of bench:jobs). Measured
- * alone (3,000 submissions at a time, no workers, 4 alternated pairs of fresh stacks): 0.91 ms
- * of api CPU per submission with 16 MB, 0.97 with 2 MB.
+ * collect eight times as often (GC was 11% of its samples in a profile of bench:jobs). A one-off
+ * harness, not kept (3,000 submissions at a time, no workers, 4 alternated pairs of fresh stacks),
+ * measured 0.91 ms of api CPU per submission with 16 MB, 0.97 with 2 MB.
  */
 export function serviceNodeFlags(name: string): string[] {
   return ['--enable-source-maps', `--max-semi-space-size=${name === 'api' ? 16 : 2}`];
