@@ -349,6 +349,18 @@ export class JobStore {
     return this.finish(id, ['queued', 'running'], 'succeeded', 'job.succeeded', { result }, fields, now, { first });
   }
 
+  /**
+   * Sends `write` (one of this store's transitions, such as `succeed`) so that whatever is sent
+   * on this store's connection until the event loop's next turn leaves in the same write, after
+   * it, and runs after it in Redis: the worker's end of a job and BullMQ's completion of it, one
+   * round trip. Only when Redis has the transition script cached for the connection: an EVALSHA
+   * answered NOSCRIPT is sent again after what follows (after a SCRIPT FLUSH, the one case left).
+   * Otherwise returns undefined and sends nothing, and the caller writes and awaits as usual.
+   */
+  writeAhead<T>(write: () => Promise<T>): Promise<T> | undefined {
+    return TRANSITION.isCachedFor(this.redis) ? inOneWrite(this.redis, write) : undefined;
+  }
+
   fail(id: string, error: JobError, now = new Date()): Promise<JobEvent | null> {
     return this.finish(id, ['queued', 'running'], 'failed', 'job.failed', { error }, { error: JSON.stringify(error) }, now);
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, UnrecoverableError, type Job, type Processor } from 'bullmq';
 import { z } from 'zod';
 import {
@@ -181,11 +182,45 @@ class IngestRun {
     const written = this.startWrite;
     const begun = written === undefined ? { attempt: this.job.attemptsStarted, at: this.begunAt } : undefined;
     await written;
-    if (await deps.jobs.succeed(record.id, result, this.progress, new Date(), begun)) this.ended('succeeded');
+    const end = () => deps.jobs.succeed(record.id, result, this.progress, new Date(), begun);
+    // The end leaves in one write with BullMQ's completion of the job (sent once this returns),
+    // ahead of it: Redis runs them in that order, so the record has ended whenever the queue
+    // says the job completed, and the job costs one round trip less.
+    const ahead = deps.jobs.writeAhead(end);
+    if (ahead === undefined) {
+      if (await end()) this.ended('succeeded');
+    } else {
+      void ahead.then(
+        (event) => event && this.ended('succeeded'),
+        (err: unknown) => this.endAgain(end, err),
+      );
+    }
     // A job that ended before its start was written logs one line, this one.
     const kind = begun ? { target: record.target.type, source: record.source.type } : {};
     this.log.info({ ...kind, size: outcome.size, partsSent: outcome.partsSent, videoId: t.videoId }, 'JobSucceeded');
     return result;
+  }
+
+  /**
+   * The end, sent ahead of BullMQ's completion, was refused (an error reply; a lost connection
+   * sends it again by itself) while the completion may have gone through: nothing would run the
+   * job again, so the end is written again here, up to 5 times a second apart.
+   */
+  private async endAgain(end: () => Promise<unknown>, err: unknown): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      this.log.warn({ err, tries }, 'JobEndNotSaved');
+      await sleep(1000);
+      try {
+        if (await end()) this.ended('succeeded');
+        return;
+      } catch (again) {
+        err = again;
+        if (tries === 5) {
+          this.log.error({ err }, 'JobEndLost');
+          return;
+        }
+      }
+    }
   }
 
   /** A url source's download, saved at most twice a second (the spooler reports every chunk). */
