@@ -27,6 +27,8 @@
  *   workers happen to run then.
  *   What the long-running apis and token service send while idle is measured before the rounds
  *   and printed; it is counted, not subtracted.
+ * - Redis reads per job: the delta of `total_reads_processed` (INFO stats) less one per command
+ *   the bench sent: about one per round trip, however many commands a client sends in one write.
  * - Ratios ours/peer: jobs/s, CPU-ms per job, Redis commands per job, and the issue's targets.
  *
  *   npm run bench:jobs                  (2,000 jobs a round, 32 submitters, 3 rounds per system)
@@ -91,6 +93,8 @@ interface Result {
   commands: Map<string, number>;
   /** Commands the bench's own connections sent during the round (taken out of `commands`). */
   benchCommands: number;
+  /** Reads of the systems' sockets Redis made during the round (RedisCommands.reads). */
+  reads: number;
   deliveries: number;
   retried: number;
 }
@@ -110,11 +114,20 @@ class RedisCommands {
    * Calls per command so far. The bench's counts are taken before the INFO is sent: INFO counts
    * itself only in the next snapshot, as it does here.
    */
-  async snapshot(): Promise<{ calls: Map<string, number>; sent: Map<string, number> }> {
+  async snapshot(): Promise<{ calls: Map<string, number>; sent: Map<string, number>; reads: number }> {
     const sent = new Map(this.sent);
-    const info = await this.redis.info('commandstats');
+    const info = (await this.redis.call('INFO', 'commandstats', 'stats')) as string;
     const calls = new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])] as const));
-    return { calls, sent };
+    return { calls, sent, reads: Number(/^total_reads_processed:(\d+)/m.exec(info)?.[1]) };
+  }
+
+  /**
+   * Reads Redis made from its clients' sockets between two snapshots, less the bench's own (one
+   * per command: the bench never sends two at once): how many times Redis woke up for what the
+   * systems sent, about one per round trip, however many commands a client sends in one write.
+   */
+  static reads(a: Awaited<ReturnType<RedisCommands['snapshot']>>, b: Awaited<ReturnType<RedisCommands['snapshot']>>): number {
+    return b.reads - a.reads - (sum(b.sent) - sum(a.sent));
   }
 
   /** What the systems ran between two snapshots, by command. */
@@ -243,6 +256,7 @@ async function measure(sys: System, round: number, rc: RedisCommands, shared: Re
       wall,
       commands: RedisCommands.delta(s0, s1),
       benchCommands,
+      reads: RedisCommands.reads(s0, s1),
       deliveries: (sys.deliveries?.() ?? 0) - deliveries0,
       retried: (sys.retried?.() ?? 0) - retried0,
     };
@@ -288,6 +302,8 @@ function report(name: string, results: Result[]): Figures {
   const benchPerJob = results.reduce((n, r) => n + r.benchCommands, 0) / jobs;
   const perRound = results.map((r) => (sum(r.commands) / r.timings.length).toFixed(1)).join(', ');
   console.log(`  Redis commands per job: ${commandsPerJob.toFixed(1)} (rounds ${perRound})   ${top}; the bench's own ${benchPerJob.toFixed(2)} taken out`);
+  const reads = results.reduce((n, r) => n + r.reads, 0) / jobs;
+  console.log(`  Redis reads per job (about one per round trip, however many commands it carries): ${reads.toFixed(2)}`);
   const deliveries = results.reduce((n, r) => n + r.deliveries, 0);
   if (deliveries > 0) console.log(`  webhook deliveries per job: ${(deliveries / jobs).toFixed(2)}`);
   const retried = results.reduce((n, r) => n + r.retried, 0);
