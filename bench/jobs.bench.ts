@@ -7,7 +7,9 @@
  * its own prefix `{naive}`), same closed loop of submitters. A third system is vod-ingest again
  * with one webhook endpoint configured (WEBHOOK_URLS → a sink in this process that answers 204).
  *
- * Rounds alternate (ours, ours+webhook, peer, ours, …); each round starts the system's workers
+ * Rounds alternate, every other round in reverse (ours, ours+webhook, peer; peer, ours+webhook,
+ * ours; …), so that no system is always the one measured first while the shared machine drifts
+ * (it does: one system's rounds vary by ±15% in one run); each round starts the system's workers
  * afresh, runs a warm-up, then the measured jobs, and stops the workers, so that no idle worker
  * of another system polls Redis or takes a core during a round. The apis and the token service
  * run throughout. Printed per system:
@@ -31,7 +33,7 @@
  *   the bench sent: about one per round trip, however many commands a client sends in one write.
  * - Ratios ours/peer: jobs/s, CPU-ms per job, Redis commands per job, and the issue's targets.
  *
- *   npm run bench:jobs                  (2,000 jobs a round, 32 submitters, 3 rounds per system)
+ *   npm run bench:jobs                  (2,000 jobs a round, 32 submitters, 4 rounds per system)
  *   BENCH_JOBS=300 BENCH_JOBS_ROUNDS=2 npm run bench:jobs
  *   BENCH_SUBMITTERS=32                 (concurrent submitters, closed loop)
  *   BENCH_WORKER_CONCURRENCY=2          (WORKER_CONCURRENCY of each of our workers; the peer's follows)
@@ -60,7 +62,7 @@ import { CpuMeter, findRedisPid } from './proc-cpu.js';
 
 const total = Number(process.env.BENCH_JOBS ?? '2000');
 const submitters = Number(process.env.BENCH_SUBMITTERS ?? '32');
-const rounds = Number(process.env.BENCH_JOBS_ROUNDS ?? '3');
+const rounds = Number(process.env.BENCH_JOBS_ROUNDS ?? '4');
 const warmup = Number(process.env.BENCH_WARMUP ?? '200');
 const prime = Number(process.env.BENCH_PRIME ?? '1000');
 const withWebhook = process.env.BENCH_WEBHOOK !== '0';
@@ -272,6 +274,7 @@ interface Figures {
   rounds: number[];
   cpuMsPerJob: number;
   commandsPerJob: number;
+  readsPerJob: number;
 }
 
 /** Prints one system's figures over its rounds: median jobs/s, CPU-ms and Redis commands per job over all of them. */
@@ -308,12 +311,12 @@ function report(name: string, results: Result[]): Figures {
   if (deliveries > 0) console.log(`  webhook deliveries per job: ${(deliveries / jobs).toFixed(2)}`);
   const retried = results.reduce((n, r) => n + r.retried, 0);
   if (retried > 0) console.log(`  submissions retried after a 503: ${retried} (a retried one may have been queued twice)`);
-  return { perSecond: m('perSecond'), rounds: all.map((x) => x.perSecond), cpuMsPerJob, commandsPerJob };
+  return { perSecond: m('perSecond'), rounds: all.map((x) => x.perSecond), cpuMsPerJob, commandsPerJob, readsPerJob: reads };
 }
 
 function ratios(name: string, a: Figures, b: Figures, commandTarget: number): void {
   console.log(
-    `${name.padEnd(24)} jobs/s ${(a.perSecond / b.perSecond).toFixed(2)}x (target ≥ 1.0; round by round ${a.rounds.map((x, i) => (x / b.rounds[i]!).toFixed(2)).join(', ')})   CPU-ms/job ${(a.cpuMsPerJob / b.cpuMsPerJob).toFixed(2)}x (target ≤ 1.3)   Redis commands/job ${(a.commandsPerJob / b.commandsPerJob).toFixed(2)}x (${a.commandsPerJob.toFixed(1)} vs ${b.commandsPerJob.toFixed(1)}; target ≤ ${commandTarget})`,
+    `${name.padEnd(24)} jobs/s ${(a.perSecond / b.perSecond).toFixed(2)}x (target ≥ 1.0; round by round ${a.rounds.map((x, i) => (x / b.rounds[i]!).toFixed(2)).join(', ')})   CPU-ms/job ${(a.cpuMsPerJob / b.cpuMsPerJob).toFixed(2)}x (target ≤ 1.3)   Redis commands/job ${(a.commandsPerJob / b.commandsPerJob).toFixed(2)}x (${a.commandsPerJob.toFixed(1)} vs ${b.commandsPerJob.toFixed(1)}; target ≤ ${commandTarget})   Redis reads/job ${a.readsPerJob.toFixed(2)} vs ${b.readsPerJob.toFixed(2)}`,
   );
 }
 
@@ -368,7 +371,10 @@ try {
 
   const load0 = loadavg()[0]!;
   const results = systems.map(() => [] as Result[]);
-  for (let r = 0; r < rounds; r++) for (const [i, sys] of systems.entries()) results[i]!.push(await measure(sys, r, rc, shared));
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? [...systems.entries()] : [...systems.entries()].reverse();
+    for (const [i, sys] of order) results[i]!.push(await measure(sys, r, rc, shared));
+  }
 
   console.log(
     `\n${total} jobs a round, ${rounds} round(s) per system, each after ${warmup} warm-up jobs on fresh workers (and ${prime} of each system before the first); ${submitters} concurrent submitters (Node ${process.version}, ${cpus().length} cores, Redis ${stack.redis.kind}, load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)})`,
