@@ -1,28 +1,14 @@
 import assert from 'node:assert/strict';
 import { EventEmitter, getEventListeners } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeapSpaceStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Redis } from 'ioredis';
-import { createLogger, createRedis, JobStore, parseConfig, Tenants, waitForRedis, type JobRequest } from '@vod-ingest/shared';
-import {
-  startEmulator,
-  startTestRedis,
-  startTokenService,
-  writeTenantsFile,
-  type TestEmulator,
-  type TestRedis,
-  type TestService,
-} from '@vod-ingest/shared/testing';
-import { BullIngestQueue } from '../../api/src/ingest.queue.js';
-import { submitJob, type JobSubmissionDeps } from '../../api/src/job-submission.js';
-import { workerConfigSchema } from '../src/config.js';
-import { createWorkerService } from '../src/worker.js';
+import type { JobRequest } from '@vod-ingest/shared';
+import { submitJob } from '../../api/src/job-submission.js';
+import { startInProcessWorker, type InProcessWorker } from './in-process-worker.js';
 
 // Issue 11: 5,000 small jobs through ONE worker, in-process so its listeners and heap can be
 // looked at. Everything on the path is real: a redis-server of its own, the token service and the
@@ -44,17 +30,9 @@ const SUBMITTING = 16;
  */
 const HEAP_SLACK = 1.5 * 1024 * 1024;
 
-let redis: TestRedis;
-let emu: TestEmulator;
-let token: TestService & { secret: string };
-let inbox: string;
-let tenantsFile: string;
-let workerConnection: Redis;
-let apiConnection: Redis;
-let service: ReturnType<typeof createWorkerService>;
-let submit: JobSubmissionDeps;
+let w: InProcessWorker;
 const warnings: Error[] = [];
-const onWarning = (w: Error) => warnings.push(w);
+const onWarning = (warning: Error) => warnings.push(warning);
 /** Log lines at warn or above, of the worker and the api (their loggers write here, not to stdout). */
 const loud: string[] = [];
 let logLines = 0;
@@ -74,55 +52,11 @@ function logSink(): Writable {
 
 before(async () => {
   process.on('warning', onWarning);
-  [redis, emu] = await Promise.all([startTestRedis(), startEmulator()]);
-  tenantsFile = writeTenantsFile({ acme: { oss: [{ bucket: emu.bucket, prefix: '' }] } });
-  token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: { TENANTS_FILE: tenantsFile } });
-  inbox = mkdtempSync(path.join(tmpdir(), 'worker-leak-inbox-'));
-  writeFileSync(path.join(inbox, 'clip.mp4'), Buffer.alloc(1024, 7));
-
-  const config = parseConfig(workerConfigSchema, {
-    REDIS_URL: redis.url,
-    TOKEN_SERVICE_URL: token.url,
-    TOKEN_SERVICE_SECRET: token.secret,
-    VOD_ENDPOINT: emu.hostPort,
-    OSS_ENDPOINT: emu.url,
-    ALIBABA_CLOUD_REGION_ID: emu.region,
-    INGEST_ROOTS: inbox,
-    TENANTS_FILE: tenantsFile,
-    URL_ALLOWLIST: '127.0.0.1,localhost',
-    WEBHOOK_SECRET: `whsec_${Buffer.alloc(24, 3).toString('base64')}`,
-    WORKER_CONCURRENCY: String(CONCURRENCY),
-    LOG_LEVEL: 'info',
-  });
-  const workerLog = createLogger('worker', { destination: logSink() });
-  workerConnection = createRedis(config.redis, { blocking: true, name: 'worker', log: workerLog, probeKey: config.KEY_PREFIX });
-  await waitForRedis(workerConnection, config.redis);
-  service = createWorkerService(config, workerConnection, workerLog);
-
-  // The api's side, as services/api/src/main.ts wires it (JOB_ATTEMPTS 3), but on a connection
-  // without the api's 2 s command timeout: on a loaded machine a slow reply would fail a submission
-  // with 503 (the api's fail-fast answer, which a client retries), and that is not this test's subject.
-  const apiLog = createLogger('api', { destination: logSink() });
-  apiConnection = createRedis(config.redis, { blocking: true, name: 'api', log: apiLog });
-  const store = new JobStore(apiConnection, { prefix: config.KEY_PREFIX });
-  submit = {
-    log: apiLog,
-    store,
-    queue: new BullIngestQueue(apiConnection, { prefix: config.KEY_PREFIX, attempts: 3, backoffSeconds: 1 }),
-    policy: { ingestRoots: [inbox], allowlist: [] },
-    tenants: new Tenants(config.TENANTS_FILE),
-  };
+  w = await startInProcessWorker({ fileBytes: 1024, workerLog: logSink(), apiLog: logSink(), env: { WORKER_CONCURRENCY: String(CONCURRENCY) } });
 });
 
 after(async () => {
-  await service?.close(5000);
-  await submit?.queue.close();
-  workerConnection?.disconnect();
-  apiConnection?.disconnect();
-  await token?.stop();
-  await Promise.all([emu?.stop(), redis?.stop()]);
-  if (inbox) rmSync(inbox, { recursive: true, force: true });
-  if (tenantsFile) rmSync(path.dirname(tenantsFile), { recursive: true, force: true });
+  await w?.stop();
   process.off('warning', onWarning);
 });
 
@@ -198,9 +132,9 @@ async function snapshot(jobs: number): Promise<Snapshot> {
   return {
     jobs,
     heapUsed,
-    shutdownListeners: getEventListeners(service.ingest.shutdown, 'abort').length,
+    shutdownListeners: getEventListeners(w.service.ingest.shutdown, 'abort').length,
     process: Object.fromEntries(process.eventNames().map((n) => [String(n), process.listenerCount(n)])),
-    emitters: emitterListeners({ worker: service.ingest.worker, queue: service.ingest.queue, connection: workerConnection }),
+    emitters: emitterListeners({ worker: w.service.ingest.worker, queue: w.service.ingest.queue, connection: w.workerConnection }),
     resources,
   };
 }
@@ -209,7 +143,7 @@ async function snapshot(jobs: number): Promise<Snapshot> {
 async function statuses(ids: string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (let i = 0; i < ids.length; i += 500) {
-    for (const j of await Promise.all(ids.slice(i, i + 500).map((id) => submit.store.get(id))))
+    for (const j of await Promise.all(ids.slice(i, i + 500).map((id) => w.submit.store.get(id))))
       out[j?.status ?? 'missing'] = (out[j?.status ?? 'missing'] ?? 0) + 1;
   }
   return out;
@@ -230,8 +164,8 @@ test(`${TOTAL} jobs through one worker (concurrency ${CONCURRENCY}): listeners a
     done++;
     waiter?.();
   };
-  service.ingest.worker.on('completed', ended);
-  service.ingest.worker.on('failed', () => (failed++, ended()));
+  w.service.ingest.worker.on('completed', ended);
+  w.service.ingest.worker.on('failed', () => (failed++, ended()));
   const allDone = (n: number) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${done} of ${n} jobs ended in time`)), 120_000);
@@ -244,8 +178,8 @@ test(`${TOTAL} jobs through one worker (concurrency ${CONCURRENCY}): listeners a
     });
 
   const request = (i: number): JobRequest => ({
-    source: { type: 'file', path: path.join(inbox, 'clip.mp4') },
-    target: { type: 'oss', bucket: emu.bucket, key: `leak/${i}.mp4` },
+    source: { type: 'file', path: path.join(w.inbox, 'clip.mp4') },
+    target: { type: 'oss', bucket: w.emu.bucket, key: `leak/${i}.mp4` },
   });
   const snapshots: Snapshot[] = [];
   const started = performance.now();
@@ -258,7 +192,7 @@ test(`${TOTAL} jobs through one worker (concurrency ${CONCURRENCY}): listeners a
     await Promise.all(
       Array.from({ length: SUBMITTING }, async () => {
         for (let i = next++; i < end; i = next++) {
-          const r = await submitJob(submit, 'acme', request(i));
+          const r = await submitJob(w.submit, 'acme', request(i));
           assert.equal(r.status, 202);
           ids.push(r.job.id);
         }
@@ -285,7 +219,7 @@ test(`${TOTAL} jobs through one worker (concurrency ${CONCURRENCY}): listeners a
       `${((cpu.user + cpu.system) / 1000 / TOTAL).toFixed(2)} CPU-ms a job; ${logLines} log lines`,
   );
 
-  assert.equal((await emu.stats()).requests.PutObject, TOTAL, 'one PutObject per job reached the emulator');
+  assert.equal((await w.emu.stats()).requests.PutObject, TOTAL, 'one PutObject per job reached the emulator');
 
   const [first, last] = [snapshots[0], snapshots[snapshots.length - 1]];
   assert.equal(last.shutdownListeners, 0, 'no attempt left its listener on the shutdown signal');
