@@ -62,9 +62,9 @@ async function runOne(key: string): Promise<{ id: string; status: string | undef
 
 /** The index of the worker's write that carries the job's end and, after it in that write, BullMQ's completion; -1 when none does. */
 const endWithCompletion = (id: string) =>
-  writes.findIndex((w) => {
-    const end = w.indexOf('job.succeeded');
-    return end >= 0 && w.includes(id) && w.indexOf(`${QUEUES.ingest}:completed`, end) > end;
+  writes.findIndex((sent) => {
+    const end = sent.indexOf('job.succeeded');
+    return end >= 0 && sent.includes(id) && sent.indexOf(`${QUEUES.ingest}:completed`, end) > end;
   });
 
 test("a small job's end and BullMQ's completion leave in one write, the end first; on a new connection, the end is awaited first", async () => {
