@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { inOneWrite } from './redis.js';
 
 /**
  * A Lua script run by EVALSHA: the script's text goes over the wire only the first time a Redis
@@ -27,6 +28,17 @@ export class LuaScript {
    */
   isCachedFor(redis: Redis): boolean {
     return redis.stream !== undefined && this.ranOn.has(redis.stream);
+  }
+
+  /**
+   * Calls `send`, which sends this script on `redis` first, inside `inOneWrite` when the script is
+   * cached for the connection (`isCachedFor`): what the caller sends on the connection until the
+   * event loop's next turn leaves in the same write, after the script, and runs after it. Otherwise
+   * returns undefined without calling `send`: an EVALSHA answered NOSCRIPT is sent again, after
+   * whatever followed it, so the caller sends and awaits as usual.
+   */
+  sendAhead<T>(redis: Redis, send: () => Promise<T>): Promise<T> | undefined {
+    return this.isCachedFor(redis) ? inOneWrite(redis, send) : undefined;
   }
 
   async run<T>(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {

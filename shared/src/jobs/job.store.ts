@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobEvent, JobEventType } from './job.events.js';
 import type { JobError, JobProgress, JobRequest, JobResult, JobStatus, JobView, StoredSource } from './job.schema.js';
-import { inOneWrite } from '../redis.js';
 import { toRecord } from './job.record.js';
 import { CREATE, RECORD_FIELDS, TRANSITION, VIDEO } from './job.scripts.js';
 import { ingestLockKeys, jobKeys, KEY_PREFIX, type JobKeys } from './queues.js';
@@ -127,8 +126,8 @@ export class JobStore {
    * `alongside(id)`, for a job without an idempotency key, is called as early as a command sent on
    * this store's connection is sure to run after the record is written: when Redis has the record's
    * script cached for the connection, right after it is sent, and what it sends (synchronously
-   * or in its promise continuations) goes out in the same write (`inOneWrite`); else once the
-   * record is written. The api puts the job on its lane so: one round trip for both.
+   * or in its promise continuations) goes out in the same write (`LuaScript.sendAhead`); else once
+   * the record is written. The api puts the job on its lane so: one round trip for both.
    */
   async create(
     tenant: string,
@@ -179,17 +178,15 @@ export class JobStore {
         ],
       );
     const { alongside } = opts;
-    let reply: [number, string];
-    if (alongside && CREATE.isCachedFor(this.redis)) {
-      reply = await inOneWrite(this.redis, () => {
-        const written = send();
-        alongside(id);
-        return written;
-      });
-    } else {
-      reply = await send();
-      if (alongside && reply[0] === 1) alongside(id);
-    }
+    const ahead = alongside
+      ? CREATE.sendAhead(this.redis, () => {
+          const written = send();
+          alongside(id);
+          return written;
+        })
+      : undefined;
+    const reply = await (ahead ?? send());
+    if (!ahead && alongside && reply[0] === 1) alongside(id);
     // The record is what was just written: no read back.
     if (reply[0] === 1) return { created: true, job: toRecord(fields), event: JSON.parse(reply[1]) as JobEvent };
     const [earlierId, earlierDigest] = reply[1].split(':');
@@ -350,15 +347,14 @@ export class JobStore {
   }
 
   /**
-   * Sends `write` (one of this store's transitions, such as `succeed`) so that whatever is sent
-   * on this store's connection until the event loop's next turn leaves in the same write, after
-   * it, and runs after it in Redis: the worker's end of a job and BullMQ's completion of it, one
-   * round trip. Only when Redis has the transition script cached for the connection: an EVALSHA
-   * answered NOSCRIPT is sent again after what follows (after a SCRIPT FLUSH, the one case left).
-   * Otherwise returns undefined and sends nothing, and the caller writes and awaits as usual.
+   * Sends `write` (one of this store's transitions, such as `succeed`) ahead of whatever follows on
+   * this store's connection until the event loop's next turn, in one write (`LuaScript.sendAhead`):
+   * the worker's end of a job and BullMQ's completion of it, one round trip. Undefined, with
+   * nothing sent, when the connection has not run the transition script yet: the caller writes and
+   * awaits as usual.
    */
   writeAhead<T>(write: () => Promise<T>): Promise<T> | undefined {
-    return TRANSITION.isCachedFor(this.redis) ? inOneWrite(this.redis, write) : undefined;
+    return TRANSITION.sendAhead(this.redis, write);
   }
 
   fail(id: string, error: JobError, now = new Date()): Promise<JobEvent | null> {
