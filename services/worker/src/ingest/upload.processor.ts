@@ -3,10 +3,13 @@ import { DelayedError, UnrecoverableError, type Job, type Processor } from 'bull
 import { z } from 'zod';
 import {
   checkJobTarget,
+  retry,
   validate,
+  type RetryOptions,
   type Tenants,
   type IngestJobData,
   type JobError,
+  type JobEvent,
   type JobProgress,
   type JobRecord,
   type JobResult,
@@ -204,23 +207,23 @@ class IngestRun {
   /**
    * The end, sent ahead of BullMQ's completion, was refused (an error reply; a lost connection
    * sends it again by itself) while the completion may have gone through: nothing would run the
-   * job again, so the end is written again here, up to 5 times a second apart.
+   * job again, so the end is written again here, up to 5 times about a second apart (`retry`).
    */
-  private async endAgain(end: () => Promise<unknown>, err: unknown): Promise<void> {
-    for (let tries = 1; ; tries++) {
-      this.log.warn({ err, tries }, 'JobEndNotSaved');
-      await sleep(1000);
-      try {
-        if (await end()) this.ended('succeeded');
-        return;
-      } catch (again) {
-        err = again;
-        if (tries === 5) {
-          this.log.error({ err }, 'JobEndLost');
-          return;
-        }
-      }
-    }
+  private endAgain(end: () => Promise<JobEvent | null>, err: unknown): void {
+    this.log.warn({ err, tries: 1 }, 'JobEndNotSaved');
+    const again: RetryOptions = {
+      retries: 4,
+      baseMs: 1000,
+      maxDelayMs: 1000,
+      retryable: () => true,
+      onRetry: (e, attempt) => this.log.warn({ err: e, tries: attempt + 1 }, 'JobEndNotSaved'),
+    };
+    void sleep(1000)
+      .then(() => retry(end, again))
+      .then(
+        (event) => event && this.ended('succeeded'),
+        (e: unknown) => this.log.error({ err: e }, 'JobEndLost'),
+      );
   }
 
   /** A url source's download, saved at most twice a second (the spooler reports every chunk). */
