@@ -31,6 +31,8 @@
  *   and printed; it is counted, not subtracted.
  * - Redis reads per job: the delta of `total_reads_processed` (INFO stats) less one per command
  *   the bench sent: about one per round trip, however many commands a client sends in one write.
+ * - Redis µs per job by command (`usec` of INFO commandstats), where Redis's time goes: a script's
+ *   time includes the commands it runs, and the bench's own reads cannot be taken out of it.
  * - Ratios ours/peer: jobs/s, CPU-ms per job, Redis commands per job, and the issue's targets.
  *
  *   npm run bench:jobs                  (2,000 jobs a round, 32 submitters, 4 rounds per system)
@@ -97,6 +99,8 @@ interface Result {
   benchCommands: number;
   /** Reads of the systems' sockets Redis made during the round (RedisCommands.reads). */
   reads: number;
+  /** Microseconds Redis spent in each command during the round (RedisCommands.usec), the bench's own included. */
+  usec: Map<string, number>;
   deliveries: number;
   retried: number;
 }
@@ -113,14 +117,25 @@ class RedisCommands {
   }
 
   /**
-   * Calls per command so far. The bench's counts are taken before the INFO is sent: INFO counts
-   * itself only in the next snapshot, as it does here.
+   * Calls and microseconds per command so far. The bench's counts are taken before the INFO is
+   * sent: INFO counts itself only in the next snapshot, as it does here.
    */
-  async snapshot(): Promise<{ calls: Map<string, number>; sent: Map<string, number>; reads: number }> {
+  async snapshot(): Promise<{ calls: Map<string, number>; usec: Map<string, number>; sent: Map<string, number>; reads: number }> {
     const sent = new Map(this.sent);
     const info = (await this.redis.call('INFO', 'commandstats', 'stats')) as string;
-    const calls = new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])] as const));
-    return { calls, sent, reads: Number(/^total_reads_processed:(\d+)/m.exec(info)?.[1]) };
+    const stats = [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)];
+    const calls = new Map(stats.map((m) => [m[1]!, Number(m[2])] as const));
+    const usec = new Map(stats.map((m) => [m[1]!, Number(m[3])] as const));
+    return { calls, usec, sent, reads: Number(/^total_reads_processed:(\d+)/m.exec(info)?.[1]) };
+  }
+
+  /**
+   * Microseconds Redis spent in each command between two snapshots (`usec` of INFO commandstats),
+   * the bench's own XREADs and INFOs included: their time cannot be told from the systems'. A
+   * script's (EVALSHA's) time includes the commands it ran, which are listed under their own names too.
+   */
+  static usec(a: Awaited<ReturnType<RedisCommands['snapshot']>>, b: Awaited<ReturnType<RedisCommands['snapshot']>>): Map<string, number> {
+    return new Map([...b.usec].map(([name, us]) => [name, us - (a.usec.get(name) ?? 0)] as const));
   }
 
   /**
@@ -259,6 +274,7 @@ async function measure(sys: System, round: number, rc: RedisCommands, shared: Re
       commands: RedisCommands.delta(s0, s1),
       benchCommands,
       reads: RedisCommands.reads(s0, s1),
+      usec: RedisCommands.usec(s0, s1),
       deliveries: (sys.deliveries?.() ?? 0) - deliveries0,
       retried: (sys.retried?.() ?? 0) - retried0,
     };
@@ -307,6 +323,14 @@ function report(name: string, results: Result[]): Figures {
   console.log(`  Redis commands per job: ${commandsPerJob.toFixed(1)} (rounds ${perRound})   ${top}; the bench's own ${benchPerJob.toFixed(2)} taken out`);
   const reads = results.reduce((n, r) => n + r.reads, 0) / jobs;
   console.log(`  Redis reads per job (about one per round trip, however many commands it carries): ${reads.toFixed(2)}`);
+  const usec = new Map<string, number>();
+  for (const r of results) for (const [c, us] of r.usec) usec.set(c, (usec.get(c) ?? 0) + us);
+  const slowest = [...usec]
+    .filter(([, us]) => us / jobs >= 5)
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, us]) => `${c} ${(us / jobs).toFixed(0)}`)
+    .join(' · ');
+  console.log(`  Redis µs per job by command (a script's includes the commands it runs; the bench's XREAD and INFO included): ${slowest}`);
   const deliveries = results.reduce((n, r) => n + r.deliveries, 0);
   if (deliveries > 0) console.log(`  webhook deliveries per job: ${(deliveries / jobs).toFixed(2)}`);
   const retried = results.reduce((n, r) => n + r.retried, 0);
