@@ -105,6 +105,14 @@ interface Result {
   retried: number;
 }
 
+/** What one `RedisCommands.snapshot` read: per command calls and microseconds, the bench's own commands, Redis's socket reads. */
+interface RedisStats {
+  calls: Map<string, number>;
+  usec: Map<string, number>;
+  sent: Map<string, number>;
+  reads: number;
+}
+
 /** `INFO commandstats` less what the bench's own connections sent (`sent`, counted per command). */
 class RedisCommands {
   readonly sent = new Map<string, number>();
@@ -120,7 +128,7 @@ class RedisCommands {
    * Calls and microseconds per command so far. The bench's counts are taken before the INFO is
    * sent: INFO counts itself only in the next snapshot, as it does here.
    */
-  async snapshot(): Promise<{ calls: Map<string, number>; usec: Map<string, number>; sent: Map<string, number>; reads: number }> {
+  async snapshot(): Promise<RedisStats> {
     const sent = new Map(this.sent);
     const info = (await this.redis.call('INFO', 'commandstats', 'stats')) as string;
     const stats = [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)];
@@ -134,7 +142,7 @@ class RedisCommands {
    * the bench's own XREADs and INFOs included: their time cannot be told from the systems'. A
    * script's (EVALSHA's) time includes the commands it ran, which are listed under their own names too.
    */
-  static usec(a: Awaited<ReturnType<RedisCommands['snapshot']>>, b: Awaited<ReturnType<RedisCommands['snapshot']>>): Map<string, number> {
+  static usec(a: RedisStats, b: RedisStats): Map<string, number> {
     return new Map([...b.usec].map(([name, us]) => [name, us - (a.usec.get(name) ?? 0)] as const));
   }
 
@@ -143,12 +151,12 @@ class RedisCommands {
    * per command: the bench never sends two at once): how many times Redis woke up for what the
    * systems sent, about one per round trip, however many commands a client sends in one write.
    */
-  static reads(a: Awaited<ReturnType<RedisCommands['snapshot']>>, b: Awaited<ReturnType<RedisCommands['snapshot']>>): number {
+  static reads(a: RedisStats, b: RedisStats): number {
     return b.reads - a.reads - (sum(b.sent) - sum(a.sent));
   }
 
   /** What the systems ran between two snapshots, by command. */
-  static delta(a: Awaited<ReturnType<RedisCommands['snapshot']>>, b: Awaited<ReturnType<RedisCommands['snapshot']>>): Map<string, number> {
+  static delta(a: RedisStats, b: RedisStats): Map<string, number> {
     const d = new Map<string, number>();
     for (const [name, n] of b.calls) d.set(name, n - (a.calls.get(name) ?? 0));
     for (const [name, n] of b.sent) d.set(name, (d.get(name) ?? 0) - (n - (a.sent.get(name) ?? 0)));
