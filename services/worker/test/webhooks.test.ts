@@ -53,8 +53,11 @@ interface Received {
   status: number;
 }
 
-/** A local HTTP endpoint answering `answer(event, n)` (n counts all requests, from 1). */
-async function startReceiver(t: TestContext, answer: (event: JobEvent, n: number) => number = () => 204) {
+/**
+ * A local HTTP endpoint answering `answer(event, n)` after `delayMs(n)` (n counts all requests,
+ * from 1). Requests are listed as they arrive; `status` is 0 until answered.
+ */
+async function startReceiver(t: TestContext, answer: (event: JobEvent, n: number) => number = () => 204, delayMs: (n: number) => number = () => 0) {
   const requests: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -62,16 +65,23 @@ async function startReceiver(t: TestContext, answer: (event: JobEvent, n: number
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
       const event = JSON.parse(body) as JobEvent;
-      const status = answer(event, requests.length + 1);
-      requests.push({
+      const received: Received = {
         id: String(req.headers['webhook-id']),
         timestamp: String(req.headers['webhook-timestamp']),
         contentType: req.headers['content-type'],
         event,
         verified: verifyStandardWebhook(secret, req.headers, body),
-        status,
-      });
-      res.writeHead(status).end();
+        status: 0,
+      };
+      requests.push(received);
+      const n = requests.length;
+      const reply = () => {
+        received.status = answer(event, n);
+        res.writeHead(received.status).end();
+      };
+      const delay = delayMs(n);
+      if (delay > 0) setTimeout(reply, delay);
+      else reply();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -81,13 +91,20 @@ async function startReceiver(t: TestContext, answer: (event: JobEvent, n: number
     url: `http://127.0.0.1:${port}/hooks`,
     requests,
     /** Event ids answered with 2xx, in arrival order. */
-    delivered: () => requests.filter((r) => r.status < 300).map((r) => r.id),
+    delivered: () => requests.filter((r) => r.status >= 200 && r.status < 300).map((r) => r.id),
   };
 }
 
+/** A receiver's `delayMs`: its first request is answered after `ms`, the others at once. */
+const firstAfter = (ms: number) => (n: number) => (n === 1 ? ms : 0);
+
 // ---- One harness per test: its own key prefix, store, registry, logs ----
 
-async function harness(t: TestContext, webhookUrls: string[], opts: { retryScheduleMs?: number[]; shared?: boolean; orphanWaitMs?: number } = {}) {
+async function harness(
+  t: TestContext,
+  webhookUrls: string[],
+  opts: { retryScheduleMs?: number[]; shared?: boolean; orphanWaitMs?: number; directDeadlineMs?: number; concurrency?: number } = {},
+) {
   const prefix = `{wh-test-${++prefixes}}`;
   const store = new JobStore(redis, { prefix });
   const registry = new Registry();
@@ -102,11 +119,12 @@ async function harness(t: TestContext, webhookUrls: string[], opts: { retrySched
       webhookSecret: secret,
       allowlist: ['127.0.0.1'],
       retryScheduleMs: opts.retryScheduleMs ?? [100, 200, 400, 800],
-      concurrency: 5,
+      concurrency: opts.concurrency ?? 5,
       registry,
       log,
       orderPollMs: 200,
       orphanWaitMs: opts.orphanWaitMs,
+      directDeadlineMs: opts.directDeadlineMs,
       dispatcher: { blockMs: 500 },
     });
     t.after(() => workers.close());
@@ -128,12 +146,12 @@ const request = (callbackUrl?: string): JobRequest => ({
 const progress = { bytesUploaded: 10, bytesTotal: 10, partsUploaded: 1, partsTotal: 1 };
 
 /** A job through queued → started → progress → succeeded: events seq 1..4. */
-async function runJob(store: JobStore, callbackUrl?: string): Promise<string[]> {
-  return (await runJobEvents(store, callbackUrl)).map((e) => e.id);
+async function runJob(store: JobStore, callbackUrl?: string, tenant?: string): Promise<string[]> {
+  return (await runJobEvents(store, callbackUrl, tenant)).map((e) => e.id);
 }
 
-async function runJobEvents(store: JobStore, callbackUrl?: string): Promise<JobEvent[]> {
-  const created = await store.create('tenant-a', request(callbackUrl));
+async function runJobEvents(store: JobStore, callbackUrl?: string, tenant = 'tenant-a'): Promise<JobEvent[]> {
+  const created = await store.create(tenant, request(callbackUrl));
   assert.ok(created.created);
   const id = created.job.id;
   await store.start(id, 1);
@@ -255,6 +273,56 @@ describe('webhook delivery', () => {
     assert.equal(await redis.sismember(`${h.prefix}:webhooks:disabled`, gone.url), 1);
     assert.deepEqual(await h.outcomes(), { disabled: 1, delivered: 8 });
     assert.ok(h.logs.some((l) => l.includes('"WebhookEndpointDisabled"')));
+  });
+
+  test('a slow endpoint holds back no other tenant: the direct sends stop at their deadline, the queue delivers the rest', async (t) => {
+    // Tenant A's callbackUrl answers its first request only after 6 s (the webhook timeout is 10 s).
+    const slow = await startReceiver(t, undefined, firstAfter(6000));
+    const other = await startReceiver(t);
+    const h = await harness(t, [], { directDeadlineMs: 1000 });
+    h.start();
+    const slowIds = await runJob(h.store, slow.url, 'tenant-a');
+    await waitFor('the slow endpoint’s first request', () => slow.requests.length === 1);
+    // Tenant B's job ends while the dispatcher's batch with A's first event is still out.
+    const t0 = Date.now();
+    const otherIds = await runJob(h.store, other.url, 'tenant-b');
+    await waitFor('tenant B’s four events', () => other.delivered().length === 4);
+    const waited = Date.now() - t0;
+    assert.ok(waited < 3000, `tenant B's events waited ${waited} ms behind tenant A's slow endpoint (the deadline is 1 s; it answers after 6 s)`);
+    assert.deepEqual(
+      other.requests.map((r) => r.id),
+      otherIds,
+    );
+
+    // A's events still arrive, in order, by the queue: the cut-off attempt is retried on the schedule.
+    await waitFor('tenant A’s four events', () => slow.delivered().length >= 4);
+    await sleep(500);
+    assert.deepEqual(
+      slow.requests.map((r) => r.id),
+      [slowIds[0], ...slowIds],
+      'the cut-off first event again (at least once), then each event once, in order',
+    );
+    assert.ok(slow.requests.every((r) => r.verified));
+    assert.deepEqual(await h.outcomes(), { retried: 1, delivered: 8 });
+    assert.ok(h.logs.some((l) => l.includes('"WebhookDeliveryRetried"') && l.includes('WEBHOOK_ENDPOINT_SLOW')));
+  });
+
+  test('many slow endpoints in one batch: those past the concurrency are not tried directly at all, but queued', async (t) => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    t.after(() => process.off('warning', onWarning));
+    // Fourteen jobs, each with its own callbackUrl answering its first request after 3 s; twelve sends at once.
+    const slow = await Promise.all(Array.from({ length: 14 }, () => startReceiver(t, undefined, firstAfter(3000))));
+    const h = await harness(t, [], { directDeadlineMs: 1000, concurrency: 12 });
+    for (const r of slow) assert.ok((await h.store.create('tenant-a', request(r.url))).created);
+    h.start(); // one read takes all fourteen job.queued entries
+    await waitFor('every endpoint’s event', () => slow.every((r) => r.delivered().length >= 1), 15_000);
+    const requests = slow.map((r) => r.requests.length);
+    assert.equal(requests.filter((n) => n === 2).length, 12, 'twelve cut off at the deadline and sent again by the queue');
+    assert.equal(requests.filter((n) => n === 1).length, 2, 'two sent once, by the queue');
+    assert.deepEqual(await h.outcomes(), { retried: 12, delivered: 14 });
+    assert.deepEqual(warnings, [], 'twelve requests listening to one deadline raise no MaxListenersExceededWarning');
   });
 
   test('a dispatcher restart, even one that re-reads the whole stream, sends nothing twice', async (t) => {

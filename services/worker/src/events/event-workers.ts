@@ -38,6 +38,8 @@ export interface EventWorkersDeps {
   log: Logger;
   /** Per delivery, connect to last byte. Defaults to 10 s. */
   timeoutMs?: number;
+  /** How long the dispatcher's direct sends of one batch may take before the rest goes by the queue. Defaults to 2 s. */
+  directDeadlineMs?: number;
   /** How often an event held behind its predecessor looks again (it is also woken). Defaults to 5 s. */
   orderPollMs?: number;
   /** How long an event waits for a predecessor never queued for its endpoint (added mid-job, trimmed). Defaults to 5 min. */
@@ -111,7 +113,15 @@ export function createEventWorkers(deps: EventWorkersDeps): EventWorkers {
     retryScheduleMs,
     log,
     // First attempts go straight from the dispatcher; retries (and what waits behind them) are jobs.
-    direct: { agent, secret: deps.webhookSecret, allowlist: deps.allowlist, timeoutMs: deps.timeoutMs, metrics, concurrency: deps.concurrency },
+    direct: {
+      agent,
+      secret: deps.webhookSecret,
+      allowlist: deps.allowlist,
+      timeoutMs: deps.timeoutMs,
+      deadlineMs: deps.directDeadlineMs,
+      metrics,
+      concurrency: deps.concurrency,
+    },
   });
   dispatcher.start();
   let closing: Promise<void> | undefined;

@@ -1,13 +1,14 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { eventSeq, eventSubject, safeUrl, type JobEvent, type JobStore, type Logger } from '@vod-ingest/shared';
+import { AppError, eventSeq, eventSubject, safeUrl, type JobEvent, type JobStore, type Logger } from '@vod-ingest/shared';
 import { ConsumerLease, reapDeadConsumers } from './stream-consumers.js';
 import type { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { deliveryJobOptions, WEBHOOK_JOB_NAME, type WebhookJobData } from './webhook.job.js';
 import type { WebhookMetrics } from './webhook.metrics.js';
-import { attemptWebhook, type SendWebhookOptions } from './webhook.sender.js';
+import { attemptWebhook, WEBHOOK_TIMEOUT_MS, type SendWebhookOptions, type WebhookAttempt } from './webhook.sender.js';
 
 export interface WebhookDispatcherOptions {
   /** For commands; the blocking read uses a duplicate of it, owned and closed by the dispatcher. */
@@ -66,7 +67,17 @@ export interface DirectDelivery extends SendWebhookOptions {
   concurrency?: number;
   /** After a failed direct attempt, an endpoint's deliveries go by the queue for this long. Defaults to 60 s. */
   coolOffMs?: number;
+  /**
+   * How long the direct sends of one batch may take (at most `timeoutMs`). Defaults to 2 s.
+   * Attempts still running then are cut off, and they and every delivery of the batch not yet
+   * sent go by the queue (the full timeout, retried on the schedule): a slow endpoint, or many,
+   * cannot hold back the next batch, other jobs' and other tenants' events, for longer than this.
+   */
+  deadlineMs?: number;
 }
+
+/** The default of `DirectDelivery.deadlineMs`. */
+export const DIRECT_DEADLINE_MS = 2000;
 
 /** One job's events bound for one endpoint in a batch, in seq order. */
 interface Group {
@@ -290,8 +301,9 @@ export class WebhookDispatcher {
   /**
    * Sends each (endpoint, job) group's events in seq order while its gate says the one before is
    * done there; one gate read for the whole batch, one gate write after. Returns what is left for
-   * the queue: the events behind a gap (an earlier event still queued elsewhere) and from a failed
-   * attempt on (that one with its attempt counted). Endpoints that just failed go by the queue.
+   * the queue: the events behind a gap (an earlier event still queued elsewhere), from a failed
+   * attempt on (that one with its attempt counted), and what the batch's deadline left unsent.
+   * Endpoints that just failed go by the queue.
    */
   private async deliverDirectly(deliveries: WebhookJobData[], direct: DirectDelivery): Promise<WebhookJobData[]> {
     const groups = new Map<string, Group>();
@@ -310,30 +322,40 @@ export class WebhookDispatcher {
     const list = [...groups.values()];
     const gates = await this.opts.endpoints.gates(list.map((g) => ({ url: g.url, jobId: g.subject })));
     const moves: { url: string; jobId: string; seq: number }[] = [];
+    // Also each attempt's timeout (never longer than a queued delivery's), so that no signals need combining.
+    const deadline = AbortSignal.timeout(Math.min(direct.deadlineMs ?? DIRECT_DEADLINE_MS, direct.timeoutMs ?? WEBHOOK_TIMEOUT_MS));
+    const concurrency = Math.min(list.length, direct.concurrency ?? 10);
+    setMaxListeners(Math.max(concurrency, 10), deadline); // each request in flight listens to it
     let next = 0;
     const run = async () => {
-      for (let i = next++; i < list.length; i = next++) {
+      while (next < list.length && !deadline.aborted) {
+        const i = next++;
         const g = list[i]!;
-        const done = await this.sendGroup(g, gates[i]!, direct, queued);
+        const done = await this.sendGroup(g, gates[i]!, direct, deadline, queued);
         if (done > gates[i]!) moves.push({ url: g.url, jobId: g.subject, seq: done });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(list.length, direct.concurrency ?? 10) }, run));
+    await Promise.all(Array.from({ length: concurrency }, run));
+    // Groups the deadline left unstarted go by the queue whole.
+    for (let i = next; i < list.length; i++) queueFrom(list[i]!, 0, gates[i]!, queued);
     await this.opts.endpoints.advanceMany(moves);
     return queued;
   }
 
-  /** Sends one group from `gate` on; pushes what it could not send to `queued`. Returns the seq done up to. */
-  private async sendGroup(g: Group, gate: number, direct: DirectDelivery, queued: WebhookJobData[]): Promise<number> {
+  /**
+   * Sends one group from `gate` on, until `deadline`; pushes what it could not send to `queued`.
+   * Returns the seq done up to.
+   */
+  private async sendGroup(g: Group, gate: number, direct: DirectDelivery, deadline: AbortSignal, queued: WebhookJobData[]): Promise<number> {
     let done = gate;
     let i = 0;
     for (; i < g.events.length; i++) {
       const event = g.events[i]!;
       const seq = eventSeq(event);
       if (seq <= done) continue; // done before (a re-read after a restart)
-      if (seq !== done + 1 || (this.coolingOff.get(g.url) ?? 0) > Date.now()) break; // its predecessor is queued: the job waits for it
+      if (seq !== done + 1 || (this.coolingOff.get(g.url) ?? 0) > Date.now() || deadline.aborted) break; // the queue takes it from here
       const stopTimer = direct.metrics.duration.startTimer();
-      const attempt = await attemptWebhook(g.url, event, direct);
+      const attempt = cutOff(await attemptWebhook(g.url, event, { ...direct, signal: deadline }), deadline);
       stopTimer();
       if (attempt.outcome === 'delivered') {
         direct.metrics.deliveries.inc({ outcome: 'delivered' });
@@ -350,10 +372,11 @@ export class WebhookDispatcher {
         return Math.max(done, eventSeq(g.events[g.events.length - 1]!));
       }
       this.coolingOff.set(g.url, Date.now() + (direct.coolOffMs ?? 60_000));
-      if (attempt.error.retryable && this.opts.retryScheduleMs.length > 0) {
+      if (attempt.error.retryable && (this.opts.retryScheduleMs.length > 0 || deadline.aborted)) {
         direct.metrics.deliveries.inc({ outcome: 'retried' });
         log.warn({ code: attempt.error.code, reason: attempt.error.message }, 'WebhookDeliveryRetried');
-        queued.push({ event, url: g.url, tried: 1 });
+        // A cut-off attempt counts, unless it was the only one configured: the queue still owes it a whole one.
+        queued.push({ event, url: g.url, tried: this.opts.retryScheduleMs.length > 0 ? 1 : 0 });
         i++;
         break;
       }
@@ -362,7 +385,7 @@ export class WebhookDispatcher {
       log.error({ code: attempt.error.code, reason: attempt.error.message, attempts: 1 }, 'WebhookDeliveryFailed');
       done = seq;
     }
-    for (; i < g.events.length; i++) if (eventSeq(g.events[i]!) > done) queued.push({ event: g.events[i]!, url: g.url });
+    queueFrom(g, i, done, queued);
     return done;
   }
 
@@ -410,6 +433,18 @@ export class WebhookDispatcher {
     this.opts.log.warn({ jobId: fieldOf(fields, 'jobId') }, 'WebhookEventMalformed');
     return null;
   }
+}
+
+/** Pushes the group's events from index `from` on that are not done (seq above `done`) to `queued`. */
+function queueFrom(g: Group, from: number, done: number, queued: WebhookJobData[]): void {
+  for (let i = from; i < g.events.length; i++) if (eventSeq(g.events[i]!) > done) queued.push({ event: g.events[i]!, url: g.url });
+}
+
+/** An attempt the batch's deadline cut off fails as the endpoint's slowness, whatever error the cut raised. */
+function cutOff(attempt: WebhookAttempt, deadline: AbortSignal): WebhookAttempt {
+  if (attempt.outcome !== 'error' || !attempt.error.retryable || !deadline.aborted) return attempt;
+  const message = 'webhook endpoint did not answer before the direct deadline; the queue retries it';
+  return { outcome: 'error', error: new AppError('WEBHOOK_ENDPOINT_SLOW', message, { status: 504, retryable: true, cause: attempt.error }) };
 }
 
 /** An entry's `cb` that says its job has no callbackUrl (absent means unknown: the record says). */
