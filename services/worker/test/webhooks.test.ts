@@ -303,8 +303,21 @@ describe('webhook delivery', () => {
       'the cut-off first event again (at least once), then each event once, in order',
     );
     assert.ok(slow.requests.every((r) => r.verified));
-    assert.deepEqual(await h.outcomes(), { retried: 1, delivered: 8 });
     assert.ok(h.logs.some((l) => l.includes('"WebhookDeliveryRetried"') && l.includes('WEBHOOK_ENDPOINT_SLOW')));
+
+    // Tenant A's next job, with another slow callbackUrl, is not tried directly: for a while A's
+    // callbacks go by the queue, whatever their URL. Tenant B's go on directly.
+    const slow2 = await startReceiver(t, undefined, firstAfter(3000));
+    const slow2Ids = await runJob(h.store, slow2.url, 'tenant-a');
+    const other2Ids = await runJob(h.store, other.url, 'tenant-b');
+    await waitFor('tenant A’s second job, by the queue', () => slow2.delivered().length === 4, 15_000);
+    assert.deepEqual(
+      slow2.requests.map((r) => r.id),
+      slow2Ids,
+      'each event once: no attempt cut off',
+    );
+    assert.deepEqual(other.delivered(), [...otherIds, ...other2Ids]);
+    assert.deepEqual(await h.outcomes(), { retried: 1, delivered: 16 });
   });
 
   test('many slow endpoints in one batch: those past the concurrency are not tried directly at all, but queued', async (t) => {

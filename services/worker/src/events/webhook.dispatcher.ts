@@ -65,7 +65,10 @@ export interface DirectDelivery extends SendWebhookOptions {
   metrics: WebhookMetrics;
   /** Endpoint-and-job groups sent at once. Defaults to 10. */
   concurrency?: number;
-  /** After a failed direct attempt, an endpoint's deliveries go by the queue for this long. Defaults to 60 s. */
+  /**
+   * After a failed (or cut-off) direct attempt, the endpoint's deliveries go by the queue for this
+   * long; for a job's `callbackUrl`, every callbackUrl of the job's tenant. Defaults to 60 s.
+   */
   coolOffMs?: number;
   /**
    * How long the direct sends of one batch may take (at most `timeoutMs`). Defaults to 2 s.
@@ -83,6 +86,8 @@ export const DIRECT_DEADLINE_MS = 2000;
 interface Group {
   url: string;
   subject: string;
+  /** What a failure here cools off (`coolOffKey`). */
+  coolKey: string;
   events: JobEvent[];
 }
 
@@ -109,7 +114,7 @@ export class WebhookDispatcher {
   private timer?: NodeJS.Timeout;
   private maintaining?: Promise<void>;
   private disabledCache?: { at: number; urls: Promise<Set<string>> };
-  /** Endpoints whose last direct attempt failed, until when their deliveries go by the queue. */
+  /** Endpoints (or tenants' callbacks, `coolOffKey`) whose last direct attempt failed, until when their deliveries go by the queue. */
   private readonly coolingOff = new Map<string, number>();
   private readonly stop = new AbortController();
 
@@ -303,20 +308,22 @@ export class WebhookDispatcher {
    * done there; one gate read for the whole batch, one gate write after. Returns what is left for
    * the queue: the events behind a gap (an earlier event still queued elsewhere), from a failed
    * attempt on (that one with its attempt counted), and what the batch's deadline left unsent.
-   * Endpoints that just failed go by the queue.
+   * Endpoints that just failed go by the queue, and so do the callbacks of a tenant one of whose
+   * callbackUrls just failed: a new URL per job gives a tenant no new direct attempt.
    */
   private async deliverDirectly(deliveries: WebhookJobData[], direct: DirectDelivery): Promise<WebhookJobData[]> {
     const groups = new Map<string, Group>();
     const queued: WebhookJobData[] = [];
     for (const d of deliveries) {
-      if ((this.coolingOff.get(d.url) ?? 0) > Date.now()) {
+      const coolKey = this.coolOffKey(d.url, d.event);
+      if (this.coolingDown(coolKey)) {
         queued.push(d);
         continue;
       }
       const subject = eventSubject(d.event);
       const k = `${d.url}\n${subject}`;
       let g = groups.get(k);
-      if (!g) groups.set(k, (g = { url: d.url, subject, events: [] }));
+      if (!g) groups.set(k, (g = { url: d.url, subject, coolKey, events: [] }));
       g.events.push(d.event);
     }
     const list = [...groups.values()];
@@ -353,7 +360,7 @@ export class WebhookDispatcher {
       const event = g.events[i]!;
       const seq = eventSeq(event);
       if (seq <= done) continue; // done before (a re-read after a restart)
-      if (seq !== done + 1 || (this.coolingOff.get(g.url) ?? 0) > Date.now() || deadline.aborted) break; // the queue takes it from here
+      if (seq !== done + 1 || this.coolingDown(g.coolKey) || deadline.aborted) break; // the queue takes it from here
       const stopTimer = direct.metrics.duration.startTimer();
       const attempt = cutOff(await attemptWebhook(g.url, event, { ...direct, signal: deadline }), deadline);
       stopTimer();
@@ -371,7 +378,7 @@ export class WebhookDispatcher {
         log.warn({ status: attempt.status }, 'WebhookEndpointDisabled');
         return Math.max(done, eventSeq(g.events[g.events.length - 1]!));
       }
-      this.coolingOff.set(g.url, Date.now() + (direct.coolOffMs ?? 60_000));
+      this.coolingOff.set(g.coolKey, Date.now() + (direct.coolOffMs ?? 60_000));
       if (attempt.error.retryable && (this.opts.retryScheduleMs.length > 0 || deadline.aborted)) {
         direct.metrics.deliveries.inc({ outcome: 'retried' });
         log.warn({ code: attempt.error.code, reason: attempt.error.message }, 'WebhookDeliveryRetried');
@@ -387,6 +394,23 @@ export class WebhookDispatcher {
     }
     queueFrom(g, i, done, queued);
     return done;
+  }
+
+  /**
+   * What a failed direct attempt to `url` cools off: a configured endpoint (WEBHOOK_URLS) itself,
+   * a job's callbackUrl its tenant's callbacks, whatever their URL.
+   */
+  private coolOffKey(url: string, event: JobEvent): string {
+    return this.opts.webhookUrls.includes(url) ? url : `callbacks of\n${event.tenant}`;
+  }
+
+  /** Whether `key`'s deliveries go by the queue now; forgets a cool-off that ended. */
+  private coolingDown(key: string): boolean {
+    const until = this.coolingOff.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.coolingOff.delete(key);
+    return false;
   }
 
   /**
