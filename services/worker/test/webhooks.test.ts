@@ -334,6 +334,23 @@ describe('webhook delivery', () => {
     assert.deepEqual(await h.outcomes(), { retried: 1, delivered: 1 });
   });
 
+  test('a queue full of one tenant’s slow deliveries does not hold back another tenant’s: those of an endpoint cooling off go last', async (t) => {
+    // One send at a time, in the dispatcher and in the delivery worker. Tenant A's endpoint takes 4 s
+    // a request; A has four jobs, B one, all in the dispatcher's first batch, A's first.
+    const slow = await startReceiver(t, undefined, () => 4000);
+    const other = await startReceiver(t);
+    const h = await harness(t, [], { directDeadlineMs: 500, concurrency: 1 });
+    for (let i = 0; i < 4; i++) assert.ok((await h.store.create('tenant-a', request(slow.url))).created);
+    assert.ok((await h.store.create('tenant-b', request(other.url))).created);
+    const t0 = Date.now();
+    h.start();
+    // A's first attempt is cut off at the deadline; the batch's other four deliveries go by the
+    // queue, A's behind B's: B's is sent next, not after A's three (12 s).
+    await waitFor('tenant B’s event', () => other.delivered().length === 1, 15_000);
+    const waited = Date.now() - t0;
+    assert.ok(waited < 3000, `tenant B's event waited ${waited} ms behind tenant A's slow deliveries`);
+  });
+
   test('many slow endpoints in one batch: those past the concurrency are not tried directly at all, but queued', async (t) => {
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);

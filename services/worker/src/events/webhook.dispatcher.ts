@@ -297,7 +297,13 @@ export class WebhookDispatcher {
       const disabled = await this.disabled();
       const live: WebhookJobData[] = deliveries.filter((d) => !disabled.has(d.url));
       const queued = this.opts.direct ? await this.deliverDirectly(live, this.opts.direct) : live;
-      const jobs = queued.map((d) => ({ name: WEBHOOK_JOB_NAME, data: d, opts: deliveryJobOptions(d.event.id, d.url, this.opts.retryScheduleMs, d.tried) }));
+      // Deliveries to an endpoint (or a tenant's callbacks) cooling off after a failure go last: the
+      // delivery slots they may hold for a whole timeout each go first to the others' deliveries.
+      const jobs = queued.map((d) => ({
+        name: WEBHOOK_JOB_NAME,
+        data: d,
+        opts: deliveryJobOptions(d.event.id, d.url, this.opts.retryScheduleMs, d.tried, this.coolingDown(this.coolOffKey(d.url, d.event))),
+      }));
       if (jobs.length > 0) await this.opts.queue.addBulk(jobs);
     }
     await this.opts.redis.xack(this.key, this.group, ...entries.map(([id]) => id));

@@ -52,15 +52,20 @@ export function parseWebhookJobData(data: unknown): WebhookJobData & { seq: numb
 const KEEP_COMPLETED_SECONDS = 24 * 3600;
 const KEEP_FAILED_SECONDS = 7 * 24 * 3600;
 
+/** BullMQ priority of a delivery that goes last (BullMQ takes every job without a priority first). */
+export const LAST_PRIORITY = 1;
+
 /**
  * The BullMQ options of a delivery: one attempt plus one per step of the retry schedule, less the
  * `tried` attempts the dispatcher made directly (then the first one waits the schedule's next step).
+ * A delivery marked `last` is taken only when no other waits.
  */
-export function deliveryJobOptions(eventId: string, url: string, retryScheduleMs: readonly number[], tried = 0) {
+export function deliveryJobOptions(eventId: string, url: string, retryScheduleMs: readonly number[], tried = 0, last = false) {
   return {
     jobId: deliveryJobId(eventId, url),
     attempts: retryScheduleMs.length + 1 - tried,
     ...(tried > 0 ? { delay: retryScheduleMs[tried - 1] ?? 0 } : {}),
+    ...(last ? { priority: LAST_PRIORITY } : {}),
     backoff: { type: WEBHOOK_BACKOFF_TYPE },
     removeOnComplete: { age: KEEP_COMPLETED_SECONDS, count: 10_000 },
     removeOnFail: { age: KEEP_FAILED_SECONDS },
