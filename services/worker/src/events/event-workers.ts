@@ -38,7 +38,7 @@ export interface EventWorkersDeps {
   log: Logger;
   /** Per delivery, connect to last byte. Defaults to 10 s. */
   timeoutMs?: number;
-  /** How long the dispatcher's direct sends of one batch may take before the rest goes by the queue. Defaults to 2 s. */
+  /** How long the dispatcher waits for the direct sends of one batch before the rest goes by the queue. Defaults to 2 s. */
   directDeadlineMs?: number;
   /** How often an event held behind its predecessor looks again (it is also woken). Defaults to 5 s. */
   orderPollMs?: number;

@@ -1,13 +1,13 @@
-import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AppError, eventSeq, eventSubject, safeUrl, type JobEvent, type JobStore, type Logger } from '@vod-ingest/shared';
+import { eventSeq, eventSubject, safeUrl, type JobEvent, type JobStore, type Logger } from '@vod-ingest/shared';
 import { ConsumerLease, reapDeadConsumers } from './stream-consumers.js';
 import type { WebhookEndpointStore } from './webhook-endpoint.store.js';
-import { deliveryJobOptions, WEBHOOK_JOB_NAME, type WebhookJobData } from './webhook.job.js';
+import { deliveryJobId, deliveryJobOptions, WEBHOOK_JOB_NAME, type WebhookJobData } from './webhook.job.js';
 import type { WebhookMetrics } from './webhook.metrics.js';
+import { markDone } from './webhook.processor.js';
 import { attemptWebhook, WEBHOOK_TIMEOUT_MS, type SendWebhookOptions, type WebhookAttempt } from './webhook.sender.js';
 
 export interface WebhookDispatcherOptions {
@@ -71,16 +71,46 @@ export interface DirectDelivery extends SendWebhookOptions {
    */
   coolOffMs?: number;
   /**
-   * How long the direct sends of one batch may take (at most `timeoutMs`). Defaults to 2 s.
-   * Attempts still running then are cut off, and they and every delivery of the batch not yet
-   * sent go by the queue (the full timeout, retried on the schedule): a slow endpoint, or many,
-   * cannot hold back the next batch, other jobs' and other tenants' events, for longer than this.
+   * How long the dispatcher waits for the direct sends of one batch. Defaults to 2 s. An attempt
+   * still unanswered then is left to finish in the background (its answer handled as it comes),
+   * and what the batch has not sent yet goes by the queue: a slow endpoint, or many, cannot hold
+   * back the next batch, other jobs' and other tenants' events, for longer than this.
    */
   deadlineMs?: number;
 }
 
 /** The default of `DirectDelivery.deadlineMs`. */
 export const DIRECT_DEADLINE_MS = 2000;
+
+/**
+ * A delivery job standing in for an attempt left to finish in the background is due this long
+ * after the attempt's timeout: it sends the event again only if this process died meanwhile.
+ */
+const STAND_IN_MARGIN_MS = 5000;
+
+/** What a batch's deadline resolves with. */
+const DEADLINE = Symbol('deadline');
+
+/** The end of the time a batch waits for its direct sends. */
+interface Deadline {
+  /** Whether it has come. */
+  passed: boolean;
+  reached: Promise<typeof DEADLINE>;
+}
+
+/** A delivery left for the queue; `delayMs` overrides the delay its `tried` gives it. */
+interface Queued extends WebhookJobData {
+  delayMs?: number;
+}
+
+/** An attempt still unanswered at its batch's deadline, finished in the background (`follow`). */
+interface Detached {
+  group: Group;
+  event: JobEvent;
+  seq: number;
+  attempt: Promise<WebhookAttempt>;
+  stopTimer: () => void;
+}
 
 /** One job's events bound for one endpoint in a batch, in seq order. */
 interface Group {
@@ -116,6 +146,8 @@ export class WebhookDispatcher {
   private disabledCache?: { at: number; urls: Promise<Set<string>> };
   /** Endpoints (or tenants' callbacks, `coolOffKey`) whose last direct attempt failed, until when their deliveries go by the queue. */
   private readonly coolingOff = new Map<string, number>();
+  /** Attempts left to finish in the background, until their answer is handled. */
+  private readonly following = new Set<Promise<void>>();
   private readonly stop = new AbortController();
 
   constructor(private readonly opts: WebhookDispatcherOptions) {
@@ -156,6 +188,7 @@ export class WebhookDispatcher {
     this.blocking.disconnect();
     await this.loop;
     await this.maintaining;
+    await Promise.all(this.following); // each ends within the delivery timeout
     if (!this.lease.held) return;
     try {
       await this.lease.release();
@@ -295,16 +328,23 @@ export class WebhookDispatcher {
     }
     if (deliveries.length > 0) {
       const disabled = await this.disabled();
-      const live: WebhookJobData[] = deliveries.filter((d) => !disabled.has(d.url));
-      const queued = this.opts.direct ? await this.deliverDirectly(live, this.opts.direct) : live;
+      const live: Queued[] = deliveries.filter((d) => !disabled.has(d.url));
+      const detached: Detached[] = [];
+      const queued = this.opts.direct ? await this.deliverDirectly(live, this.opts.direct, detached) : live;
       // Deliveries to an endpoint (or a tenant's callbacks) cooling off after a failure go last: the
       // delivery slots they may hold for a whole timeout each go first to the others' deliveries.
-      const jobs = queued.map((d) => ({
+      const jobs = queued.map(({ delayMs, ...d }) => ({
         name: WEBHOOK_JOB_NAME,
         data: d,
-        opts: deliveryJobOptions(d.event.id, d.url, this.opts.retryScheduleMs, d.tried, this.coolingDown(this.coolOffKey(d.url, d.event))),
+        opts: deliveryJobOptions(d.event.id, d.url, this.opts.retryScheduleMs, {
+          tried: d.tried,
+          delayMs,
+          last: this.coolingDown(this.coolOffKey(d.url, d.event)),
+        }),
       }));
       if (jobs.length > 0) await this.opts.queue.addBulk(jobs);
+      // Their stand-in jobs exist now: an answer handled before would find nothing to remove.
+      for (const d of detached) this.follow(d, this.opts.direct!);
     }
     await this.opts.redis.xack(this.key, this.group, ...entries.map(([id]) => id));
   }
@@ -313,13 +353,14 @@ export class WebhookDispatcher {
    * Sends each (endpoint, job) group's events in seq order while its gate says the one before is
    * done there; one gate read for the whole batch, one gate write after. Returns what is left for
    * the queue: the events behind a gap (an earlier event still queued elsewhere), from a failed
-   * attempt on (that one with its attempt counted), and what the batch's deadline left unsent.
-   * Endpoints that just failed go by the queue, and so do the callbacks of a tenant one of whose
-   * callbackUrls just failed: a new URL per job gives a tenant no new direct attempt.
+   * attempt on (that one with its attempt counted), and what the batch's deadline left unsent,
+   * with a stand-in job for each attempt it left running (pushed to `detached`). Endpoints that
+   * just failed go by the queue, and so do the callbacks of a tenant one of whose callbackUrls
+   * just failed: a new URL per job gives a tenant no new direct attempt.
    */
-  private async deliverDirectly(deliveries: WebhookJobData[], direct: DirectDelivery): Promise<WebhookJobData[]> {
+  private async deliverDirectly(deliveries: Queued[], direct: DirectDelivery, detached: Detached[]): Promise<Queued[]> {
     const groups = new Map<string, Group>();
-    const queued: WebhookJobData[] = [];
+    const queued: Queued[] = [];
     for (const d of deliveries) {
       const coolKey = this.coolOffKey(d.url, d.event);
       if (this.coolingDown(coolKey)) {
@@ -335,20 +376,23 @@ export class WebhookDispatcher {
     const list = [...groups.values()];
     const gates = await this.opts.endpoints.gates(list.map((g) => ({ url: g.url, jobId: g.subject })));
     const moves: { url: string; jobId: string; seq: number }[] = [];
-    // Also each attempt's timeout (never longer than a queued delivery's), so that no signals need combining.
-    const deadline = AbortSignal.timeout(Math.min(direct.deadlineMs ?? DIRECT_DEADLINE_MS, direct.timeoutMs ?? WEBHOOK_TIMEOUT_MS));
-    const concurrency = Math.min(list.length, direct.concurrency ?? 10);
-    setMaxListeners(Math.max(concurrency, 10), deadline); // each request in flight listens to it
+    let timer: NodeJS.Timeout | undefined;
+    const deadline: Deadline = {
+      passed: false,
+      reached: new Promise((resolve) => (timer = setTimeout(resolve, direct.deadlineMs ?? DIRECT_DEADLINE_MS, DEADLINE))),
+    };
+    void deadline.reached.then(() => (deadline.passed = true));
     let next = 0;
     const run = async () => {
-      while (next < list.length && !deadline.aborted) {
+      while (next < list.length && !deadline.passed) {
         const i = next++;
         const g = list[i]!;
-        const done = await this.sendGroup(g, gates[i]!, direct, deadline, queued);
+        const done = await this.sendGroup(g, gates[i]!, direct, deadline, queued, detached);
         if (done > gates[i]!) moves.push({ url: g.url, jobId: g.subject, seq: done });
       }
     };
-    await Promise.all(Array.from({ length: concurrency }, run));
+    await Promise.all(Array.from({ length: Math.min(list.length, direct.concurrency ?? 10) }, run));
+    clearTimeout(timer);
     // Groups the deadline left unstarted go by the queue whole.
     for (let i = next; i < list.length; i++) queueFrom(list[i]!, 0, gates[i]!, queued);
     await this.opts.endpoints.advanceMany(moves);
@@ -356,50 +400,97 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Sends one group from `gate` on, until `deadline`; pushes what it could not send to `queued`.
-   * Returns the seq done up to.
+   * Sends one group from `gate` on, until the deadline; pushes what it could not send to `queued`,
+   * and an attempt unanswered at the deadline to `detached`. Returns the seq done up to.
    */
-  private async sendGroup(g: Group, gate: number, direct: DirectDelivery, deadline: AbortSignal, queued: WebhookJobData[]): Promise<number> {
+  private async sendGroup(g: Group, gate: number, direct: DirectDelivery, deadline: Deadline, queued: Queued[], detached: Detached[]): Promise<number> {
     let done = gate;
     let i = 0;
     for (; i < g.events.length; i++) {
       const event = g.events[i]!;
       const seq = eventSeq(event);
       if (seq <= done) continue; // done before (a re-read after a restart)
-      if (seq !== done + 1 || this.coolingDown(g.coolKey) || deadline.aborted) break; // the queue takes it from here
+      if (seq !== done + 1 || this.coolingDown(g.coolKey) || deadline.passed) break; // the queue takes it from here
       const stopTimer = direct.metrics.duration.startTimer();
-      const attempt = cutOff(await attemptWebhook(g.url, event, { ...direct, signal: deadline }), deadline);
-      stopTimer();
-      if (attempt.outcome === 'delivered') {
-        direct.metrics.deliveries.inc({ outcome: 'delivered' });
-        done = seq;
-        continue;
-      }
-      const log = this.opts.log.child({ jobId: g.subject, eventId: event.id, attempt: 1, endpoint: safeUrl(g.url) });
-      if (attempt.outcome === 'gone') {
-        // 410: this endpoint gets nothing more; the job's later events here are done with too.
-        await this.opts.endpoints.disable(g.url);
-        this.disabledCache = undefined;
-        direct.metrics.deliveries.inc({ outcome: 'disabled' });
-        log.warn({ status: attempt.status }, 'WebhookEndpointDisabled');
-        return Math.max(done, eventSeq(g.events[g.events.length - 1]!));
-      }
-      this.coolingOff.set(g.coolKey, Date.now() + (direct.coolOffMs ?? 60_000));
-      if (attempt.error.retryable && (this.opts.retryScheduleMs.length > 0 || deadline.aborted)) {
-        direct.metrics.deliveries.inc({ outcome: 'retried' });
-        log.warn({ code: attempt.error.code, reason: attempt.error.message }, 'WebhookDeliveryRetried');
-        // A cut-off attempt counts, unless it was the only one configured: the queue still owes it a whole one.
-        queued.push({ event, url: g.url, tried: this.opts.retryScheduleMs.length > 0 ? 1 : 0 });
+      const pending = attemptWebhook(g.url, event, direct);
+      const attempt = await Promise.race([pending, deadline.reached]);
+      if (attempt === DEADLINE) {
+        // Slow: its answer is handled when it comes (`follow`), the endpoint cools off, the job's
+        // later events go by the queue. A delivery job due after the attempt's timeout stands in
+        // for it, should this process die first; it goes once the answer is handled.
+        this.coolingOff.set(g.coolKey, Date.now() + (direct.coolOffMs ?? 60_000));
+        const tried = this.opts.retryScheduleMs.length > 0 ? 1 : 0;
+        queued.push({ event, url: g.url, tried, delayMs: (direct.timeoutMs ?? WEBHOOK_TIMEOUT_MS) + STAND_IN_MARGIN_MS });
+        detached.push({ group: g, event, seq, attempt: pending, stopTimer });
         i++;
         break;
       }
-      // Given up at once (not retryable, or no retries configured): later events go on.
-      direct.metrics.deliveries.inc({ outcome: 'failed' });
-      log.error({ code: attempt.error.code, reason: attempt.error.message, attempts: 1 }, 'WebhookDeliveryFailed');
-      done = seq;
+      stopTimer();
+      const verdict = await this.judge(attempt, g, event, direct);
+      if (verdict === 'gone') return Math.max(done, eventSeq(g.events[g.events.length - 1]!)); // later events here are done with too
+      if (verdict === 'retry') {
+        queued.push({ event, url: g.url, tried: 1 });
+        i++;
+        break;
+      }
+      done = seq; // delivered, or given up at once: later events go on
     }
     queueFrom(g, i, done, queued);
     return done;
+  }
+
+  /**
+   * Counts and logs a direct attempt's outcome: `retry` when it failed and retries are configured
+   * (the endpoint cools off), `gone` when a 410 disabled the endpoint, else `delivered` or `failed`
+   * (given up at once: not retryable, or no retries configured).
+   */
+  private async judge(attempt: WebhookAttempt, g: Group, event: JobEvent, direct: DirectDelivery): Promise<'delivered' | 'gone' | 'retry' | 'failed'> {
+    if (attempt.outcome === 'delivered') {
+      direct.metrics.deliveries.inc({ outcome: 'delivered' });
+      return 'delivered';
+    }
+    const log = this.opts.log.child({ jobId: g.subject, eventId: event.id, attempt: 1, endpoint: safeUrl(g.url) });
+    if (attempt.outcome === 'gone') {
+      await this.opts.endpoints.disable(g.url);
+      this.disabledCache = undefined;
+      direct.metrics.deliveries.inc({ outcome: 'disabled' });
+      log.warn({ status: attempt.status }, 'WebhookEndpointDisabled');
+      return 'gone';
+    }
+    this.coolingOff.set(g.coolKey, Date.now() + (direct.coolOffMs ?? 60_000));
+    if (attempt.error.retryable && this.opts.retryScheduleMs.length > 0) {
+      direct.metrics.deliveries.inc({ outcome: 'retried' });
+      log.warn({ code: attempt.error.code, reason: attempt.error.message }, 'WebhookDeliveryRetried');
+      return 'retry';
+    }
+    direct.metrics.deliveries.inc({ outcome: 'failed' });
+    log.error({ code: attempt.error.code, reason: attempt.error.message, attempts: 1 }, 'WebhookDeliveryFailed');
+    return 'failed';
+  }
+
+  /**
+   * Handles the answer of an attempt left running at its batch's deadline, as `sendGroup` would
+   * have: done with (delivered, disabled or given up), the gate moves past it, the job's next event
+   * is woken and the stand-in job goes; to be retried, the stand-in is due after the schedule's
+   * first wait instead.
+   */
+  private follow(d: Detached, direct: DirectDelivery): void {
+    const standIn = deliveryJobId(d.event.id, d.group.url);
+    const handled = (async () => {
+      const attempt = await d.attempt;
+      d.stopTimer();
+      const verdict = await this.judge(attempt, d.group, d.event, direct);
+      if (verdict === 'retry') {
+        await (await this.opts.queue.getJob(standIn))?.changeDelay(this.opts.retryScheduleMs[0]!);
+        return;
+      }
+      await markDone({ endpoints: this.opts.endpoints, queue: this.opts.queue }, { event: d.event, url: d.group.url, seq: d.seq });
+      await this.opts.queue.remove(standIn);
+    })()
+      // Redis failed us: the stand-in job sends the event again when it is due.
+      .catch((err: unknown) => this.opts.log.warn({ err, eventId: d.event.id }, 'WebhookAnswerNotHandled'))
+      .finally(() => this.following.delete(handled));
+    this.following.add(handled);
   }
 
   /**
@@ -466,15 +557,8 @@ export class WebhookDispatcher {
 }
 
 /** Pushes the group's events from index `from` on that are not done (seq above `done`) to `queued`. */
-function queueFrom(g: Group, from: number, done: number, queued: WebhookJobData[]): void {
+function queueFrom(g: Group, from: number, done: number, queued: Queued[]): void {
   for (let i = from; i < g.events.length; i++) if (eventSeq(g.events[i]!) > done) queued.push({ event: g.events[i]!, url: g.url });
-}
-
-/** An attempt the batch's deadline cut off fails as the endpoint's slowness, whatever error the cut raised. */
-function cutOff(attempt: WebhookAttempt, deadline: AbortSignal): WebhookAttempt {
-  if (attempt.outcome !== 'error' || !attempt.error.retryable || !deadline.aborted) return attempt;
-  const message = 'webhook endpoint did not answer before the direct deadline; the queue retries it';
-  return { outcome: 'error', error: new AppError('WEBHOOK_ENDPOINT_SLOW', message, { status: 504, retryable: true, cause: attempt.error }) };
 }
 
 /** An entry's `cb` that says its job has no callbackUrl (absent means unknown: the record says). */

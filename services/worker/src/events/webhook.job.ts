@@ -57,15 +57,22 @@ export const LAST_PRIORITY = 1;
 
 /**
  * The BullMQ options of a delivery: one attempt plus one per step of the retry schedule, less the
- * `tried` attempts the dispatcher made directly (then the first one waits the schedule's next step).
- * A delivery marked `last` is taken only when no other waits.
+ * `tried` attempts the dispatcher made directly (then the first one waits the schedule's next step,
+ * or `delayMs`). A delivery marked `last` is taken only when no other waits.
  */
-export function deliveryJobOptions(eventId: string, url: string, retryScheduleMs: readonly number[], tried = 0, last = false) {
+export function deliveryJobOptions(
+  eventId: string,
+  url: string,
+  retryScheduleMs: readonly number[],
+  o: { tried?: number; last?: boolean; delayMs?: number } = {},
+) {
+  const tried = o.tried ?? 0;
+  const delay = o.delayMs ?? (tried > 0 ? (retryScheduleMs[tried - 1] ?? 0) : undefined);
   return {
     jobId: deliveryJobId(eventId, url),
     attempts: retryScheduleMs.length + 1 - tried,
-    ...(tried > 0 ? { delay: retryScheduleMs[tried - 1] ?? 0 } : {}),
-    ...(last ? { priority: LAST_PRIORITY } : {}),
+    ...(delay !== undefined ? { delay } : {}),
+    ...(o.last ? { priority: LAST_PRIORITY } : {}),
     backoff: { type: WEBHOOK_BACKOFF_TYPE },
     removeOnComplete: { age: KEEP_COMPLETED_SECONDS, count: 10_000 },
     removeOnFail: { age: KEEP_FAILED_SECONDS },

@@ -28,7 +28,8 @@ export interface WebhookProcessorDeps {
 /** What a delivery job ended with: `skipped` when it was delivered before or its endpoint is disabled. */
 export type WebhookResult = 'delivered' | 'disabled' | 'skipped';
 
-interface Delivery {
+/** One event bound for one endpoint, at its seq. */
+export interface Delivery {
   event: JobEvent;
   url: string;
   seq: number;
@@ -110,7 +111,7 @@ async function giveUpOrRetry(deps: WebhookProcessorDeps, job: Job, d: Delivery, 
 }
 
 /** Moves the (endpoint, job) gate past this event and wakes the next event if it sleeps. */
-async function markDone(deps: WebhookProcessorDeps, d: Delivery): Promise<void> {
+export async function markDone(deps: Pick<WebhookProcessorDeps, 'endpoints' | 'queue'>, d: Delivery): Promise<void> {
   await deps.endpoints.advance(d.url, eventSubject(d.event), d.seq);
   const next = await deps.queue.getJob(deliveryJobId(eventIdAt(eventSubject(d.event), d.seq + 1), d.url));
   // It may be waking up by itself at the same moment; then promote finds it no longer delayed.

@@ -32,8 +32,6 @@ export interface SendWebhookOptions {
   agent: Agent;
   secret: string;
   timeoutMs?: number;
-  /** Ends the attempt instead of `timeoutMs` (the dispatcher's deadline for a batch's direct sends). */
-  signal?: AbortSignal;
 }
 
 /**
@@ -49,7 +47,7 @@ export async function sendWebhook(url: URL, event: JobEvent, opts: SendWebhookOp
     headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'vod-ingest-webhooks/1' },
     body,
     maxRedirections: 0,
-    signal: opts.signal ?? AbortSignal.timeout(opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS),
+    signal: AbortSignal.timeout(opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS),
   });
   // The answer's body means nothing to us; read a little of it so the connection can be reused.
   await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
