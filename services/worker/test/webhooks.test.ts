@@ -298,6 +298,7 @@ describe('webhook delivery', () => {
     // Meanwhile a delivery job, due only after the attempt's timeout, stands in for the attempt.
     const standIn = deliveryJobId(slowIds[0]!, slow.url);
     assert.equal(await queue.getJobState(standIn), 'delayed');
+    assert.ok((await queue.getJob(standIn))!.delay > 10_000, 'due only after the attempt’s timeout (10 s)');
 
     // A's answer comes: the job's later events follow by the queue, each once, in order; the stand-in goes.
     await waitFor('tenant A’s four events', async () => (await h.outcomes()).delivered === 8, 15_000);
