@@ -66,8 +66,9 @@ export interface DirectDelivery extends SendWebhookOptions {
   /** Endpoint-and-job groups sent at once. Defaults to 10. */
   concurrency?: number;
   /**
-   * After a failed (or cut-off) direct attempt, the endpoint's deliveries go by the queue for this
-   * long; for a job's `callbackUrl`, every callbackUrl of the job's tenant. Defaults to 60 s.
+   * After a failed (or slow: unanswered at the deadline) direct attempt, the endpoint's deliveries
+   * go by the queue for this long; for a job's `callbackUrl`, every callbackUrl of the job's
+   * tenant. Defaults to 60 s.
    */
   coolOffMs?: number;
   /**
@@ -93,10 +94,13 @@ const DEADLINE = Symbol('deadline');
 
 /** The end of the time a batch waits for its direct sends. */
 interface Deadline {
-  /** Whether it has come. */
-  passed: boolean;
+  /** When it comes (Date.now() time). */
+  at: number;
   reached: Promise<typeof DEADLINE>;
 }
+
+/** Whether the deadline has come. */
+const passed = (d: Deadline) => Date.now() >= d.at;
 
 /** A delivery left for the queue; `delayMs` overrides the delay its `tried` gives it. */
 interface Queued extends WebhookJobData {
@@ -376,15 +380,12 @@ export class WebhookDispatcher {
     const list = [...groups.values()];
     const gates = await this.opts.endpoints.gates(list.map((g) => ({ url: g.url, jobId: g.subject })));
     const moves: { url: string; jobId: string; seq: number }[] = [];
+    const waitMs = direct.deadlineMs ?? DIRECT_DEADLINE_MS;
     let timer: NodeJS.Timeout | undefined;
-    const deadline: Deadline = {
-      passed: false,
-      reached: new Promise((resolve) => (timer = setTimeout(resolve, direct.deadlineMs ?? DIRECT_DEADLINE_MS, DEADLINE))),
-    };
-    void deadline.reached.then(() => (deadline.passed = true));
+    const deadline: Deadline = { at: Date.now() + waitMs, reached: new Promise((resolve) => (timer = setTimeout(resolve, waitMs, DEADLINE))) };
     let next = 0;
     const run = async () => {
-      while (next < list.length && !deadline.passed) {
+      while (next < list.length && !passed(deadline)) {
         const i = next++;
         const g = list[i]!;
         const done = await this.sendGroup(g, gates[i]!, direct, deadline, queued, detached);
@@ -410,7 +411,7 @@ export class WebhookDispatcher {
       const event = g.events[i]!;
       const seq = eventSeq(event);
       if (seq <= done) continue; // done before (a re-read after a restart)
-      if (seq !== done + 1 || this.coolingDown(g.coolKey) || deadline.passed) break; // the queue takes it from here
+      if (seq !== done + 1 || this.coolingDown(g.coolKey) || passed(deadline)) break; // the queue takes it from here
       const stopTimer = direct.metrics.duration.startTimer();
       const pending = attemptWebhook(g.url, event, direct);
       const attempt = await Promise.race([pending, deadline.reached]);
@@ -418,7 +419,7 @@ export class WebhookDispatcher {
         // Slow: its answer is handled when it comes (`follow`), the endpoint cools off, the job's
         // later events go by the queue. A delivery job due after the attempt's timeout stands in
         // for it, should this process die first; it goes once the answer is handled.
-        this.coolingOff.set(g.coolKey, Date.now() + (direct.coolOffMs ?? 60_000));
+        this.coolOff(g.coolKey, direct);
         const tried = this.opts.retryScheduleMs.length > 0 ? 1 : 0;
         queued.push({ event, url: g.url, tried, delayMs: (direct.timeoutMs ?? WEBHOOK_TIMEOUT_MS) + STAND_IN_MARGIN_MS });
         detached.push({ group: g, event, seq, attempt: pending, stopTimer });
@@ -457,7 +458,7 @@ export class WebhookDispatcher {
       log.warn({ status: attempt.status }, 'WebhookEndpointDisabled');
       return 'gone';
     }
-    this.coolingOff.set(g.coolKey, Date.now() + (direct.coolOffMs ?? 60_000));
+    this.coolOff(g.coolKey, direct);
     if (attempt.error.retryable && this.opts.retryScheduleMs.length > 0) {
       direct.metrics.deliveries.inc({ outcome: 'retried' });
       log.warn({ code: attempt.error.code, reason: attempt.error.message }, 'WebhookDeliveryRetried');
@@ -499,6 +500,11 @@ export class WebhookDispatcher {
    */
   private coolOffKey(url: string, event: JobEvent): string {
     return this.opts.webhookUrls.includes(url) ? url : `callbacks of\n${event.tenant}`;
+  }
+
+  /** Sends `key`'s deliveries by the queue for the cool-off (`DirectDelivery.coolOffMs`). */
+  private coolOff(key: string, direct: DirectDelivery): void {
+    this.coolingOff.set(key, Date.now() + (direct.coolOffMs ?? 60_000));
   }
 
   /** Whether `key`'s deliveries go by the queue now; forgets a cool-off that ended. */
