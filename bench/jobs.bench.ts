@@ -33,7 +33,9 @@
  *   the bench sent: about one per round trip, however many commands a client sends in one write.
  * - Redis µs per job by command (`usec` of INFO commandstats), where Redis's time goes: a script's
  *   time includes the commands it runs, and the bench's own reads cannot be taken out of it.
- * - Ratios ours/peer: jobs/s, CPU-ms per job, Redis commands per job, and the issue's targets.
+ * - Ratios ours/peer: jobs/s, CPU-ms per job, Redis commands per job, and the issue's targets;
+ *   jobs/s also round by round, and as the geometric mean of those paired ratios with its 95%
+ *   interval (bench/load.ts ratioInterval): an interval that holds 1.0 cannot tell the two apart.
  *
  *   npm run bench:jobs                  (2,000 jobs a round, 32 submitters, 4 rounds per system)
  *   BENCH_JOBS=300 BENCH_JOBS_ROUNDS=2 npm run bench:jobs
@@ -58,7 +60,7 @@ import { Agent, setGlobalDispatcher } from 'undici';
 import { createRedis, KEY_PREFIX, QUEUES } from '@vod-ingest/shared';
 import { startStack, writeRandomFile, type Stack } from '../test/e2e/stack.js';
 import { countCommands, JobEventTail } from './job-events.js';
-import { forEachConcurrent, median, summarize, type JobRunner, type JobTiming, type Summary } from './load.js';
+import { forEachConcurrent, median, ratioInterval, summarize, type JobRunner, type JobTiming, type Summary } from './load.js';
 import { NaivePeer } from './peer/naive-peer.js';
 import { CpuMeter, findRedisPid } from './proc-cpu.js';
 
@@ -346,9 +348,17 @@ function report(name: string, results: Result[]): Figures {
   return { perSecond: m('perSecond'), rounds: all.map((x) => x.perSecond), cpuMsPerJob, commandsPerJob, readsPerJob: reads };
 }
 
+/**
+ * Prints a system's ratios to the peer's. Beside the ratio of the medians, jobs/s is given round
+ * by round (each of our rounds against the peer's of the same round) and as the geometric mean of
+ * those paired ratios with its 95% interval: how far the rounds let one tell the two apart.
+ */
 function ratios(name: string, a: Figures, b: Figures, commandTarget: number): void {
+  const paired = a.rounds.map((x, i) => x / b.rounds[i]!);
+  const iv = ratioInterval(paired);
+  const interval = paired.length > 1 ? `, 95% interval ${iv.low.toFixed(2)}–${iv.high.toFixed(2)}` : '';
   console.log(
-    `${name.padEnd(24)} jobs/s ${(a.perSecond / b.perSecond).toFixed(2)}x (target ≥ 1.0; round by round ${a.rounds.map((x, i) => (x / b.rounds[i]!).toFixed(2)).join(', ')})   CPU-ms/job ${(a.cpuMsPerJob / b.cpuMsPerJob).toFixed(2)}x (target ≤ 1.3)   Redis commands/job ${(a.commandsPerJob / b.commandsPerJob).toFixed(2)}x (${a.commandsPerJob.toFixed(1)} vs ${b.commandsPerJob.toFixed(1)}; target ≤ ${commandTarget})   Redis reads/job ${a.readsPerJob.toFixed(2)} vs ${b.readsPerJob.toFixed(2)}`,
+    `${name.padEnd(24)} jobs/s ${(a.perSecond / b.perSecond).toFixed(2)}x (target ≥ 1.0; round by round ${paired.map((x) => x.toFixed(2)).join(', ')}; paired geometric mean ${iv.mean.toFixed(2)}x${interval})   CPU-ms/job ${(a.cpuMsPerJob / b.cpuMsPerJob).toFixed(2)}x (target ≤ 1.3)   Redis commands/job ${(a.commandsPerJob / b.commandsPerJob).toFixed(2)}x (${a.commandsPerJob.toFixed(1)} vs ${b.commandsPerJob.toFixed(1)}; target ≤ ${commandTarget})   Redis reads/job ${a.readsPerJob.toFixed(2)} vs ${b.readsPerJob.toFixed(2)}`,
   );
 }
 

@@ -46,6 +46,27 @@ export const median = (values: number[]) =>
     0.5,
   );
 
+/** Student's t, two-sided 95% (the 0.975 quantile), for 1..30 degrees of freedom; 1.96 beyond. */
+const T_975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069,
+  2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/**
+ * The geometric mean of paired ratios (one per round, ours/peer) and its 95% confidence interval:
+ * Student's t on their logarithms, so that 0.5x and 2x weigh alike. An interval that holds 1.0
+ * means the rounds cannot tell the two apart. With fewer than two ratios the interval is NaN.
+ */
+export function ratioInterval(ratios: readonly number[]): { mean: number; low: number; high: number } {
+  const logs = ratios.map(Math.log);
+  const n = logs.length;
+  const m = logs.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean: Math.exp(m), low: NaN, high: NaN };
+  const sd = Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / (n - 1));
+  const half = (T_975[n - 2] ?? 1.96) * (sd / Math.sqrt(n));
+  return { mean: Math.exp(m), low: Math.exp(m - half), high: Math.exp(m + half) };
+}
+
 /**
  * A closed loop over a fixed amount of work: `concurrency` loops take the indexes 0..count-1 in
  * turn, each starting its next one when its last is done. Rejects with the first error.

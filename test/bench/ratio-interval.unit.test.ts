@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ratioInterval } from '../../bench/load.js';
+
+const near = (got: number, want: number) => assert.ok(Math.abs(got - want) < 5e-4, `${got} is not ${want}`);
+
+describe('bench: the interval of paired ratios', () => {
+  it('gives the geometric mean and the Student t 95% interval of the logs', () => {
+    // Four paired rounds of one bench:jobs run; reference figures from Python's statistics module
+    // (mean and stdev of the logs, t = 3.182 for 3 degrees of freedom).
+    const iv = ratioInterval([0.89, 0.91, 0.99, 0.86]);
+    near(iv.mean, 0.9113);
+    near(iv.low, 0.8284);
+    near(iv.high, 1.0024);
+  });
+
+  it('weighs a ratio and its inverse alike', () => {
+    near(ratioInterval([0.5, 2]).mean, 1);
+  });
+
+  it('narrows to the mean when every round agrees, and gives no interval for one round', () => {
+    const same = ratioInterval([1.1, 1.1, 1.1]);
+    for (const v of [same.mean, same.low, same.high]) near(v, 1.1);
+    const one = ratioInterval([0.97]);
+    near(one.mean, 0.97);
+    assert.ok(Number.isNaN(one.low) && Number.isNaN(one.high));
+  });
+
+  it('takes 1.96 beyond 30 degrees of freedom', () => {
+    const ratios = Array.from({ length: 40 }, (_, i) => (i % 2 ? 1.1 : 0.9));
+    const logs = ratios.map(Math.log);
+    const m = logs.reduce((a, b) => a + b) / 40;
+    const sd = Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / 39);
+    near(ratioInterval(ratios).high, Math.exp(m + (1.96 * sd) / Math.sqrt(40)));
+  });
+});
