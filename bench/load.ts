@@ -39,12 +39,15 @@ export function quantile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
-/** The median of unsorted values. */
-export const median = (values: number[]) =>
-  quantile(
-    [...values].sort((a, b) => a - b),
-    0.5,
-  );
+/**
+ * The median of unsorted values; of an even count, the mean of the middle two (of 4 rounds, not the
+ * third: that one favoured whichever system's rounds spread wider). NaN when there are none.
+ */
+export function median(values: readonly number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? (v[mid] ?? NaN) : (v[mid - 1]! + v[mid]!) / 2;
+}
 
 /** Student's t, two-sided 95% (the 0.975 quantile), for 1..30 degrees of freedom; 1.96 beyond. */
 const T_975 = [

@@ -61,7 +61,7 @@ import { startHttpService, type TestService } from '@vod-ingest/shared/testing';
 import { KEYS, startStack, writeRandomFile, type Stack } from '../test/e2e/stack.js';
 import { startRedisCluster, type TestRedisCluster } from '../test/support/redis-cluster.js';
 import { countCommands, JobTimesBook, type JobTimes } from './job-events.js';
-import { forEachConcurrent, summarize, type JobTiming } from './load.js';
+import { forEachConcurrent, median, summarize, type JobTiming } from './load.js';
 import { CpuMeter } from './proc-cpu.js';
 
 const total = Number(process.env.BENCH_JOBS ?? '600');
@@ -117,12 +117,6 @@ const snapshotAll = (masters: Master[]) => Promise.all(masters.map((m) => m.snap
 const commandsAll = (a: Snapshot[], b: Snapshot[]) => a.reduce((n, s, i) => n + Master.commands(s, b[i]!), 0);
 const memoryAll = (s: Snapshot[]) => s.reduce((n, x) => n + x.usedMemory - x.replicationBuffers, 0);
 const rawMemoryAll = (s: Snapshot[]) => s.reduce((n, x) => n + x.usedMemory, 0);
-/** The median; of an even count, the mean of the middle two (of 2 rounds, their mean). */
-function median(values: number[]): number {
-  const v = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
-}
 
 /**
  * Polls every shard's event stream (`<prefix>:events`) on the master that serves it, from the

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ratioInterval } from '../../bench/load.js';
+import { median, ratioInterval } from '../../bench/load.js';
 
 const near = (got: number, want: number) => assert.ok(Math.abs(got - want) < 5e-4, `${got} is not ${want}`);
 
@@ -32,5 +32,13 @@ describe('bench: the interval of paired ratios', () => {
     const m = logs.reduce((a, b) => a + b) / 40;
     const sd = Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / 39);
     near(ratioInterval(ratios).high, Math.exp(m + (1.96 * sd) / Math.sqrt(40)));
+  });
+});
+
+describe('bench: the median', () => {
+  it('takes the middle value of an odd count and the mean of the middle two of an even one', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([283.9, 327.4, 293.1, 328.2]), (293.1 + 327.4) / 2);
+    assert.ok(Number.isNaN(median([])));
   });
 });
