@@ -44,9 +44,10 @@ export function quantile(sorted: number[], p: number): number {
  * third: that one favoured whichever system's rounds spread wider). NaN when there are none.
  */
 export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
   const v = [...values].sort((a, b) => a - b);
   const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? (v[mid] ?? NaN) : (v[mid - 1]! + v[mid]!) / 2;
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
 /** Student's t, two-sided 95% (the 0.975 quantile), for 1..30 degrees of freedom; 1.96 beyond. */

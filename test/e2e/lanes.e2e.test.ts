@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobView } from '@vod-ingest/shared';
 import { startStack, writeRandomFile, type Stack } from './stack.js';
+import { median } from '../../bench/load.js';
 
 // The head-of-line experiment of issue 9: 4 workers × WORKER_CONCURRENCY 2 (8 main slots), 8 big
 // jobs that hold every main slot for several seconds, then 40 small ones. Without lanes no small
@@ -42,10 +43,6 @@ before(async () => {
 after(() => stack?.stop());
 
 const ms = (iso?: string) => (iso ? Date.parse(iso) : Number.NaN);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function submit(name: string, i: number, upload?: { partSize: number; parallel: number }): Promise<string> {
   const r = await stack.submit({
