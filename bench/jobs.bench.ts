@@ -40,7 +40,8 @@
  *   npm run bench:jobs                  (2,000 jobs a round, 32 submitters, 4 rounds per system)
  *   BENCH_JOBS=300 BENCH_JOBS_ROUNDS=2 npm run bench:jobs
  *   BENCH_SUBMITTERS=32                 (concurrent submitters, closed loop)
- *   BENCH_WORKER_CONCURRENCY=2          (WORKER_CONCURRENCY of each of our workers; the peer's follows)
+ *   BENCH_WORKER_CONCURRENCY=2          (WORKER_CONCURRENCY and WORKER_SMALL_CONCURRENCY of each of our
+ *                                        workers: 256 KiB jobs run in the small lane; the peer's follows)
  *   BENCH_WARMUP=200                    (jobs before each measured round)
  *   BENCH_PRIME=1000                    (jobs of each system, unmeasured, before the first round)
  *   BENCH_WEBHOOK=0                     (skip the system with a webhook endpoint)
@@ -72,7 +73,7 @@ const prime = Number(process.env.BENCH_PRIME ?? '1000');
 const withWebhook = process.env.BENCH_WEBHOOK !== '0';
 const JOB_SIZE = 256 * 1024;
 const WORKERS = 2;
-/** WORKER_CONCURRENCY of each worker; the worker's default is 2. */
+/** WORKER_CONCURRENCY and WORKER_SMALL_CONCURRENCY of each worker (both default to 2). */
 const PER_WORKER = Number(process.env.BENCH_WORKER_CONCURRENCY ?? '2');
 /** Processes shown beside each system but not counted in its CPU per job. */
 const SHARED = ['emulator', 'redis', 'bench'];
@@ -194,7 +195,11 @@ function oursSystem(stack: Stack, tail: JobEventTail, file: string, name: string
       // A failed webhook delivery is retried by a delivery job, maybe rounds later: only the system
       // with the endpoint may run them, or another system's workers would count them as theirs.
       await (env.WEBHOOK_URLS ? webhooks.resume() : webhooks.pause());
-      running = await Promise.all(Array.from({ length: WORKERS }, () => stack.startWorker({ WORKER_CONCURRENCY: String(PER_WORKER), ...env })));
+      running = await Promise.all(
+        Array.from({ length: WORKERS }, () =>
+          stack.startWorker({ WORKER_CONCURRENCY: String(PER_WORKER), WORKER_SMALL_CONCURRENCY: String(PER_WORKER), ...env }),
+        ),
+      );
       return Object.fromEntries([
         ['api', stack.api.proc.pid],
         ['token', stack.token.proc.pid],
