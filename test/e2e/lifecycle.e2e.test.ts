@@ -188,3 +188,34 @@ test('a lane job that reaches a worker before its record waits for it without sp
     redis.disconnect();
   }
 });
+
+test('jobs canceled as they are submitted: a 200 means canceled and nothing written; a 202 or 409 ends as its object says', async () => {
+  if (stack.workers.length === 0) await stack.startWorker();
+  const file = path.join(stack.inbox, 'race.mp4');
+  await writeRandomFile(file, 64 * 1024);
+  const oss = await adminOss(stack.emu, stack.emu.bucket);
+  // Forty at once, each DELETEd as soon as it is accepted: some are still queued, some held by a worker, some done.
+  const outcomes = await Promise.all(
+    Array.from({ length: 40 }, async (_, i) => {
+      const key = `race/${i}.mp4`;
+      const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key } });
+      assert.equal(r.status, 202);
+      const del = await fetch(`${stack.api.url}/v1/jobs/${r.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
+      return { id: r.body.id, key, deleted: del.status };
+    }),
+  );
+  const answers = new Set<number>();
+  for (const o of outcomes) {
+    answers.add(o.deleted);
+    assert.ok([200, 202, 409].includes(o.deleted), String(o.deleted));
+    const job = await stack.waitFor(o.id, { timeoutMs: 30_000 });
+    const head = await oss.head(o.key).then(
+      () => 'written',
+      (err: { status?: number }) => (err.status === 404 ? 'absent' : String(err)),
+    );
+    if (o.deleted === 200) assert.equal(job.status, 'canceled');
+    if (o.deleted === 409) assert.equal(job.status, 'succeeded');
+    assert.equal(head, job.status === 'succeeded' ? 'written' : 'absent', `${o.id} (DELETE ${o.deleted}) ended ${job.status}`);
+  }
+  assert.ok(answers.has(200), 'some were canceled while queued');
+});
