@@ -19,6 +19,19 @@ async function eventsOf(id: string) {
   return (await stack.streamEvents()).filter((e) => e.jobId === id).map((e) => e.type);
 }
 
+/** DELETE /v1/jobs/{id} as tenant acme. */
+function cancel(id: string): Promise<Response> {
+  return fetch(`${stack.api.url}/v1/jobs/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
+}
+
+/** Whether the bucket holds `key`: `written`, `absent`, or the unexpected error. */
+function objectState(oss: Awaited<ReturnType<typeof adminOss>>, key: string): Promise<string> {
+  return oss.head(key).then(
+    () => 'written',
+    (err: { status?: number }) => (err.status === 404 ? 'absent' : String(err)),
+  );
+}
+
 test('a source removed before the upload: failed SOURCE_NOT_FOUND, within the attempts, one job.failed', async () => {
   const file = path.join(stack.inbox, 'gone.mp4');
   await writeRandomFile(file, 2 * MiB);
@@ -78,7 +91,7 @@ test('cancel mid-upload: canceled, the multipart upload aborted (ListParts → N
   const upload = uploads.find((u) => u.key === key)!;
   assert.ok(upload, 'the multipart upload exists while running');
 
-  const del = await fetch(`${stack.api.url}/v1/jobs/${r.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
+  const del = await cancel(r.body.id);
   assert.equal(del.status, 202);
   const job = await stack.waitFor(r.body.id, { timeoutMs: 30_000 });
   await stack.emu.clearFaults();
@@ -89,7 +102,7 @@ test('cancel mid-upload: canceled, the multipart upload aborted (ListParts → N
     (await eventsOf(job.id)).filter((t) => t.startsWith('job.') && ['job.succeeded', 'job.failed', 'job.canceled'].includes(t)),
     ['job.canceled'],
   );
-  const again = await fetch(`${stack.api.url}/v1/jobs/${r.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
+  const again = await cancel(r.body.id);
   assert.equal(again.status, 409);
 });
 
@@ -116,7 +129,7 @@ test('a small job writes its start with its end; one that takes longer says runn
     for (const end = Date.now() + 15_000; (await redis.exists(...locks)) === 0; await sleep(10)) {
       assert.ok(Date.now() < end, 'a worker takes the job');
     }
-    const del = await fetch(`${stack.api.url}/v1/jobs/${s.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
+    const del = await cancel(s.body.id);
     assert.equal(del.status, 202, 'a job a worker holds is flagged, whatever its record says yet');
     const running = await stack.waitFor(s.body.id, { timeoutMs: 2000, done: (j) => j.status !== 'queued' });
     assert.ok(['running', 'canceled'].includes(running.status), running.status);
@@ -125,10 +138,7 @@ test('a small job writes its start with its end; one that takes longer says runn
     assert.ok(['canceled', 'succeeded'].includes(job.status), job.status);
     assert.deepEqual(await eventsOf(s.body.id), ['job.queued', 'job.started', `job.${job.status}`]);
     const oss = await adminOss(stack.emu, stack.emu.bucket);
-    const head = await oss.head(key).then(
-      () => 'written',
-      (err: { status?: number }) => (err.status === 404 ? 'absent' : String(err)),
-    );
+    const head = await objectState(oss, key);
     assert.equal(head, job.status === 'succeeded' ? 'written' : 'absent');
   } finally {
     redis.disconnect();
@@ -200,7 +210,7 @@ test('jobs canceled as they are submitted: a 200 means canceled and nothing writ
       const key = `race/${i}.mp4`;
       const r = await stack.submit({ source: { type: 'file', path: file }, target: { type: 'oss', bucket: stack.emu.bucket, key } });
       assert.equal(r.status, 202);
-      const del = await fetch(`${stack.api.url}/v1/jobs/${r.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.acme}` } });
+      const del = await cancel(r.body.id);
       return { id: r.body.id, key, deleted: del.status };
     }),
   );
@@ -209,10 +219,7 @@ test('jobs canceled as they are submitted: a 200 means canceled and nothing writ
     answers.add(o.deleted);
     assert.ok([200, 202, 409].includes(o.deleted), String(o.deleted));
     const job = await stack.waitFor(o.id, { timeoutMs: 30_000 });
-    const head = await oss.head(o.key).then(
-      () => 'written',
-      (err: { status?: number }) => (err.status === 404 ? 'absent' : String(err)),
-    );
+    const head = await objectState(oss, o.key);
     if (o.deleted === 200) assert.equal(job.status, 'canceled');
     if (o.deleted === 409) assert.equal(job.status, 'succeeded');
     assert.equal(head, job.status === 'succeeded' ? 'written' : 'absent', `${o.id} (DELETE ${o.deleted}) ended ${job.status}`);
