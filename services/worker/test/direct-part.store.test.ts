@@ -10,7 +10,7 @@ import { startEmulator, startTestRedis, startTokenService, type TestEmulator, ty
 import type { Redis } from 'ioredis';
 import { CHUNK_BYTES, ChunkRing, chunkStats } from '../src/upload/chunk-ring.js';
 import { CheckpointStore } from '../src/upload/checkpoint.store.js';
-import { DirectPartStore, resetSyncReads, SYNC_READ_MAX_BYTES } from '../src/upload/direct-part.store.js';
+import { DirectPartStore, noteSyncRead, resetSyncReads, SYNC_READ_MAX_BYTES, syncReadsOn } from '../src/upload/direct-part.store.js';
 import { FileRange } from '../src/upload/file-range.js';
 import { fileSource, uploadObject, UploadPausedError, type UploaderDeps } from '../src/upload/multipart-uploader.js';
 
@@ -174,7 +174,29 @@ describe('DirectPartStore against the emulator', () => {
     assert.equal(out.partsSent, 13 - sentBefore);
   });
 
-  test('small ranges are read synchronously, large ones and all after a slow read in the thread pool: the same bytes and CRC-64 either way', async () => {
+  test('one slow synchronous read (the process lost its core) keeps reads synchronous; three in a row (a slow disk) move them to the thread pool for a minute', () => {
+    const t0 = Date.now();
+    try {
+      resetSyncReads();
+      for (let i = 0; i < 100; i++) noteSyncRead(i % 10 === 0 ? 6 : 0.02, t0);
+      noteSyncRead(4, t0);
+      noteSyncRead(4, t0);
+      assert.ok(syncReadsOn(t0), 'isolated slow reads, and two in a row, are a busy machine');
+      noteSyncRead(4, t0);
+      assert.ok(!syncReadsOn(t0), 'the third slow read in a row is a slow disk');
+      assert.ok(!syncReadsOn(t0 + 59_000));
+      assert.ok(syncReadsOn(t0 + 60_000), 'synchronous again after a minute');
+      noteSyncRead(4, t0 + 60_000);
+      noteSyncRead(0.5, t0 + 60_000);
+      noteSyncRead(4, t0 + 60_000);
+      noteSyncRead(4, t0 + 60_000);
+      assert.ok(syncReadsOn(t0 + 60_000), 'a fast read starts the count again');
+    } finally {
+      resetSyncReads();
+    }
+  });
+
+  test('small ranges are read synchronously, large ones and all after slow reads in the thread pool: the same bytes and CRC-64 either way', async () => {
     assert.ok(PART <= SYNC_READ_MAX_BYTES && bytes.length > SYNC_READ_MAX_BYTES);
     const whole = await deps.store.put('direct/sync-large.bin', bytes.length, () => new FileRange(file, 0, bytes.length));
     assert.equal(whole.crc64, crc64(bytes));

@@ -192,39 +192,68 @@ function answerOf(request: http.ClientRequest): Promise<{ status: number; header
 
 /** Largest range read synchronously (a small job's whole file): larger ones, parts of big files, are read in the thread pool. */
 export const SYNC_READ_MAX_BYTES = 1024 * 1024;
-/** A synchronous read slower than this (a cold or remote disk) sends this process's reads to the thread pool... */
+/** A synchronous read slower than this (a cold or remote disk)... */
 const SLOW_SYNC_READ_MS = 2;
+/**
+ * ...this many times in a row sends this process's reads to the thread pool. One slow read alone is
+ * the process losing its core mid-read on a busy machine: bench:jobs saw one every 60–850 reads of
+ * 128 KiB from the page cache (2.2–5.7 ms each, between reads of microseconds), and with one slow
+ * read enough every worker had moved its reads to the thread pool within its first second. A slow
+ * disk makes every read slow: three of them hold the event loop once, then not for a minute.
+ */
+const SLOW_SYNC_READS_IN_A_ROW = 3;
 /** ...for this long. */
 const ASYNC_AFTER_SLOW_MS = 60_000;
 let asyncReadsUntil = 0;
+let slowSyncReads = 0;
 
 /**
  * Whether `range` is read synchronously: a small one, while synchronous reads have been fast. A
  * read from the page cache takes microseconds, while a thread-pool read costs a hand-off and an
  * event-loop wake-up (~8% of a worker's CPU per 256 KiB job, bench:jobs); a slow disk must not
- * hold the event loop (lock renewals, other jobs' sockets), so one slow read turns them off a while.
+ * hold the event loop (lock renewals, other jobs' sockets), so slow reads turn them off a while.
  */
 function readsSync(range: FileRange): boolean {
-  return range.end - range.start <= SYNC_READ_MAX_BYTES && Date.now() >= asyncReadsUntil;
+  return range.end - range.start <= SYNC_READ_MAX_BYTES && syncReadsOn();
 }
 
-/** Test hook: forget a slow read seen earlier (`slow`: pretend one was just seen). */
+/**
+ * Notes how long a synchronous read took (`ms`); after SLOW_SYNC_READS_IN_A_ROW slow ones in a row,
+ * reads go to the thread pool for ASYNC_AFTER_SLOW_MS from `now`. Whether they do is `syncReadsOn`.
+ */
+export function noteSyncRead(ms: number, now = Date.now()): void {
+  if (ms <= SLOW_SYNC_READ_MS) {
+    slowSyncReads = 0;
+    return;
+  }
+  if (++slowSyncReads < SLOW_SYNC_READS_IN_A_ROW) return;
+  slowSyncReads = 0;
+  asyncReadsUntil = now + ASYNC_AFTER_SLOW_MS;
+}
+
+/** Whether a small range is read synchronously at `now` (false for a while after slow reads). */
+export function syncReadsOn(now = Date.now()): boolean {
+  return now >= asyncReadsUntil;
+}
+
+/** Test hook: forget slow reads seen earlier (`slow`: pretend reads were just found slow). */
 export function resetSyncReads(slow = false): void {
+  slowSyncReads = 0;
   asyncReadsUntil = slow ? Date.now() + ASYNC_AFTER_SLOW_MS : 0;
 }
 
-/** `readSync`, noting a slow one. */
+/** `readSync`, timed (see noteSyncRead). */
 function readNowAt(fd: number, buf: Buffer, length: number, position: number): number {
   const t0 = performance.now();
   const n = readSync(fd, buf, 0, length, position);
-  if (performance.now() - t0 > SLOW_SYNC_READ_MS) asyncReadsUntil = Date.now() + ASYNC_AFTER_SLOW_MS;
+  noteSyncRead(performance.now() - t0);
   return n;
 }
 
 /** Reads the range into the ring's buffers and writes each to the request as soon as it is read and CRC'd. */
 async function writeRange(request: http.ClientRequest, range: FileRange, ring: ChunkRing, crc: Crc64, what: string): Promise<void> {
   // Opened and closed synchronously, as FileRange does (microseconds); a small range is read so too
-  // (see readsSync, asked per read: a slow one sends the rest of the range to the thread pool).
+  // (see readsSync, asked per read: slow ones send the rest of the range to the thread pool).
   const fd = openSync(range.path, 'r');
   try {
     for (let pos = range.start; pos < range.end; ) {
