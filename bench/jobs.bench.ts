@@ -17,7 +17,9 @@
  *   started→done (without the wait in the queue).
  * - CPU-ms per job per process, from /proc (bench/proc-cpu.ts), over all measured rounds. The
  *   per-job total is api + workers + token service for ours, api + workers for the peer; the
- *   emulator, Redis and this bench process are printed beside it, not counted.
+ *   emulator, Redis and this bench process are printed beside it, not counted. Then round by
+ *   round, jobs/s beside each process's CPU-ms per job (workers summed): on 2 shared cores a slow
+ *   round is one where everything, the emulator and the api included, spent more per job.
  * - Redis commands per job: the delta of `INFO commandstats` over the round (commands run inside
  *   Lua scripts included), minus every command this bench sent itself in the window (the INFO
  *   reads and the completion tail's XREADs on `{vod-ingest}:events`, counted per command on those
@@ -308,6 +310,16 @@ interface Figures {
   readsPerJob: number;
 }
 
+/** One round's CPU-ms per job by process, the workers summed: how a round's jobs/s goes with what each process spent. */
+function perProcess(r: Result): [string, number][] {
+  const ms = new Map<string, number>();
+  for (const [p, s] of Object.entries(r.cpu)) {
+    const name = p.startsWith('worker') ? 'workers' : p;
+    ms.set(name, (ms.get(name) ?? 0) + (1000 * s) / r.timings.length);
+  }
+  return [...ms].filter(([p]) => p !== 'token');
+}
+
 /** Prints one system's figures over its rounds: median jobs/s, CPU-ms and Redis commands per job over all of them. */
 function report(name: string, results: Result[]): Figures {
   const all = results.map((r) => summarize(r.timings));
@@ -333,6 +345,7 @@ function report(name: string, results: Result[]): Figures {
     `  ${m('perSecond').toFixed(1)} jobs/s (median; rounds ${all.map((s) => s.perSecond.toFixed(1)).join(', ')})   submit→done p50 ${m('p50').toFixed(0)} ms p99 ${m('p99').toFixed(0)} ms   started→done p50 ${m('serviceP50').toFixed(0)} ms p99 ${m('serviceP99').toFixed(0)} ms`,
   );
   console.log(`  CPU-ms per job: ${fmt(counted)} = ${cpuMsPerJob.toFixed(2)}   not counted: ${fmt(SHARED.map((p) => [p, cpuMs[p] ?? NaN]))}`);
+  console.log(`  round by round, jobs/s (CPU-ms per job): ${results.map((r, i) => `${all[i]!.perSecond.toFixed(0)} (${fmt(perProcess(r))})`).join(', ')}`);
   const benchPerJob = results.reduce((n, r) => n + r.benchCommands, 0) / jobs;
   const perRound = results.map((r) => (sum(r.commands) / r.timings.length).toFixed(1)).join(', ');
   console.log(`  Redis commands per job: ${commandsPerJob.toFixed(1)} (rounds ${perRound})   ${top}; the bench's own ${benchPerJob.toFixed(2)} taken out`);
