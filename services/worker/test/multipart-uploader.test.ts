@@ -150,7 +150,12 @@ describe('multipart uploader against the emulator', () => {
   });
 
   test('503s and dropped connections on UploadPart are retried per part; the retries are reported', async () => {
+    // The first UploadPart is dropped and the next two answer 503 (a rule counts every request
+    // it matches, even one an earlier rule already failed), so both kinds happen in every run;
+    // the random rules add more on top.
     await emu.addFaults([
+      { action: 'UploadPart', times: 1, drop: true },
+      { action: 'UploadPart', times: 3, status: 503, code: 'ServiceUnavailable' },
       { action: 'UploadPart', rate: 0.2, status: 503, code: 'ServiceUnavailable' },
       { action: 'UploadPart', rate: 0.05, drop: true },
     ]);
@@ -169,7 +174,12 @@ describe('multipart uploader against the emulator', () => {
     const stats = await emu.stats();
     assert.ok((stats.faults.UploadPart ?? 0) > 0, 'faults were injected');
     assert.equal(reasons.length, stats.faults.UploadPart, 'every injected failure was retried');
-    assert.ok(reasons.includes('ServiceUnavailable'));
+    assert.ok((stats.faults.UploadPart ?? 0) >= 3, 'one drop and two 503s at least');
+    assert.ok(reasons.includes('ServiceUnavailable'), `503s among the retries: ${reasons.join(', ')}`);
+    assert.ok(
+      reasons.some((r) => r !== 'ServiceUnavailable'),
+      `a dropped connection among the retries: ${reasons.join(', ')}`,
+    );
   });
 
   test('below one part: a single PUT', async () => {
