@@ -25,9 +25,12 @@ export function toRecord(h: Record<string, string>): JobRecord {
   };
 }
 
-/** The public view of a record: what `GET /v1/jobs/{id}` shows (no tenant, no worker facts). */
+/**
+ * The public view of a record: what `GET /v1/jobs/{id}` shows (no tenant, no worker facts). Fields
+ * left undefined are dropped when the answer is serialized (`res.json`), so none is copied here.
+ */
 export function jobView(job: JobRecord): JobView {
   const { tenant: _t, sealedHeaders: _h, vod: _v, ...view } = job;
   if (view.status === 'succeeded' || view.status === 'canceled') delete view.error;
-  return JSON.parse(JSON.stringify(view)) as JobView;
+  return view;
 }
