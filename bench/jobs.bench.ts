@@ -19,7 +19,9 @@
  *   per-job total is api + workers + token service for ours, api + workers for the peer; the
  *   emulator, Redis and this bench process are printed beside it, not counted. Then round by
  *   round, jobs/s beside each process's CPU-ms per job (workers summed): on 2 shared cores a slow
- *   round is one where everything, the emulator and the api included, spent more per job.
+ *   round is one where everything, the emulator and the api included, spent more per job. Beside
+ *   them, the machine's idle share over the round and the share the hypervisor took (steal, from
+ *   /proc/stat): a round with much steal ran on less than 2 cores.
  * - Redis commands per job: the delta of `INFO commandstats` over the round (commands run inside
  *   Lua scripts included), minus every command this bench sent itself in the window (the INFO
  *   reads and the completion tail's XREADs on `{vod-ingest}:events`, counted per command on those
@@ -65,7 +67,7 @@ import { startStack, writeRandomFile, type Stack } from '../test/e2e/stack.js';
 import { countCommands, JobEventTail } from './job-events.js';
 import { forEachConcurrent, median, ratioInterval, summarize, type JobRunner, type JobTiming, type Summary } from './load.js';
 import { NaivePeer } from './peer/naive-peer.js';
-import { CpuMeter, findRedisPid } from './proc-cpu.js';
+import { CpuMeter, findRedisPid, type MachineShares } from './proc-cpu.js';
 
 const total = Number(process.env.BENCH_JOBS ?? '2000');
 const submitters = Number(process.env.BENCH_SUBMITTERS ?? '32');
@@ -98,6 +100,8 @@ interface Result {
   timings: JobTiming[];
   cpu: Record<string, number>;
   wall: number;
+  /** How idle the machine was during the round, and how much the hypervisor took from it. */
+  machine: MachineShares;
   /** Commands the systems ran during the round, by name (the bench's own taken out). */
   commands: Map<string, number>;
   /** Commands the bench's own connections sent during the round (taken out of `commands`). */
@@ -281,13 +285,14 @@ async function measure(sys: System, round: number, rc: RedisCommands, shared: Re
     meter.start();
     const timings = await sys.run(total, String(round));
     await settle(rc);
-    const { cpu, wall } = meter.stop();
+    const { cpu, wall, machine } = meter.stop();
     const s1 = await rc.snapshot();
     const benchCommands = sum(s1.sent) - sum(s0.sent);
     return {
       timings,
       cpu,
       wall,
+      machine,
       commands: RedisCommands.delta(s0, s1),
       benchCommands,
       reads: RedisCommands.reads(s0, s1),
@@ -309,6 +314,9 @@ interface Figures {
   commandsPerJob: number;
   readsPerJob: number;
 }
+
+/** A share as a whole percentage. */
+const pct = (share: number) => `${(100 * share).toFixed(0)}%`;
 
 /** One round's CPU-ms per job by process, the workers summed: how a round's jobs/s goes with what each process spent. */
 function perProcess(r: Result): [string, number][] {
@@ -345,7 +353,10 @@ function report(name: string, results: Result[]): Figures {
     `  ${m('perSecond').toFixed(1)} jobs/s (median; rounds ${all.map((s) => s.perSecond.toFixed(1)).join(', ')})   submit→done p50 ${m('p50').toFixed(0)} ms p99 ${m('p99').toFixed(0)} ms   started→done p50 ${m('serviceP50').toFixed(0)} ms p99 ${m('serviceP99').toFixed(0)} ms`,
   );
   console.log(`  CPU-ms per job: ${fmt(counted)} = ${cpuMsPerJob.toFixed(2)}   not counted: ${fmt(SHARED.map((p) => [p, cpuMs[p] ?? NaN]))}`);
-  console.log(`  round by round, jobs/s (CPU-ms per job): ${results.map((r, i) => `${all[i]!.perSecond.toFixed(0)} (${fmt(perProcess(r))})`).join(', ')}`);
+  const machine = (r: Result) => `machine idle ${pct(r.machine.idle)} · steal ${pct(r.machine.steal)}`;
+  console.log(
+    `  round by round, jobs/s (CPU-ms per job): ${results.map((r, i) => `${all[i]!.perSecond.toFixed(0)} (${fmt(perProcess(r))}; ${machine(r)})`).join(', ')}`,
+  );
   const benchPerJob = results.reduce((n, r) => n + r.benchCommands, 0) / jobs;
   const perRound = results.map((r) => (sum(r.commands) / r.timings.length).toFixed(1)).join(', ');
   console.log(`  Redis commands per job: ${commandsPerJob.toFixed(1)} (rounds ${perRound})   ${top}; the bench's own ${benchPerJob.toFixed(2)} taken out`);

@@ -30,23 +30,44 @@ export function findRedisPid(port: number): number | undefined {
   return undefined;
 }
 
-/** CPU seconds each named process used between `start()` and `stop()`. */
+/**
+ * The whole machine's CPU time so far (all cores, the `cpu` line of /proc/stat, or of `stat`), in
+ * ticks: idle (iowait included), stolen by the hypervisor, and in all.
+ */
+export function machineTicks(stat = readFileSync('/proc/stat', 'utf8')): { idle: number; steal: number; total: number } {
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is counted in user)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = stat.split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { idle: idle! + iowait!, steal: steal!, total: user! + nice! + system! + idle! + iowait! + irq! + softirq! + steal! };
+}
+
+/** What share of the machine's CPU time between two `machineTicks` was idle and what share the hypervisor took (steal). */
+export interface MachineShares {
+  idle: number;
+  steal: number;
+}
+
+/** CPU seconds each named process used between `start()` and `stop()`, and how idle and stolen the machine was meanwhile. */
 export class CpuMeter {
   private before: Record<string, number> = {};
+  private machine0 = machineTicks();
   private t0 = 0;
 
   constructor(private readonly pids: Record<string, number | undefined>) {}
 
   start(): void {
     this.t0 = performance.now();
+    this.machine0 = machineTicks();
     this.before = this.sample();
   }
 
-  /** CPU seconds per process, and the wall seconds they were measured over. */
-  stop(): { wall: number; cpu: Record<string, number> } {
+  /** CPU seconds per process, the wall seconds they were measured over, and the machine's idle and stolen shares. */
+  stop(): { wall: number; cpu: Record<string, number>; machine: MachineShares } {
     const after = this.sample();
+    const m = machineTicks();
+    const total = m.total - this.machine0.total;
+    const machine = { idle: (m.idle - this.machine0.idle) / total, steal: (m.steal - this.machine0.steal) / total };
     const cpu = Object.fromEntries(Object.entries(after).map(([name, s]) => [name, s - this.before[name]]));
-    return { wall: (performance.now() - this.t0) / 1000, cpu };
+    return { wall: (performance.now() - this.t0) / 1000, cpu, machine };
   }
 
   private sample(): Record<string, number> {

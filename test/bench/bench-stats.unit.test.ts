@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { median, ratioInterval } from '../../bench/load.js';
+import { CpuMeter, machineTicks } from '../../bench/proc-cpu.js';
 
 const near = (got: number, want: number) => assert.ok(Math.abs(got - want) < 5e-4, `${got} is not ${want}`);
 
@@ -40,5 +41,25 @@ describe('bench: the median', () => {
     assert.equal(median([3, 1, 2]), 2);
     assert.equal(median([283.9, 327.4, 293.1, 328.2]), (293.1 + 327.4) / 2);
     assert.ok(Number.isNaN(median([])));
+  });
+});
+
+describe("bench: the machine's idle and stolen shares", () => {
+  it('reads the cpu line of /proc/stat: iowait counts as idle, guest time is not counted twice', () => {
+    // user nice system idle iowait irq softirq steal guest guest_nice
+    const stat = 'cpu  1000 10 300 5000 200 0 40 450 77 0\ncpu0 500 5 150 2500 100 0 20 225 0 0\n';
+    assert.deepEqual(machineTicks(stat), { idle: 5200, steal: 450, total: 7000 });
+  });
+
+  it('gives shares of the machine between start and stop on this machine', () => {
+    const meter = new CpuMeter({ self: process.pid });
+    meter.start();
+    const until = performance.now() + 300;
+    while (performance.now() < until); // one core kept busy
+    const { machine, cpu } = meter.stop();
+    assert.ok(cpu.self! > 0.1, `this process used ${cpu.self} s`);
+    for (const share of [machine.idle, machine.steal]) assert.ok(share >= 0 && share <= 1, `share ${share}`);
+    // One of the cores was busy with this loop the whole time: the machine cannot have been all idle.
+    assert.ok(machine.idle + machine.steal < 1, JSON.stringify(machine));
   });
 });
