@@ -49,7 +49,7 @@ export interface MachineShares {
 /** CPU seconds each named process used between `start()` and `stop()`, and how idle and stolen the machine was meanwhile. */
 export class CpuMeter {
   private before: Record<string, number> = {};
-  private machine0 = machineTicks();
+  private machine0 = { idle: 0, steal: 0, total: 0 };
   private t0 = 0;
 
   constructor(private readonly pids: Record<string, number | undefined>) {}
