@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, REPO_ROOT } from '@vod-ingest/shared/testing';
+import { REPO_ROOT } from '@vod-ingest/shared/testing';
 
 /**
  * One `npm start` as a newcomer runs it, as real processes: its own ports, a temp directory holding
@@ -35,7 +35,7 @@ export async function spawnNpmStart(env: Record<string, string>): Promise<NpmSta
   const marker = randomBytes(8).toString('hex');
   const tmp = mkdtempSync(path.join(tmpdir(), 'vod-ingest-start-'));
   const dataDir = path.join(tmp, 'data');
-  const ports = { api: await freePort(), token: await freePort(), worker: await freePortPair(), emulator: await freePort() };
+  const ports = { api: await stablePorts(), token: await stablePorts(), worker: await stablePorts(2), emulator: await stablePorts() };
   const proc = spawn('npm', ['start'], {
     cwd: REPO_ROOT,
     env: {
@@ -76,12 +76,35 @@ export async function spawnNpmStart(env: Record<string, string>): Promise<NpmSta
   };
 }
 
-/** A port P with P + 1 free too (the second worker's). */
-export async function freePortPair(): Promise<number> {
+/** The ports the kernel hands out for outgoing connections and for `listen(0)` (ip_local_port_range). */
+function ephemeralPorts(): { low: number; high: number } {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low && high) return { low, high };
+  } catch {}
+  return { low: 32768, high: 60999 };
+}
+
+/**
+ * A port P with P .. P + count - 1 free on 0.0.0.0, below the ephemeral range. npm start binds
+ * them seconds later, and meanwhile any process on the machine may take a free ephemeral port as
+ * the local end of an outgoing connection: a port from `listen(0)` once was (the second worker
+ * failed with EADDRINUSE while parallel tests ran). Below the range only a listener can take it.
+ */
+export async function stablePorts(count = 1): Promise<number> {
+  const floor = 10_000;
+  const ceiling = Math.max(ephemeralPorts().low, floor + 1000) - count;
   for (;;) {
-    const p = await freePort();
-    const next = await hold(p + 1).catch(() => undefined);
-    if (next) return await new Promise((r) => next.close(() => r(p)));
+    const p = floor + Math.floor(Math.random() * (ceiling - floor));
+    const held: Server[] = [];
+    try {
+      for (let i = 0; i < count; i++) held.push(await hold(p + i));
+      return p;
+    } catch {
+      // taken: try another
+    } finally {
+      await Promise.all(held.map((srv) => new Promise((r) => srv.close(r))));
+    }
   }
 }
 
