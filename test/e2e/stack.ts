@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KEY_PREFIX, shardPrefixes, type JobEvent, type JobView } from '@vod-ingest/shared';
 import {
-  freePort,
+  stablePorts,
   getVideoInfo,
   startEmulator,
   startHttpService,
@@ -70,7 +70,7 @@ export interface Stack {
 export const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const apiPort = o.vodCallbacks ? await freePort() : 0;
+  const apiPort = o.vodCallbacks ? await stablePorts() : 0;
   const callbackKey = randomBytes(16).toString('hex');
   const emulatorOptions: StartEmulatorOptions = o.vodCallbacks
     ? {

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REPO_ROOT } from '@vod-ingest/shared/testing';
+import { REPO_ROOT, stablePorts } from '@vod-ingest/shared/testing';
 
 /**
  * One `npm start` as a newcomer runs it, as real processes: its own ports, a temp directory holding
@@ -74,38 +74,6 @@ export async function spawnNpmStart(env: Record<string, string>): Promise<NpmSta
       }
     },
   };
-}
-
-/** The ports the kernel hands out for outgoing connections and for `listen(0)` (ip_local_port_range). */
-function ephemeralPorts(): { low: number; high: number } {
-  try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low && high) return { low, high };
-  } catch {}
-  return { low: 32768, high: 60999 };
-}
-
-/**
- * A port P with P .. P + count - 1 free on 0.0.0.0, below the ephemeral range. npm start binds
- * them seconds later, and meanwhile any process on the machine may take a free ephemeral port as
- * the local end of an outgoing connection: a port from `listen(0)` once was (the second worker
- * failed with EADDRINUSE while parallel tests ran). Below the range only a listener can take it.
- */
-export async function stablePorts(count = 1): Promise<number> {
-  const floor = 10_000;
-  const ceiling = Math.max(ephemeralPorts().low, floor + 1000) - count;
-  for (;;) {
-    const p = floor + Math.floor(Math.random() * (ceiling - floor));
-    const held: Server[] = [];
-    try {
-      for (let i = 0; i < count; i++) held.push(await hold(p + i));
-      return p;
-    } catch {
-      // taken: try another
-    } finally {
-      await Promise.all(held.map((srv) => new Promise((r) => srv.close(r))));
-    }
-  }
 }
 
 /** A listener on 0.0.0.0:port, as another program holding the port would be. */

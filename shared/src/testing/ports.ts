@@ -1,4 +1,5 @@
-import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -30,4 +31,46 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
     if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The ports the kernel hands out for outgoing connections and for `listen(0)` (ip_local_port_range). */
+function ephemeralPorts(): { low: number; high: number } {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low && high) return { low, high };
+  } catch {}
+  return { low: 32768, high: 60999 };
+}
+
+/**
+ * A port P with P .. P + count - 1 free on 0.0.0.0, below the ephemeral range: for a port bound
+ * seconds after it is chosen (npm start's services, the api that the emulator's VOD callbacks
+ * go to). Meanwhile any process on the machine may take a free ephemeral port as the local end of
+ * an outgoing connection: one from `freePort` once was (npm start's second worker failed with
+ * EADDRINUSE while parallel tests ran). Below the range only a listener can take it.
+ */
+export async function stablePorts(count = 1): Promise<number> {
+  const floor = 10_000;
+  const ceiling = Math.max(ephemeralPorts().low, floor + 1000) - count;
+  for (;;) {
+    const p = floor + Math.floor(Math.random() * (ceiling - floor));
+    const held: Server[] = [];
+    try {
+      for (let i = 0; i < count; i++) held.push(await listenOn(p + i));
+      return p;
+    } catch {
+      // taken: try another
+    } finally {
+      await Promise.all(held.map((srv) => new Promise((r) => srv.close(r))));
+    }
+  }
+}
+
+/** A listener on 0.0.0.0:port, or a rejection when something holds it. */
+function listenOn(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(port, '0.0.0.0', () => resolve(srv));
+  });
 }
