@@ -3,8 +3,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { freePort, startTestRedis, type TestRedis } from '@vod-ingest/shared/testing';
-import { hold, type NpmStartRun, spawnNpmStart, survivors } from '../support/npm-start.js';
+import { freePort, holdPort, startTestRedis, type TestRedis } from '@vod-ingest/shared/testing';
+import { type NpmStartRun, spawnNpmStart, survivors } from '../support/npm-start.js';
 
 type Run = NpmStartRun;
 const runs: Run[] = [];
@@ -52,7 +52,7 @@ describe('npm start', () => {
 
   it('stops everything with one line and exit 1 when the api port is taken', async () => {
     const port = await freePort();
-    const holder = await hold(port);
+    const holder = await holdPort(port);
     try {
       const run = await npmStart({ REDIS_URL: redis.url, API_PORT: String(port) });
       await failedWith(run, new RegExp(`^vod-ingest did not start: api exited with code 1: api: port ${port} is already in use`));
@@ -63,7 +63,7 @@ describe('npm start', () => {
 
   it('stops everything with one line and exit 1 when the token port is taken', async () => {
     const port = await freePort();
-    const holder = await hold(port);
+    const holder = await holdPort(port);
     try {
       const run = await npmStart({ REDIS_URL: redis.url, TOKEN_PORT: String(port) });
       await failedWith(run, new RegExp(`^vod-ingest did not start: token exited with code 1: token: port ${port} is already in use`));

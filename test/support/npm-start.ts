@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -74,15 +73,6 @@ export async function spawnNpmStart(env: Record<string, string>): Promise<NpmSta
       }
     },
   };
-}
-
-/** A listener on 0.0.0.0:port, as another program holding the port would be. */
-export function hold(port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(port, '0.0.0.0', () => resolve(srv));
-  });
 }
 
 /**

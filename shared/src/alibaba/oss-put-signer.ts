@@ -8,11 +8,10 @@ const mime = createRequire(createRequire(import.meta.url).resolve('ali-oss'))('m
 
 /** The parts of an ali-oss client's options the signer reads (`lib/common/client/initOptions.js`). */
 interface AliOssOptions {
-  endpoint: { protocol: string; hostname: string; host: string; port: string | null };
+  endpoint: { protocol: string; hostname: string; port: string | null };
   bucket?: string;
   region: string;
   internal?: boolean;
-  secure?: boolean;
   cname?: boolean;
   sldEnable?: boolean;
   accessKeyId: string;

@@ -33,13 +33,13 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
   }
 }
 
-/** The ports the kernel hands out for outgoing connections and for `listen(0)` (ip_local_port_range). */
-function ephemeralPorts(): { low: number; high: number } {
+/** The lowest port the kernel hands out for outgoing connections and for `listen(0)` (ip_local_port_range). */
+function lowestEphemeralPort(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low && high) return { low, high };
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (low) return low;
   } catch {}
-  return { low: 32768, high: 60999 };
+  return 32768;
 }
 
 /**
@@ -51,12 +51,12 @@ function ephemeralPorts(): { low: number; high: number } {
  */
 export async function stablePorts(count = 1): Promise<number> {
   const floor = 10_000;
-  const ceiling = Math.max(ephemeralPorts().low, floor + 1000) - count;
+  const ceiling = Math.max(lowestEphemeralPort(), floor + 1000) - count;
   for (;;) {
     const p = floor + Math.floor(Math.random() * (ceiling - floor));
     const held: Server[] = [];
     try {
-      for (let i = 0; i < count; i++) held.push(await listenOn(p + i));
+      for (let i = 0; i < count; i++) held.push(await holdPort(p + i));
       return p;
     } catch {
       // taken: try another
@@ -66,8 +66,8 @@ export async function stablePorts(count = 1): Promise<number> {
   }
 }
 
-/** A listener on 0.0.0.0:port, or a rejection when something holds it. */
-function listenOn(port: number): Promise<Server> {
+/** A listener on 0.0.0.0:port, as another program holding the port would be; rejects when something holds it. */
+export function holdPort(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
