@@ -115,7 +115,13 @@ function clusterOptions(t: RedisTarget, redisOptions: RedisOptions, blocking: bo
   return {
     redisOptions,
     enableOfflineQueue: true,
-    enableReadyCheck: true,
+    // No cluster-level ready check (CLUSTER INFO must say `cluster_state:ok`): a (re)connect made
+    // while a master is failed over fails that check, and ioredis then reconnects without ever
+    // settling the promise `connect()` returned. BullMQ's worker awaits that promise when its
+    // blocking read outlives its watchdog, so one failover could stop a queue's worker for good.
+    // Without the check the client is ready once it knows the slots; a command on a slot being
+    // failed over meets CLUSTERDOWN and is tried again (`retryDelayOnClusterDown`), as before.
+    enableReadyCheck: false,
     // Reads go to masters: a replica may not have the write a job's next step reads back.
     scaleReads: 'master',
     // All seeds gone: try again, backing off up to 2 s, forever (as a single node's reconnects do).
