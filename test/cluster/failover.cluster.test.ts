@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createRedis, type RedisTarget } from '@vod-ingest/shared';
+import { until } from '../e2e/stack.js';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
 
 // Our Redis client against a master failover, below the services: what a reconnect and a BullMQ
@@ -29,24 +30,6 @@ async function tagServedByAnother(not: number[]): Promise<{ tag: string; slot: n
   }
 }
 
-/**
- * Resolves once a live node says `cluster_state:fail` (a slot has no master). Every live node is
- * asked every 20 ms on a connection of its own: the state lasts from the node being marked failed to
- * a replica's promotion, half a second or more.
- */
-async function untilClusterFails(timeoutMs: number): Promise<void> {
-  const nodes = cluster.nodes.filter((n) => n.alive).map((n) => new Redis(n.port, '127.0.0.1', { maxRetriesPerRequest: 0 }));
-  try {
-    for (const end = Date.now() + timeoutMs; ; await sleep(20)) {
-      const infos = await Promise.all(nodes.map((r) => r.call('CLUSTER', 'INFO').catch(() => '')));
-      if (infos.some((info) => /cluster_state:fail/.test(String(info)))) return;
-      assert.ok(Date.now() < end, 'no node said cluster_state:fail');
-    }
-  } finally {
-    for (const r of nodes) r.disconnect();
-  }
-}
-
 /** The masters killed so far, with the slot each served. */
 const killed: { slot: number; master: number }[] = [];
 
@@ -58,7 +41,7 @@ test('a client that reconnects while a slot has no master is ready once the slot
     await cluster.kill(master);
     killed.push({ slot, master });
     // The moment ioredis's cluster-level ready check (CLUSTER INFO) fails: the slot is uncovered.
-    await untilClusterFails(20_000);
+    await cluster.waitForClusterFail();
     // What BullMQ's worker does when its blocking read outlives its watchdog: disconnect, connect, await.
     redis.disconnect();
     const connected = redis.connect().then(
@@ -108,8 +91,7 @@ test('BullMQ workers on the cluster connection go on after a failover that ends 
     await sleep(killAt - Date.now());
     await cluster.kill(master);
     await cluster.waitForFailover(slot, master);
-    const end = Date.now() + 30_000;
-    while (processed.size < n && Date.now() < end) await sleep(100);
+    await until(() => processed.size >= n, 30_000).catch(() => {}); // reported below
     assert.deepEqual(
       Array.from({ length: n }, (_, i) => processed.get(`job-${i}`) ?? 0),
       Array.from({ length: n }, () => 1),

@@ -32,6 +32,12 @@ export interface TestRedisCluster extends TestRedis {
   kill(port: number): Promise<void>;
   /** Resolves once `slot` is served by a live master other than `notPort` and every live node says `cluster_state:ok`. */
   waitForFailover(slot: number, notPort: number, timeoutMs?: number): Promise<number>;
+  /**
+   * Resolves once a live node says `cluster_state:fail` (after a kill: the slot has no master yet).
+   * The state lasts from the node being marked failed to a replica's promotion, half a second or
+   * more, so every live node is asked every 20 ms on a connection kept for the wait.
+   */
+  waitForClusterFail(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -124,6 +130,19 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         `slot ${slot} was not failed over`,
       );
       return port;
+    },
+    async waitForClusterFail(timeoutMs = 20_000) {
+      const live = nodes.filter((n) => n.alive).map((n) => new Redis({ port: n.port, host: '127.0.0.1', maxRetriesPerRequest: 0 }));
+      for (const r of live) r.on('error', () => {});
+      try {
+        for (const end = Date.now() + timeoutMs; ; await sleep(20)) {
+          const infos = await Promise.all(live.map((r) => (r.call('CLUSTER', 'INFO') as Promise<string>).catch(() => '')));
+          if (infos.some((info) => /^cluster_state:fail\r?$/m.test(info))) return;
+          if (Date.now() > end) throw new Error(`no node said cluster_state:fail within ${timeoutMs / 1000} s`);
+        }
+      } finally {
+        for (const r of live) r.disconnect();
+      }
     },
   };
   return cluster;
