@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { freePort, waitForPort, type TestRedis } from '@vod-ingest/shared/testing';
+import { stablePorts, waitForPort, type TestRedis } from '@vod-ingest/shared/testing';
 
 /** One `redis-server` of the cluster. */
 export interface ClusterNode {
@@ -72,8 +72,12 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     await gone;
   };
   try {
+    // Twelve distinct ports below the ephemeral range: two `freePort`s could be one port, or be taken
+    // as the local end of another test's connection before redis-server binds them (a node then
+    // fails to start, the cluster never settles, and the node whose port repeated was never stopped).
+    const base = await stablePorts(12);
     for (let i = 0; i < 6; i++) {
-      const [port, busPort] = [await freePort(), await freePort()];
+      const [port, busPort] = [base + 2 * i, base + 2 * i + 1];
       // biome-ignore format: one flag and its value per line reads best
       const args = [
         '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--protected-mode', 'no',
