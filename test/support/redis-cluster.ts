@@ -138,12 +138,14 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     async waitForClusterFail(timeoutMs = 20_000) {
       const live = nodes.filter((n) => n.alive).map((n) => new Redis({ port: n.port, host: '127.0.0.1', maxRetriesPerRequest: 0 }));
       for (const r of live) r.on('error', () => {});
+      const failed = async (r: Redis) => parseClusterInfo((await r.call('CLUSTER', 'INFO')) as string).cluster_state === 'fail';
       try {
-        for (const end = Date.now() + timeoutMs; ; await sleep(20)) {
-          const infos = await Promise.all(live.map((r) => (r.call('CLUSTER', 'INFO') as Promise<string>).catch(() => '')));
-          if (infos.some((info) => /^cluster_state:fail\r?$/m.test(info))) return;
-          if (Date.now() > end) throw new Error(`no node said cluster_state:fail within ${timeoutMs / 1000} s`);
-        }
+        await waitUntil(
+          async () => (await Promise.all(live.map((r) => failed(r).catch(() => false)))).some(Boolean),
+          timeoutMs,
+          'no node said cluster_state:fail',
+          20,
+        );
       } finally {
         for (const r of live) r.disconnect();
       }
@@ -161,7 +163,11 @@ async function nodeSettled(port: number): Promise<boolean> {
 }
 
 async function clusterInfo(port: number): Promise<Record<string, string>> {
-  const text = await withNode(port, (r) => r.call('CLUSTER', 'INFO') as Promise<string>);
+  return parseClusterInfo(await withNode(port, (r) => r.call('CLUSTER', 'INFO') as Promise<string>));
+}
+
+/** CLUSTER INFO's `field:value` lines as an object. */
+function parseClusterInfo(text: string): Record<string, string> {
   return Object.fromEntries(text.split(/\r?\n/).map((line) => line.split(':') as [string, string]));
 }
 
@@ -198,8 +204,8 @@ async function withNode<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<
   }
 }
 
-async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  for (const end = Date.now() + timeoutMs; ; await sleep(100)) {
+async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string, everyMs = 100): Promise<void> {
+  for (const end = Date.now() + timeoutMs; ; await sleep(everyMs)) {
     if (await cond().catch(() => false)) return;
     if (Date.now() > end) throw new Error(`${what} within ${timeoutMs / 1000} s`);
   }
