@@ -137,9 +137,14 @@ async function activeResources(): Promise<Record<string, number>> {
     if (reading > 0) await sleep(250);
     const now: Record<string, number> = {};
     for (const r of process.getActiveResourcesInfo()) now[r] = (now[r] ?? 0) + 1;
-    for (const [kind, n] of Object.entries(now)) most[kind] = Math.max(most[kind] ?? 0, n);
+    keepMost(most, now);
   }
   return most;
+}
+
+/** Raises each count of `most` to the one in `counts` where that is higher. */
+function keepMost(most: Record<string, number>, counts: Record<string, number>): void {
+  for (const [kind, n] of Object.entries(counts)) most[kind] = Math.max(most[kind] ?? 0, n);
 }
 
 async function snapshot(jobs: number): Promise<Snapshot> {
@@ -245,7 +250,7 @@ test(`${TOTAL} jobs through one worker (concurrency ${CONCURRENCY}): listeners a
   // handle per 1,000 jobs makes the last round the highest, while a watchdog timer that a reading
   // missed once is not a leak.
   const earlierMost: Record<string, number> = {};
-  for (const s of snapshots.slice(0, -1)) for (const [kind, n] of Object.entries(s.resources)) earlierMost[kind] = Math.max(earlierMost[kind] ?? 0, n);
+  for (const s of snapshots.slice(0, -1)) keepMost(earlierMost, s.resources);
   assert.deepEqual(grown(earlierMost, last.resources), [], 'active handles');
   const heapGrowth = last.heapUsed - first.heapUsed;
   assert.ok(
