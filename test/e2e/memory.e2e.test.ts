@@ -10,7 +10,11 @@ before(async () => {
 });
 after(() => stack?.stop());
 
-test('a 2 GiB upload with parallel 5 and 8 MiB parts keeps the worker under 250 MB peak RSS', async () => {
+/**
+ * The worker is fresh: its peak RSS (VmHWM, never reset) covers its start-up, its first request
+ * for a credential and the whole upload, not only a warmed-up process's upload.
+ */
+test('a 2 GiB upload with parallel 5 and 8 MiB parts keeps a fresh worker at or under 120 MB peak RSS', async () => {
   const file = path.join(stack.inbox, 'big-2g.mp4');
   const size = 2048 * MiB;
   await writeRandomFile(file, size);
@@ -24,6 +28,6 @@ test('a 2 GiB upload with parallel 5 and 8 MiB parts keeps the worker under 250 
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
   assert.equal(job.result!.size, size);
   const peak = stack.workers[0].proc.peakRssBytes();
-  assert.ok(peak < 250 * 1e6, `worker peak RSS ${(peak / 1e6).toFixed(0)} MB`);
+  assert.ok(peak <= 120 * 1e6, `worker peak RSS ${(peak / 1e6).toFixed(0)} MB`);
   console.log(`# worker peak RSS during a 2 GiB upload: ${(peak / 1e6).toFixed(0)} MB`);
 });

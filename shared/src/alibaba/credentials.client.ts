@@ -1,4 +1,5 @@
 import { AppError, UnavailableError } from '../errors.js';
+import { getSmall, type SmallAnswer } from '../http/small-get.js';
 import { msToExpiry, type Credential, type CredentialSource } from './credential.js';
 
 export interface TokenServiceCredentialsOptions {
@@ -61,27 +62,25 @@ export class TokenServiceCredentials implements CredentialSource {
     if (this.opts.tenant) url.searchParams.set('tenant', this.opts.tenant);
     if (this.opts.scope) url.searchParams.set('scope', this.opts.scope);
     if (rejectedKeyId) url.searchParams.set('rejected', rejectedKeyId);
-    let res: Response;
+    let res: SmallAnswer;
     try {
-      res = await fetch(url, {
-        headers: { authorization: `Bearer ${this.opts.secret}` },
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000),
-      });
+      res = await getSmall(url, { authorization: `Bearer ${this.opts.secret}` }, this.opts.timeoutMs ?? 5000);
     } catch (err) {
       throw new UnavailableError('Token service unreachable', { code: 'TOKEN_SERVICE_UNAVAILABLE', retryAfterSeconds: 1, cause: err });
     }
     if (res.status === 503) {
-      const retryAfter = Number(res.headers.get('retry-after') ?? '1');
+      const retryAfter = Number(res.headers['retry-after'] ?? '1');
       throw new UnavailableError('No valid STS credential right now', { code: 'CREDENTIALS_UNAVAILABLE', retryAfterSeconds: retryAfter });
     }
-    if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-      throw new AppError(body.error?.code ?? 'TOKEN_SERVICE_ERROR', `Token service answered ${res.status}: ${body.error?.message ?? ''}`, {
+    if (res.status < 200 || res.status > 299) {
+      const body = parseJson(res.body) as { error?: { code?: string; message?: string } } | undefined;
+      throw new AppError(body?.error?.code ?? 'TOKEN_SERVICE_ERROR', `Token service answered ${res.status}: ${body?.error?.message ?? ''}`, {
         status: 502,
         retryable: res.status >= 500,
       });
     }
-    const credential = (await res.json()) as Credential;
+    const credential = parseJson(res.body) as Credential | undefined;
+    if (!credential) throw new AppError('TOKEN_SERVICE_ERROR', 'Token service answered 200 without a JSON credential', { status: 502, retryable: true });
     const now = Date.now();
     const lifetime = msToExpiry(credential, now);
     const early = Math.min(lifetime * (this.opts.earlyShare ?? 0.25), this.opts.maxEarlyMs ?? 5 * 60_000);
@@ -101,12 +100,8 @@ export class TenantCredentials {
 
   /** Resolves when the token service answers its `/readyz` (Redis reachable), else throws. */
   async ready(): Promise<void> {
-    const res = await fetch(new URL('/readyz', this.opts.url), {
-      headers: { authorization: `Bearer ${this.opts.secret}` },
-      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000),
-    });
-    await res.body?.cancel();
-    if (!res.ok) throw new UnavailableError(`Token service not ready (${res.status})`, { code: 'TOKEN_SERVICE_UNAVAILABLE' });
+    const res = await getSmall(new URL('/readyz', this.opts.url), { authorization: `Bearer ${this.opts.secret}` }, this.opts.timeoutMs ?? 5000);
+    if (res.status < 200 || res.status > 299) throw new UnavailableError(`Token service not ready (${res.status})`, { code: 'TOKEN_SERVICE_UNAVAILABLE' });
   }
 
   /** A credential narrower than the tenant's (one direct upload's): not kept, the token service caches it. */
@@ -121,5 +116,13 @@ export class TenantCredentials {
       this.sources.set(tenant, source);
     }
     return source;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -1,17 +1,39 @@
-import * as Core from '@alicloud/openapi-core';
-import * as Dara from '@darabonba/typescript';
 import { AppError, isProgrammingError } from '../errors.js';
 import type { Credential } from './credential.js';
 import { popEndpoint } from './endpoint.js';
 
-// CommonJS interop: from ESM the client class sits at `.default.default`.
 type OpenApiClient = { callApi(params: unknown, request: unknown, runtime: unknown): Promise<{ body: Record<string, unknown> }> };
-const ClientClass = (Core as unknown as { default: { default: new (config: unknown) => OpenApiClient } }).default.default;
-const { $OpenApiUtil, OpenApiUtil } = Core as unknown as {
+interface OpenApi {
+  ClientClass: new (config: unknown) => OpenApiClient;
   $OpenApiUtil: { Config: new (c: object) => unknown; Params: new (p: object) => unknown; OpenApiRequest: new (r: object) => unknown };
   OpenApiUtil: { query(p: object): Record<string, string> };
-};
-const { RuntimeOptions } = Dara as unknown as { RuntimeOptions: new (o: object) => unknown };
+  RuntimeOptions: new (o: object) => unknown;
+}
+let openApi: Promise<OpenApi> | undefined;
+
+/**
+ * openapi-core and its runtime, loaded on the first POP call, not at start-up: they hold ~16 MB
+ * of a process's memory, and a worker that only uploads to OSS, or an api no tenant of which
+ * uses VOD, never calls POP. A load that failed is tried again on the next call.
+ */
+function loadOpenApi(): Promise<OpenApi> {
+  openApi ??= Promise.all([import('@alicloud/openapi-core'), import('@darabonba/typescript')]).then(
+    ([Core, Dara]) => {
+      // CommonJS interop: Node's ESM loader puts the client class at `.default.default`; tsx (tests
+      // on the sources) at `.default`.
+      type Default = OpenApi['ClientClass'] | { default: OpenApi['ClientClass'] };
+      const core = Core as unknown as Pick<OpenApi, '$OpenApiUtil' | 'OpenApiUtil'> & { default: Default };
+      const ClientClass = typeof core.default === 'function' ? core.default : core.default.default;
+      const { RuntimeOptions } = Dara as unknown as Pick<OpenApi, 'RuntimeOptions'>;
+      return { ClientClass, $OpenApiUtil: core.$OpenApiUtil, OpenApiUtil: core.OpenApiUtil, RuntimeOptions };
+    },
+    (err: unknown) => {
+      openApi = undefined;
+      throw err;
+    },
+  );
+  return openApi;
+}
 
 const OUR_CREDENTIAL_CODES =
   /^(InvalidAccessKeyId|InvalidSecurityToken|SecurityTokenExpired|SignatureDoesNotMatch|MissingSecurityToken|IncompleteSignature|InvalidTimeStamp)/;
@@ -90,6 +112,7 @@ export async function callPop(
   params: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
   const { endpoint, protocol } = popEndpoint(opts.endpoint);
+  const { ClientClass, $OpenApiUtil, OpenApiUtil, RuntimeOptions } = await loadOpenApi();
   const client = new ClientClass(
     new $OpenApiUtil.Config({
       accessKeyId: credential.accessKeyId,
