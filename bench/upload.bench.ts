@@ -5,7 +5,9 @@
  * (bench/ali-oss-upload.ts). The two alternate (ABAB) after one warm-up each. For each uploader:
  * MB/s (median, 1 MB = 10^6 bytes), CPU-seconds per GiB of the uploading process (the worker, the
  * ali-oss child; utime + stime from /proc), its peak RSS during the upload (VmHWM, reset before each
- * round), and the ratios ours/ali-oss; the other processes' CPU per GiB for information.
+ * round), and the ratios ours/ali-oss; the other processes' CPU per GiB for information. The
+ * worker's peak from its start through its first upload (the warm-up) is printed beside its
+ * rounds': a fresh process, not only a warmed-up one, is held to the budget.
  * Every object is checked: the warm-ups' SHA-256 against the file's, every round's CRC-64 (our
  * job's result, the ali-oss object's `x-oss-hash-crc64ecma`) against the file's.
  *   npm run bench:upload                                   (512 MiB, 3 rounds each)
@@ -206,6 +208,8 @@ try {
   const load0 = loadavg()[0]!;
 
   const idleRss = { ours: currentRss(ours.pid), ali: currentRss(ali.pid) };
+  // Peak RSS since each process started (start-up included), before any reset.
+  const startPeak = { ours: peakRss(ours.pid), ali: peakRss(ali.pid) };
   const warm = { ours: await measure(ours, 'bench/warmup-ours.bin', meter, wantCrc), ali: await measure(ali, 'bench/warmup-ali-oss.bin', meter, wantCrc) };
   const want = await fileDigest(file);
   for (const key of ['bench/warmup-ours.bin', 'bench/warmup-ali-oss.bin']) {
@@ -229,12 +233,14 @@ try {
     `Checked: SHA-256 of both warm-up objects equals the file's (${want.slice(0, 16)}...); CRC-64 of every object equals the file's (${wantCrc}), ours from the job's result.`,
   );
   console.log(
-    `Before the warm-ups (for information): RSS worker ${fmt(idleRss.ours / 1e6, 0)} MB, ali-oss child ${fmt(idleRss.ali / 1e6, 0)} MB; peak RSS during the warm-up (first) upload: worker ${fmt(warm.ours.peakRss / 1e6, 0)} MB, ali-oss child ${fmt(warm.ali.peakRss / 1e6, 0)} MB`,
+    `Before the warm-ups: RSS worker ${fmt(idleRss.ours / 1e6, 0)} MB (peak since its start ${fmt(startPeak.ours / 1e6, 0)}), ali-oss child ${fmt(idleRss.ali / 1e6, 0)} MB (${fmt(startPeak.ali / 1e6, 0)}); peak RSS during the warm-up (first) upload: worker ${fmt(warm.ours.peakRss / 1e6, 0)} MB, ali-oss child ${fmt(warm.ali.peakRss / 1e6, 0)} MB`,
   );
+  // A fresh worker's peak: its start-up, its first credential and its first upload.
+  const freshPeakMB = Math.max(startPeak.ours, warm.ours.peakRss) / 1e6;
   const a = report(ours, 'worker', runs.ours);
   const b = report(ali, 'ali-oss child', runs.ali);
   console.log(
-    `ours/ali-oss: throughput ${fmt(a.mbps / b.mbps)}x · CPU per GiB ${fmt(a.cpuPerGiB / b.cpuPerGiB)}x (target ≤ 1.2) · peak RSS ${fmt(a.peakMB / b.peakMB)}x (worker ${fmt(a.peakMB, 0)} MB; target ≤ 120 MB at 2 GiB)`,
+    `ours/ali-oss: throughput ${fmt(a.mbps / b.mbps)}x · CPU per GiB ${fmt(a.cpuPerGiB / b.cpuPerGiB)}x (target ≤ 1.2) · peak RSS ${fmt(a.peakMB / b.peakMB)}x (worker ${fmt(a.peakMB, 0)} MB in the rounds, ${fmt(freshPeakMB, 0)} MB from its start through its first upload; target ≤ 120 MB at 2 GiB, both)`,
   );
 } finally {
   child?.disconnect();
