@@ -14,7 +14,9 @@
  * of another system polls Redis or takes a core during a round. The apis and the token service
  * run throughout. Printed per system:
  * - jobs/s: jobs / (first submit → last completion), the median round; p50/p99 submit→done and
- *   started→done (without the wait in the queue).
+ *   started→done (without the wait in the queue). Round by round, the two phases of a round: while
+ *   jobs are being submitted (the api and the submitters take their share of the cores) and after
+ *   the last one was accepted (the slots drain the queue), each with the jobs/s that ended in it.
  * - CPU-ms per job per process, from /proc (bench/proc-cpu.ts), over all measured rounds. The
  *   per-job total is api + workers + token service for ours, api + workers for the peer; the
  *   emulator, Redis and this bench process are printed beside it, not counted. Then round by
@@ -357,6 +359,11 @@ function report(name: string, results: Result[]): Figures {
   console.log(
     `  round by round, jobs/s (CPU-ms per job): ${results.map((r, i) => `${all[i]!.perSecond.toFixed(0)} (${fmt(perProcess(r))}; ${machine(r)})`).join(', ')}`,
   );
+  const phases = (x: Summary, n: number) => {
+    const rate = (jobsDone: number, ms: number) => (ms > 0 ? ((jobsDone * 1000) / ms).toFixed(0) : 'n/a');
+    return `${(x.submitPhaseMs / 1000).toFixed(1)} s submitting (${rate(x.endedWhileSubmitting, x.submitPhaseMs)}/s ended meanwhile), then ${(x.drainMs / 1000).toFixed(1)} s (${rate(n - x.endedWhileSubmitting, x.drainMs)}/s)`;
+  };
+  console.log(`  round by round, the two phases: ${all.map((x, i) => phases(x, results[i]!.timings.length)).join('; ')}`);
   const benchPerJob = results.reduce((n, r) => n + r.benchCommands, 0) / jobs;
   const perRound = results.map((r) => (sum(r.commands) / r.timings.length).toFixed(1)).join(', ');
   console.log(`  Redis commands per job: ${commandsPerJob.toFixed(1)} (rounds ${perRound})   ${top}; the bench's own ${benchPerJob.toFixed(2)} taken out`);

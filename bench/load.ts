@@ -99,13 +99,23 @@ export interface JobTiming {
 /** Submits `count` jobs from a closed loop of submitters, then waits for every one to end (and checks it succeeded). */
 export type JobRunner = (count: number, label: string) => Promise<JobTiming[]>;
 
-/** A round's figures: jobs/s (first submit → last completion) and submit→done and started→done quantiles (ms). */
+/**
+ * A round's figures: jobs/s (first submit → last completion), submit→done and started→done
+ * quantiles (ms), and the round's two phases: while jobs are still being submitted (the api and
+ * the submitters share the cores with the workers) and after the last one was accepted (only
+ * the workers' slots and what they wait on).
+ */
 export interface Summary {
   perSecond: number;
   p50: number;
   p99: number;
   serviceP50: number;
   serviceP99: number;
+  /** First submit → last acceptance (ms), and the jobs that ended meanwhile. */
+  submitPhaseMs: number;
+  endedWhileSubmitting: number;
+  /** Last acceptance → last completion (ms). */
+  drainMs: number;
 }
 
 export function summarize(ts: JobTiming[]): Summary {
@@ -115,11 +125,16 @@ export function summarize(ts: JobTiming[]): Summary {
     .filter((t) => t.startedMs !== undefined)
     .map((t) => t.endedMs - t.startedMs!)
     .sort((a, b) => a - b);
+  const last = Math.max(...ts.map((t) => t.endedMs));
+  const lastAccepted = Math.max(...ts.map((t) => t.acceptedMs));
   return {
-    perSecond: ts.length / ((Math.max(...ts.map((t) => t.endedMs)) - first) / 1000),
+    perSecond: ts.length / ((last - first) / 1000),
     p50: quantile(latency, 0.5),
     p99: quantile(latency, 0.99),
     serviceP50: quantile(service, 0.5),
     serviceP99: quantile(service, 0.99),
+    submitPhaseMs: lastAccepted - first,
+    endedWhileSubmitting: ts.filter((t) => t.endedMs <= lastAccepted).length,
+    drainMs: Math.max(0, last - lastAccepted),
   };
 }
