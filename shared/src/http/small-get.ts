@@ -11,7 +11,7 @@ export interface SmallAnswer {
 /** The most `getSmall` reads of an answer; a longer one fails the request. */
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
 /**
  * A GET whose answer is small (a credential, a health check), over `node:http` on keep-alive
@@ -23,10 +23,14 @@ const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new htt
  * would land on top of the upload's own memory. Node's own HTTP parser costs nothing to start.
  */
 export function getSmall(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<SmallAnswer> {
-  const transport = url.protocol === 'https:' ? https : http;
-  const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
+  const secure = url.protocol === 'https:';
   return new Promise((resolve, reject) => {
-    const req = transport.get(url, { headers, agent }, (res) => {
+    // However the request ends, its timer goes with it.
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    const req = (secure ? https : http).get(url, { headers, agent: secure ? agents.https : agents.http }, (res) => {
       const chunks: Buffer[] = [];
       let bytes = 0;
       res.on('data', (chunk: Buffer) => {
@@ -38,12 +42,9 @@ export function getSmall(url: URL, headers: Record<string, string>, timeoutMs: n
         clearTimeout(timer);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
       });
-      res.on('error', reject);
+      res.on('error', fail);
     });
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
+    req.on('error', fail);
   });
 }
