@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { freePort } from '@vod-ingest/shared/testing';
 import { cli, type NpmStack, startCli, startNpmStack } from './stack.js';
 
@@ -22,6 +22,12 @@ describe('vod-ingest CLI against npm start', () => {
     stack = await startNpmStack({ PROGRESS_INTERVAL_SECONDS: '0.05' });
     env = { VOD_INGEST_URL: stack.apiUrl, VOD_INGEST_API_KEY: stack.apiKey };
     local = mkdtempSync(path.join(tmpdir(), 'vod-ingest-cli-local-'));
+  });
+
+  // A stack that ended under a test is named with its output, not left to show as a failed fetch.
+  afterEach(() => {
+    const why = stack?.ended();
+    if (why) throw new Error(why);
   });
 
   after(async () => {

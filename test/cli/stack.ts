@@ -17,6 +17,8 @@ export interface NpmStack {
   admin(method: string, what: string, body?: unknown): Promise<Record<string, unknown>>;
   /** The stored object's bytes, read with the emulator's own key. */
   objectBytes(bucket: string, key: string): Promise<Buffer>;
+  /** When npm start ended before `stop()`: how, with the end of its output; else undefined. */
+  ended(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -37,6 +39,11 @@ export async function startNpmStack(extraEnv: Record<string, string> = {}): Prom
   }
   const secrets = JSON.parse(readFileSync(path.join(dataDir, 'local-secrets.json'), 'utf8')) as Record<string, string>;
   const emulatorUrl = `http://localhost:${ports.emulator}`;
+  let stopping = false;
+  let end: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void exited.then((e) => (end = e));
+  const ended = () =>
+    end && !stopping ? `npm start ended (code ${end.code}, signal ${end.signal}); its output ends:\n${run.output().slice(-6000)}` : undefined;
   return {
     apiUrl: `http://localhost:${ports.api}`,
     emulatorUrl,
@@ -48,6 +55,11 @@ export async function startNpmStack(extraEnv: Record<string, string> = {}): Prom
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
+      }).catch((err: Error) => {
+        const cause = err.cause as { code?: string; message?: string } | undefined;
+        throw new Error(
+          `emulator admin ${method} ${what}: ${err.message} (${cause?.code ?? cause?.message ?? 'no cause'})\n${ended() ?? 'npm start is still running'}`,
+        );
       });
       if (!res.ok) throw new Error(`emulator admin ${method} ${what}: ${res.status} ${await res.text()}`);
       return (await res.json()) as Record<string, unknown>;
@@ -64,7 +76,9 @@ export async function startNpmStack(extraEnv: Record<string, string> = {}): Prom
       } as OSS.Options);
       return (await oss.get(key)).content as Buffer;
     },
+    ended,
     async stop() {
+      stopping = true;
       if (proc.exitCode === null) proc.kill('SIGTERM');
       await Promise.race([exited, sleep(20_000)]);
       if (proc.exitCode === null) proc.kill('SIGKILL');
