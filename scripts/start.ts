@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitForPort } from '@vod-ingest/shared/testing';
+import { stablePorts, waitForPort } from '@vod-ingest/shared/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -211,11 +211,15 @@ function localSecrets(): LocalSecrets {
   return s;
 }
 
-/** A `redis-server` of our own on a free port, its data (AOF) in the data directory. */
+/**
+ * A `redis-server` of our own on a free port, its data (AOF) in the data directory. The port is
+ * below the ephemeral range: a free ephemeral port may be taken as the local end of some other
+ * program's connection before redis-server binds it.
+ */
 async function ownRedis(): Promise<string> {
   const dir = path.join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const port = await stablePorts();
   spawnChild(
     'redis',
     'redis-server',
