@@ -115,7 +115,8 @@ const LOG_BATCH_MS = 50;
  * reads the pipe (bench:jobs); pino's asynchronous SonicBoom sends each write through the thread
  * pool instead (~40 µs of CPU a line). What is batched is written on every exit that runs
  * JavaScript (the end of a graceful shutdown, `process.exit`, an uncaught exception); a SIGKILL
- * loses the last 50 ms of lines. One per process, shared by its loggers.
+ * loses the last 50 ms of lines. Once stdout is a broken pipe (its reader is gone), lines are
+ * dropped: logging never keeps the process from exiting. One per process, shared by its loggers.
  */
 let stdout: pino.DestinationStream | undefined;
 function stdoutDestination(): pino.DestinationStream {
@@ -136,7 +137,14 @@ function batchedStdout(): pino.DestinationStream {
     pending = 0;
     out.flush();
   };
-  process.once('exit', () => (pending > 0 ? out.flushSync() : undefined));
+  process.once('exit', () => {
+    if (pending === 0) return;
+    // flush() first: a broken pipe (whatever read stdout is gone) fails it with EPIPE, on which
+    // pino's destination drops every later line, flushSync included. flushSync alone would retry
+    // EPIPE every 100 ms forever (sonic-boom 4) and the process would never exit.
+    out.flush();
+    out.flushSync();
+  });
   return {
     write(line: string) {
       out.write(line);

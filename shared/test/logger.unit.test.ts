@@ -100,3 +100,24 @@ process.exit(0);`);
     [...Array(100).keys(), 'Last'],
   );
 });
+
+test('a process whose stdout reader is gone still exits: its last lines are dropped, not retried forever', async () => {
+  // A supervisor that died (or a log pipe that closed) leaves stdout a broken pipe: the lines
+  // still held at exit must not keep the process alive (sonic-boom's flushSync retries EPIPE).
+  const code = `import { createLogger } from ${JSON.stringify(LOGGER)};
+const log = createLogger('t');
+process.stdin.once('data', () => {
+  log.info('ShutdownStarted');
+  process.exit(0);
+});`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stdout.destroy();
+  child.stdin.write('stop\n');
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const exitCode = await exited;
+  clearTimeout(timer);
+  assert.equal(exitCode, 0, `the process did not exit by itself in 10 s (killed): ${stderr}`);
+});
