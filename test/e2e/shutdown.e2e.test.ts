@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
@@ -73,4 +74,25 @@ test('SIGTERM to the token service during an AssumeRole: the request completes, 
     await stack.emu.clearFaults();
     redis.disconnect();
   }
+});
+
+/** Pids of this process's running children (zombies not counted: they have exited). */
+function childPids(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((pid) => {
+      try {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return Number(fields[1]) === process.pid && fields[0] !== 'Z' ? [Number(pid)] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+test('a stack that fails to start stops what it started: no Redis, emulator, token service or api left running', async () => {
+  const running = childPids();
+  // The worker is refused before it is spawned (its LOG_LEVEL would hide the line the helpers wait for): everything else is up by then.
+  await assert.rejects(startStack({ workerEnv: { LOG_LEVEL: 'warn' } }), /LOG_LEVEL=warn/);
+  assert.deepEqual(childPids(), running);
 });

@@ -81,12 +81,36 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         callbackRetryMs: 300,
       }
     : (o.emulator ?? {});
-  const [redis, emu] = await Promise.all([o.redisCluster ?? startTestRedis(o.redis), startEmulator(emulatorOptions)]);
+  // What is up so far, stopped again if a later step fails: a stack that did not start leaves nothing running.
+  const started: Array<{ stop(): Promise<unknown> }> = [];
+  try {
+    return await startAll(o, emulatorOptions, apiPort, callbackKey, started);
+  } catch (err) {
+    await Promise.allSettled(started.reverse().map((p) => p.stop()));
+    throw err;
+  }
+}
+
+async function startAll(
+  o: StackOptions,
+  emulatorOptions: StartEmulatorOptions,
+  apiPort: number,
+  callbackKey: string,
+  started: Array<{ stop(): Promise<unknown> }>,
+): Promise<Stack> {
+  const [redisUp, emuUp] = await Promise.allSettled([o.redisCluster ?? startTestRedis(o.redis), startEmulator(emulatorOptions)]);
+  if (redisUp.status === 'fulfilled' && !o.redisCluster) started.push(redisUp.value);
+  if (emuUp.status === 'fulfilled') started.push(emuUp.value);
+  if (redisUp.status === 'rejected') throw redisUp.reason;
+  if (emuUp.status === 'rejected') throw emuUp.reason;
+  const [redis, emu] = [redisUp.value, emuUp.value];
   const clusterEnv: Record<string, string> = o.redisCluster ? { REDIS_CLUSTER_NODES: o.redisCluster.clusterNodes } : {};
   // By default acme owns the emulator's bucket and uses VOD; globex is an API_KEYS-only tenant (VOD, no OSS).
   const tenantsFile = writeTenantsFile(o.tenants?.(emu.bucket) ?? { acme: { vod: true, oss: [{ bucket: emu.bucket, prefix: '' }] } });
   const token = await startTokenService({ emulator: emu, redisUrl: redis.url, env: { TENANTS_FILE: tenantsFile, ...clusterEnv, ...o.tokenEnv } });
+  started.push(token);
   const inbox = mkdtempSync(path.join(tmpdir(), 'vod-ingest-inbox-'));
+  started.push({ stop: async () => rmSync(inbox, { recursive: true, force: true }) });
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const common = {
     REDIS_URL: redis.url,
@@ -111,6 +135,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     ...callbackEnv,
     ...o.apiEnv,
   });
+  started.push(api);
   const workerEnv = { ...common, OSS_ENDPOINT: emu.url, WEBHOOK_SECRET: webhookSecret, JOB_LOCK_SECONDS: '5', SHUTDOWN_GRACE_SECONDS: '10', ...o.workerEnv };
   const workers: TestService[] = [];
   const startWorker = async (env: Record<string, string> = {}) => {
@@ -118,7 +143,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     workers.push(w);
     return w;
   };
-  await Promise.all(Array.from({ length: o.workers ?? 1 }, () => startWorker()));
+  started.push({ stop: () => Promise.all(workers.map((w) => w.proc.stop(15_000))) });
+  // Every worker settles before a failure is thrown: none comes up after the stack was stopped.
+  const failed = (await Promise.allSettled(Array.from({ length: o.workers ?? 1 }, () => startWorker()))).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 
   const call = async (method: string, p: string, key: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${api.url}${p}`, {
