@@ -81,23 +81,28 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         callbackRetryMs: 300,
       }
     : (o.emulator ?? {});
-  // What is up so far, stopped again if a later step fails: a stack that did not start leaves nothing running.
-  const started: Array<{ stop(): Promise<unknown> }> = [];
+  // What is up so far: `stop` stops it, and so does a later step that fails (a stack that did not start leaves nothing running).
+  const started: Stoppable[] = [];
   try {
     return await startAll(o, emulatorOptions, apiPort, callbackKey, started);
   } catch (err) {
-    await Promise.allSettled(started.reverse().map((p) => p.stop()));
+    await stopAll(started).catch(() => {});
     throw err;
   }
 }
 
-async function startAll(
-  o: StackOptions,
-  emulatorOptions: StartEmulatorOptions,
-  apiPort: number,
-  callbackKey: string,
-  started: Array<{ stop(): Promise<unknown> }>,
-): Promise<Stack> {
+interface Stoppable {
+  stop(): Promise<unknown>;
+}
+
+/** Stops what was started, the last first; every one is stopped even if one fails, then the first failure is thrown. */
+async function stopAll(started: Stoppable[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const s of [...started].reverse()) await s.stop().catch((err: unknown) => errors.push(err));
+  if (errors.length > 0) throw errors[0];
+}
+
+async function startAll(o: StackOptions, emulatorOptions: StartEmulatorOptions, apiPort: number, callbackKey: string, started: Stoppable[]): Promise<Stack> {
   const [redisUp, emuUp] = await Promise.allSettled([o.redisCluster ?? startTestRedis(o.redis), startEmulator(emulatorOptions)]);
   if (redisUp.status === 'fulfilled' && !o.redisCluster) started.push(redisUp.value);
   if (emuUp.status === 'fulfilled') started.push(emuUp.value);
@@ -196,13 +201,7 @@ async function startAll(
         r.disconnect();
       }
     },
-    async stop() {
-      await Promise.all(workers.map((w) => w.proc.stop(15_000)));
-      await api.stop();
-      await token.stop();
-      await Promise.all([emu.stop(), o.redisCluster ? undefined : redis.stop()]);
-      rmSync(inbox, { recursive: true, force: true });
-    },
+    stop: () => stopAll(started),
   };
   return stack;
 }
