@@ -82,8 +82,10 @@ function childPids(): number[] {
     .filter((d) => /^\d+$/.test(d))
     .flatMap((pid) => {
       try {
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        return Number(fields[1]) === process.pid && fields[0] !== 'Z' ? [Number(pid)] : [];
+        // The command name (field 2) may hold spaces and parentheses: the fields after it follow its last ')'.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(ppid) === process.pid && state !== 'Z' ? [Number(pid)] : [];
       } catch {
         return [];
       }
